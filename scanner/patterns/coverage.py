@@ -1,0 +1,516 @@
+"""Decide, from meaning alone, whether one JSON filter pattern catches every event another does.
+
+Theory of operation. ``covers(P, R)`` asks whether ``R ∧ ¬P`` is satisfiable, and if so, for
+one concrete event per distinct way it is.
+
+1. Every selector (``$.eventName``, ``$.userIdentity.type`` ...) is a variable. The conditions on
+   one selector, gathered from both patterns, cut the space of JSON values into finitely many
+   *classes*: values that make exactly the same conditions true. We find one witness per class:
+   absent, null, true, false, ``{}``, ``[]``, numbers at and between every constant, and for
+   strings every region of the wildcard globs, found by a breadth-first search of the product of
+   the globs' automata (so ``AccessDenied*`` and ``*UnauthorizedOperation`` yield the four
+   regions, among them ``AccessDeniedUnauthorizedOperation``). Truth vectors are computed by
+   :func:`scanner.patterns.match.atom_holds`, the same code that matches real events, so the
+   analysis and the matcher cannot disagree.
+2. A Shannon expansion over those classes evaluates ``R ∧ ¬P`` in three-valued logic, choosing
+   only selectors that still matter (the reference's first, so gaps read in its terms). Every
+   branch where the formula is true is a *gap*: a set of events the reference matches and the
+   candidate does not. Branches are disjoint, so gaps never repeat.
+3. Selectors nested in each other (``$.a`` and ``$.a.b``) constrain each other: a present
+   ``$.a.b`` needs ``$.a`` to be an object. Classes of a selector that prefixes another carry
+   their shape, and inconsistent branches are pruned.
+4. Each gap becomes an example event, which is checked against both patterns with the matcher.
+
+What is not decided (and said so): regular-expression values, and term or space-delimited
+patterns compared with JSON ones (other than the empty pattern, which matches everything).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from scanner.patterns.ast import (
+    And,
+    Atom,
+    Comparison,
+    Expr,
+    FieldTest,
+    JsonPattern,
+    NumberValue,
+    Op,
+    Pattern,
+    RegexValue,
+    Selector,
+    StringValue,
+    TermPattern,
+    FieldTestKind,
+)
+from scanner.patterns.match import ABSENT, atom_holds, atoms, glob_match, matches
+from scanner.patterns.parser import parse
+from scanner.patterns.render import number_text, quote, render_value
+
+MAX_GAPS_SHOWN = 20
+MAX_GAPS_COUNTED = 500
+MAX_GLOB_STATES = 50_000
+FRIENDLY_STRINGS = ("AnyOtherValue", "example", "other")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One distinct kind of event that the reference matches and the candidate does not."""
+
+    description: str
+    example: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    covered: bool
+    decided: bool
+    gaps: tuple[Gap, ...] = ()
+    truncated: int = 0
+    reason: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def missed(self) -> list[dict[str, Any]]:
+        return [gap.example for gap in self.gaps]
+
+    @property
+    def gap_count(self) -> int:
+        return len(self.gaps) + self.truncated
+
+
+class Undecidable(Exception):
+    """Raised inside the analysis when coverage cannot be decided; the message says why."""
+
+
+# ----------------------------------------------------------------------- value classes
+
+_SHAPE_ABSENT, _SHAPE_OBJECT, _SHAPE_ARRAY, _SHAPE_SCALAR = "absent", "object", "array", "scalar"
+
+
+def _shape(value: Any) -> str:
+    if value is ABSENT:
+        return _SHAPE_ABSENT
+    if isinstance(value, dict):
+        return _SHAPE_OBJECT
+    if isinstance(value, list):
+        return _SHAPE_ARRAY
+    return _SHAPE_SCALAR
+
+
+@dataclass
+class _Class:
+    truth: tuple[bool, ...]
+    values: list[Any] = field(default_factory=list)
+
+    @property
+    def shapes(self) -> set[str]:
+        return {_shape(v) for v in self.values}
+
+    def value_with(self, allowed: set[str]) -> Any:
+        return next(v for v in self.values if _shape(v) in allowed)
+
+
+def _glob_tokens(glob: str) -> tuple[str | None, ...]:
+    """A glob as characters, ``None`` standing for ``*``."""
+    return tuple(None if ch == "*" else ch for ch in glob)
+
+
+def _closure(tokens: tuple[str | None, ...], states: frozenset[int]) -> frozenset[int]:
+    out = set(states)
+    stack = list(states)
+    while stack:
+        i = stack.pop()
+        if i < len(tokens) and tokens[i] is None and i + 1 not in out:
+            out.add(i + 1)
+            stack.append(i + 1)
+    return frozenset(out)
+
+
+def _step(tokens: tuple[str | None, ...], states: frozenset[int], ch: str) -> frozenset[int]:
+    nxt = set()
+    for i in states:
+        if i < len(tokens):
+            if tokens[i] is None:
+                nxt.add(i)
+            elif tokens[i] == ch:
+                nxt.add(i + 1)
+    return _closure(tokens, frozenset(nxt))
+
+
+@lru_cache(maxsize=1024)
+def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
+    """One string for every combination of the globs that some string matches exactly.
+
+    Exact: characters outside the globs' literals behave alike, so one fresh character stands
+    for all of them, and the product automaton is explored to every reachable state.
+    """
+    token_lists = [_glob_tokens(g) for g in globs]
+    alphabet = sorted({ch for g in globs for ch in g if ch != "*"})
+    fresh = next(c for c in "xyzq_0123456789#~" if c not in alphabet)
+    alphabet.append(fresh)
+    start = tuple(_closure(t, frozenset({0})) for t in token_lists)
+
+    def signature(state: tuple[frozenset[int], ...]) -> tuple[bool, ...]:
+        return tuple(len(t) in s for t, s in zip(token_lists, state, strict=True))
+
+    found: dict[tuple[bool, ...], str] = {signature(start): ""}
+    seen = {start}
+    queue: deque[tuple[tuple[frozenset[int], ...], str]] = deque([(start, "")])
+    while queue:
+        state, text = queue.popleft()
+        for ch in alphabet:
+            nxt = tuple(_step(t, s, ch) for t, s in zip(token_lists, state, strict=True))
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            if len(seen) > MAX_GLOB_STATES:
+                raise Undecidable(
+                    "the wildcard values are too intricate to compare exactly "
+                    f"(over {MAX_GLOB_STATES} automaton states)"
+                )
+            found.setdefault(signature(nxt), text + ch)
+            queue.append((nxt, text + ch))
+    # Prefer readable witnesses where they land in the same region as the shortest one.
+    for friendly in FRIENDLY_STRINGS:
+        sig = tuple(glob_match(g, friendly) for g in globs)
+        if found.get(sig) == "":
+            found[sig] = friendly
+    return tuple(found.values())
+
+
+def _number_candidates(constants: list[Decimal]) -> list[int | float]:
+    if not constants:
+        return [0]
+    points = sorted(set(constants))
+    values: list[Decimal] = [points[0] - 1, points[-1] + 1, *points]
+    values += [(a + b) / 2 for a, b in itertools.pairwise(points)]
+    out: list[int | float] = []
+    for v in values:
+        out.append(int(v) if v == v.to_integral_value() else float(v))
+    return out
+
+
+def _classes(selector_atoms: list[Atom], is_prefix: bool) -> list[_Class]:
+    """Partition the values of one selector by the truth of its conditions."""
+    globs = sorted(
+        {
+            a.value.text
+            for a in selector_atoms
+            if isinstance(a, Comparison) and isinstance(a.value, StringValue)
+        }
+    )
+    numbers = [
+        a.value.value
+        for a in selector_atoms
+        if isinstance(a, Comparison) and isinstance(a.value, NumberValue)
+    ]
+    candidates: list[Any] = [ABSENT]
+    candidates += list(string_regions(tuple(globs))) if globs else ["AnyValue"]
+    candidates += [None, True, False, *_number_candidates(numbers), {}, []]
+    by_key: dict[tuple[Any, ...], _Class] = {}
+    for value in candidates:
+        truth = tuple(atom_holds(a, value) for a in selector_atoms)
+        key: tuple[Any, ...] = (truth, _shape(value)) if is_prefix else (truth,)
+        by_key.setdefault(key, _Class(truth)).values.append(value)
+    return list(by_key.values())
+
+
+# ----------------------------------------------------------------------- the expansion
+
+
+@dataclass
+class _Problem:
+    reference: Expr
+    candidate: Expr
+    order: list[Selector]
+    atom_index: dict[Atom, int]
+    atoms_of: dict[Selector, list[Atom]]
+    classes: dict[Selector, list[_Class]]
+
+
+def _eval3(
+    expr: Expr, assign: Mapping[Selector, _Class], problem: _Problem, unknown: list[Selector]
+) -> bool | None:
+    """Kleene evaluation; appends to ``unknown`` the selectors that could still decide it."""
+    if isinstance(expr, Comparison | FieldTest):
+        cls = assign.get(expr.selector)
+        if cls is None:
+            unknown.append(expr.selector)
+            return None
+        return cls.truth[problem.atom_index[expr]]
+    is_and = isinstance(expr, And)
+    pending: list[Selector] = []
+    undecided = False
+    for item in expr.items:
+        local: list[Selector] = []
+        value = _eval3(item, assign, problem, local)
+        if value is None:
+            undecided = True
+            pending.extend(local)
+        elif value is not is_and:  # False in an And, True in an Or decides it
+            return value
+    if undecided:
+        unknown.extend(pending)
+        return None
+    return is_and
+
+
+def _is_ancestor(a: Selector, b: Selector) -> bool:
+    return len(a.parts) < len(b.parts) and b.parts[: len(a.parts)] == a.parts
+
+
+def _container_for(parent: Selector, child: Selector) -> str:
+    return _SHAPE_ARRAY if isinstance(child.parts[len(parent.parts)], int) else _SHAPE_OBJECT
+
+
+def _consistent(assign: Mapping[Selector, _Class], sel: Selector, cls: _Class) -> bool:
+    for other, other_cls in assign.items():
+        if _is_ancestor(other, sel):
+            parent, parent_cls, child_cls, child = other, other_cls, cls, sel
+        elif _is_ancestor(sel, other):
+            parent, parent_cls, child_cls, child = sel, cls, other_cls, other
+        else:
+            continue
+        if _container_for(parent, child) not in parent_cls.shapes and (
+            _SHAPE_ABSENT not in child_cls.shapes
+        ):
+            return False
+    return True
+
+
+def _expand(problem: _Problem, assign: dict[Selector, _Class]) -> Iterator[dict[Selector, _Class]]:
+    unknown_r: list[Selector] = []
+    ref = _eval3(problem.reference, assign, problem, unknown_r)
+    if ref is False:
+        return
+    unknown_c: list[Selector] = []
+    cand = _eval3(problem.candidate, assign, problem, unknown_c)
+    if cand is True:
+        return
+    if ref is True and cand is False:
+        yield dict(assign)
+        return
+    relevant = set(unknown_r) | set(unknown_c)
+    sel = next(s for s in problem.order if s in relevant)
+    for cls in problem.classes[sel]:
+        if _consistent(assign, sel, cls):
+            assign[sel] = cls
+            yield from _expand(problem, assign)
+            del assign[sel]
+
+
+def _build_event(assign: Mapping[Selector, _Class]) -> dict[str, Any]:
+    chosen: dict[Selector, Any] = {}
+    for sel in sorted(assign, key=lambda s: len(s.parts)):
+        allowed = {_SHAPE_ABSENT, _SHAPE_OBJECT, _SHAPE_ARRAY, _SHAPE_SCALAR}
+        for parent, value in chosen.items():
+            if _is_ancestor(parent, sel) and _shape(value) != _container_for(parent, sel):
+                allowed = {_SHAPE_ABSENT}
+        for child, child_cls in assign.items():
+            if _is_ancestor(sel, child) and _SHAPE_ABSENT not in child_cls.shapes:
+                allowed &= {_container_for(sel, child)}
+        chosen[sel] = assign[sel].value_with(allowed)
+    event: dict[str, Any] = {}
+    for sel in sorted(chosen, key=lambda s: len(s.parts)):
+        value = chosen[sel]
+        if value is ABSENT:
+            continue
+        _place(event, sel, value)
+    return event
+
+
+def _place(event: dict[str, Any], sel: Selector, value: Any) -> None:
+    current: Any = event
+    parts = sel.parts
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        nxt_container: Any = None if last else ([] if isinstance(parts[i + 1], int) else {})
+        if isinstance(part, int):
+            while len(current) <= part:
+                current.append(None)
+            if last:
+                current[part] = _copy(value)
+            else:
+                if not isinstance(current[part], list | dict):
+                    current[part] = nxt_container
+                current = current[part]
+        elif last:
+            existing = current.get(part)
+            if not (isinstance(existing, dict | list) and existing == value):
+                current[part] = _copy(value)
+        else:
+            if not isinstance(current.get(part), list | dict):
+                current[part] = nxt_container
+            current = current[part]
+
+
+def _copy(value: Any) -> Any:
+    return {} if isinstance(value, dict) else [] if isinstance(value, list) else value
+
+
+# ----------------------------------------------------------------------- descriptions
+
+
+_TEST_WORDS = {
+    FieldTestKind.NOT_EXISTS: ("is absent", "is present"),
+    FieldTestKind.IS_NULL: ("is null", ""),
+    FieldTestKind.IS_TRUE: ("is true", ""),
+    FieldTestKind.IS_FALSE: ("is false", ""),
+}
+_SHAPE_WORDS = {_SHAPE_OBJECT: "is an object", _SHAPE_ARRAY: "is an array"}
+
+
+def _describe_class(sel: Selector, cls: _Class, sel_atoms: list[Atom]) -> str:
+    """Plain words for one selector's class: what its value is, or is not."""
+    name = sel.dotted()
+    if cls.shapes == {_SHAPE_ABSENT}:
+        return f"{name} is absent"
+    facts: list[str] = []
+    excluded: list[str] = []
+    for atom, truth in zip(sel_atoms, cls.truth, strict=True):
+        if isinstance(atom, FieldTest):
+            word = _TEST_WORDS[atom.kind][0 if truth else 1]
+            if word and word not in facts:
+                facts.append(word)
+            continue
+        shown = render_value(atom.value)
+        equal = truth if atom.op is Op.EQ else not truth if atom.op is Op.NE else None
+        if equal is None:
+            if truth:
+                facts.append(f"{atom.op.value} {shown}")
+        elif equal:
+            exact = not (isinstance(atom.value, StringValue) and atom.value.has_wildcard)
+            fact = (
+                f"is {shown}"
+                if exact and not isinstance(atom.value, RegexValue)
+                else (f"matches {shown}")
+            )
+            if exact:
+                return f"{name} {fact}"
+            if fact not in facts:
+                facts.append(fact)
+        elif shown not in excluded:
+            excluded.append(shown)
+    if excluded:
+        listed = " or ".join(excluded) if len(excluded) <= 3 else f"any of {len(excluded)} values"
+        absent = " (or absent)" if _SHAPE_ABSENT in cls.shapes and "is present" not in facts else ""
+        facts.append(f"is not {listed}{absent}")
+    if not facts and len(cls.shapes) == 1 and next(iter(cls.shapes)) in _SHAPE_WORDS:
+        facts.append(_SHAPE_WORDS[next(iter(cls.shapes))])
+    return f"{name} " + " and ".join(facts) if facts else f"{name} is any value"
+
+
+# ----------------------------------------------------------------------- entry points
+
+
+def _unsupported(pattern: JsonPattern, role: str) -> str | None:
+    for atom in atoms(pattern.expr):
+        if isinstance(atom, Comparison) and isinstance(atom.value, RegexValue):
+            return (
+                f"the {role} compares {atom.selector.text()} with the regular expression "
+                f"%{atom.value.source}%; coverage involving regular expressions is not decided"
+            )
+    return None
+
+
+@lru_cache(maxsize=8192)
+def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
+    for pattern, role in ((candidate, "candidate"), (reference, "reference")):
+        why = _unsupported(pattern, role)
+        if why:
+            return Coverage(covered=False, decided=False, reason=why)
+    order: list[Selector] = []
+    atoms_of: dict[Selector, list[Atom]] = {}
+    for atom in [*atoms(reference.expr), *atoms(candidate.expr)]:
+        if atom.selector not in atoms_of:
+            order.append(atom.selector)
+            atoms_of[atom.selector] = []
+        if atom not in atoms_of[atom.selector]:
+            atoms_of[atom.selector].append(atom)
+    atom_index = {a: i for sel_atoms in atoms_of.values() for i, a in enumerate(sel_atoms)}
+    try:
+        classes = {
+            sel: _classes(sel_atoms, any(_is_ancestor(sel, o) for o in order))
+            for sel, sel_atoms in atoms_of.items()
+        }
+    except Undecidable as why:
+        return Coverage(covered=False, decided=False, reason=str(why))
+    problem = _Problem(reference.expr, candidate.expr, order, atom_index, atoms_of, classes)
+    gaps: list[Gap] = []
+    total = 0
+    for cube in _expand(problem, {}):
+        total += 1
+        if len(gaps) < MAX_GAPS_SHOWN:
+            event = _build_event(cube)
+            assert matches(reference, event) and not matches(candidate, event), event
+            words = ", ".join(
+                _describe_class(sel, cube[sel], atoms_of[sel]) for sel in order if sel in cube
+            )
+            gaps.append(Gap(words, event))
+        if total >= MAX_GAPS_COUNTED:
+            break
+    if not gaps:
+        return Coverage(
+            covered=True, decided=True, reason="matches every event the reference matches"
+        )
+    return Coverage(
+        covered=False,
+        decided=True,
+        gaps=tuple(gaps),
+        truncated=total - len(gaps),
+        reason=_summary(gaps, total, total >= MAX_GAPS_COUNTED),
+    )
+
+
+def _summary(gaps: list[Gap], total: int, capped: bool) -> str:
+    count = f"at least {total}" if capped else str(total)
+    kinds = "kind" if total == 1 else "kinds"
+    shown = "; ".join(g.description for g in gaps[:3])
+    more = f"; and {total - 3} more" if total > 3 else ""
+    return f"misses {count} {kinds} of event the reference matches: {shown}{more}"
+
+
+def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
+    """Whether ``candidate`` matches every event ``reference`` matches, with the gaps if not."""
+    cand = parse(candidate) if isinstance(candidate, str) else candidate
+    ref = parse(reference) if isinstance(reference, str) else reference
+    notes = tuple(
+        f"{role}: {note}"
+        for role, pattern in (("candidate", cand), ("reference", ref))
+        if isinstance(pattern, JsonPattern)
+        for note in pattern.notes
+    )
+    if isinstance(cand, TermPattern) and not cand.terms:
+        result = Coverage(
+            covered=True, decided=True, reason="the empty pattern matches every event"
+        )
+    elif isinstance(cand, JsonPattern) and isinstance(ref, JsonPattern):
+        result = _json_coverage(cand, ref)
+    else:
+        kind = {JsonPattern: "JSON", TermPattern: "term"}.get(type(cand), "space-delimited")
+        ref_kind = {JsonPattern: "JSON", TermPattern: "term"}.get(type(ref), "space-delimited")
+        result = Coverage(
+            covered=False,
+            decided=False,
+            reason=(
+                f"the candidate is a {kind} pattern and the reference a {ref_kind} pattern; "
+                "coverage between different pattern families is not decided"
+            ),
+        )
+    if notes:
+        return Coverage(
+            result.covered, result.decided, result.gaps, result.truncated, result.reason, notes
+        )
+    return result
+
+
+__all__ = ["Coverage", "Gap", "covers", "number_text", "quote"]

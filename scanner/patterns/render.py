@@ -1,0 +1,82 @@
+"""Print pattern trees back as filter-pattern text.
+
+The output is canonical (one spelling per tree) and always valid input for CloudWatch Logs and
+for :func:`scanner.patterns.parse`: strings are double-quoted with ``"`` and ``\\`` escaped, every
+operand of ``&&``/``||`` is parenthesised, so no reader depends on operator precedence.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from scanner.patterns.ast import (
+    And,
+    Comparison,
+    DelimitedField,
+    Expr,
+    FieldTest,
+    JsonPattern,
+    NumberValue,
+    Or,
+    Pattern,
+    SpaceDelimitedPattern,
+    StringValue,
+    TermPattern,
+    Value,
+)
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def number_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return "0" if text in ("-0", "0E+0") else text
+
+
+def render_value(value: Value) -> str:
+    if isinstance(value, StringValue):
+        return quote(value.text)
+    if isinstance(value, NumberValue):
+        return number_text(value.value)
+    return f"%{value.source}%"
+
+
+def render_expr(expr: Expr, top: bool = False) -> str:
+    """Render an expression; ``top`` omits the parentheses around a lone comparison."""
+    if isinstance(expr, Comparison):
+        text = f"{expr.selector.text()} {expr.op.value} {render_value(expr.value)}"
+        return text if top else f"({text})"
+    if isinstance(expr, FieldTest):
+        text = f"{expr.selector.text()} {expr.kind.value}"
+        return text if top else f"({text})"
+    joiner = " && " if isinstance(expr, And) else " || "
+    inner = joiner.join(render_expr(item) for item in expr.items)
+    return inner if top else f"({inner})"
+
+
+def _render_field(field: DelimitedField) -> str:
+    if field.is_ellipsis or not field.conditions:
+        return field.name
+    return " || ".join(
+        " && ".join(f"{field.name} {c.op.value} {render_value(c.value)}" for c in group)
+        for group in field.conditions
+    )
+
+
+def render(pattern: Pattern) -> str:
+    """Canonical text of a pattern: ``parse(render(p)) == p``."""
+    if isinstance(pattern, JsonPattern):
+        return "{ " + render_expr(pattern.expr, top=True) + " }"
+    if isinstance(pattern, TermPattern):
+        parts = []
+        for term in pattern.terms:
+            body = f"%{term.text}%" if term.regex else quote(term.text)
+            parts.append(term.mode + body)
+        return " ".join(parts)
+    assert isinstance(pattern, SpaceDelimitedPattern)
+    return "[" + ", ".join(_render_field(f) for f in pattern.fields) + "]"
+
+
+__all__ = ["And", "Or", "quote", "render", "render_expr", "render_value"]
