@@ -119,7 +119,9 @@ def test_the_broken_v13_text_matches_nearly_everything() -> None:
 
 
 def test_wildcard_subsumption() -> None:
-    assert covers('{ $.errorCode = "*Unauthorized*" }', '{ $.errorCode = "*UnauthorizedOperation" }').covered
+    assert covers(
+        '{ $.errorCode = "*Unauthorized*" }', '{ $.errorCode = "*UnauthorizedOperation" }'
+    ).covered
     assert covers('{ $.eventName = "*" }', IAM).covered
     assert covers('{ $.eventName = "*Policy*" }', IAM).covered
     result = covers('{ $.eventName = "*Policy" }', IAM)
@@ -167,9 +169,11 @@ def test_existence_tests_and_nested_paths() -> None:
     assert any(e.get("eventType") == "AwsServiceEvent" for e in missed)
     assert any("invokedBy" in e.get("userIdentity", {}) for e in missed)
     # A present nested field implies its parent exists.
-    missed = assert_gaps_are_real("{ $.userIdentity NOT EXISTS }", '{ $.userIdentity.type = "Root" }')
+    missed = assert_gaps_are_real(
+        "{ $.userIdentity NOT EXISTS }", '{ $.userIdentity.type = "Root" }'
+    )
     assert missed == [{"userIdentity": {"type": "Root"}}]
-    assert covers('{ $.a NOT EXISTS || $.a.b NOT EXISTS }', "{ $.a.b NOT EXISTS }").covered
+    assert covers("{ $.a NOT EXISTS || $.a.b NOT EXISTS }", "{ $.a.b NOT EXISTS }").covered
 
 
 def test_numbers_intervals() -> None:

@@ -18,7 +18,9 @@ def test_not_equal_matches_an_absent_field_which_is_why_federated_sign_ins_count
     federated = {"eventName": "ConsoleLogin", "userIdentity": {"type": "AssumedRole"}}
     assert matches(MFA, federated)
     assert matches(MFA, {"eventName": "ConsoleLogin", "additionalEventData": {"MFAUsed": "No"}})
-    assert not matches(MFA, {"eventName": "ConsoleLogin", "additionalEventData": {"MFAUsed": "Yes"}})
+    assert not matches(
+        MFA, {"eventName": "ConsoleLogin", "additionalEventData": {"MFAUsed": "Yes"}}
+    )
 
 
 def test_equality_on_an_absent_field_does_not_match() -> None:

@@ -13,6 +13,7 @@ from scanner.patterns.ast import (
     And,
     Comparison,
     FieldTest,
+    FieldTestKind,
     JsonPattern,
     NumberValue,
     Op,
@@ -22,7 +23,6 @@ from scanner.patterns.ast import (
     SpaceDelimitedPattern,
     StringValue,
     TermPattern,
-    FieldTestKind,
 )
 
 CONTROLS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "controls.json"
@@ -58,7 +58,7 @@ def test_selectors_with_nesting_and_indexes() -> None:
 
 def test_values_quoted_unquoted_numbers_regex_and_tests() -> None:
     pattern = parse(
-        "{ $.a = kms.amazonaws.com || $.b != \"with \\\"quote\\\"\" || $.c >= -1.5 "
+        '{ $.a = kms.amazonaws.com || $.b != "with \\"quote\\"" || $.c >= -1.5 '
         "|| $.d = %Acc.*ied% || $.e IS NULL || $.f NOT EXISTS || $.g IS TRUE || $.h IS FALSE }"
     )
     assert isinstance(pattern, JsonPattern)
@@ -77,19 +77,19 @@ def test_values_quoted_unquoted_numbers_regex_and_tests() -> None:
 
 
 def test_spacing_newlines_quoting_and_redundant_parentheses_do_not_change_the_tree() -> None:
-    compact = parse('{($.eventName=CreateTrail)||($.eventName=DeleteTrail)}')
+    compact = parse("{($.eventName=CreateTrail)||($.eventName=DeleteTrail)}")
     spaced = parse('{\n  ((( $.eventName = "CreateTrail" )))\n  ||\n  $.eventName="DeleteTrail"\n}')
     assert compact == spaced
 
 
 def test_and_binds_tighter_than_or_and_the_mix_is_noted() -> None:
-    pattern = parse('{ $.a = 1 || $.b = 2 && $.c = 3 }')
+    pattern = parse("{ $.a = 1 || $.b = 2 && $.c = 3 }")
     assert isinstance(pattern, JsonPattern)
     assert isinstance(pattern.expr, Or)
     assert isinstance(pattern.expr.items[1], And)
     assert len(pattern.notes) == 1
     assert "binds tighter" in pattern.notes[0]
-    assert parse('{ $.a = 1 || ($.b = 2 && $.c = 3) }').notes == ()  # type: ignore[union-attr]
+    assert parse("{ $.a = 1 || ($.b = 2 && $.c = 3) }").notes == ()  # type: ignore[union-attr]
 
 
 def test_parentheses_at_any_depth() -> None:

@@ -29,7 +29,10 @@ NUMBERS = [Decimal(0), Decimal(1), Decimal("2.5")]
 
 selectors = st.sampled_from(PATHS).map(Selector)
 string_atoms = st.builds(
-    Comparison, selectors, st.sampled_from([Op.EQ, Op.NE]), st.sampled_from(STRINGS).map(StringValue)
+    Comparison,
+    selectors,
+    st.sampled_from([Op.EQ, Op.NE]),
+    st.sampled_from(STRINGS).map(StringValue),
 )
 number_atoms = st.builds(
     Comparison, selectors, st.sampled_from(list(Op)), st.sampled_from(NUMBERS).map(NumberValue)

@@ -41,6 +41,7 @@ from scanner.patterns.ast import (
     Comparison,
     Expr,
     FieldTest,
+    FieldTestKind,
     JsonPattern,
     NumberValue,
     Op,
@@ -49,7 +50,6 @@ from scanner.patterns.ast import (
     Selector,
     StringValue,
     TermPattern,
-    FieldTestKind,
 )
 from scanner.patterns.match import ABSENT, atom_holds, atoms, glob_match, matches
 from scanner.patterns.parser import parse

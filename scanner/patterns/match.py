@@ -34,6 +34,7 @@ from scanner.patterns.ast import (
     Expr,
     FieldCondition,
     FieldTest,
+    FieldTestKind,
     JsonPattern,
     NumberValue,
     Op,
@@ -43,7 +44,6 @@ from scanner.patterns.ast import (
     SpaceDelimitedPattern,
     StringValue,
     TermPattern,
-    FieldTestKind,
     Value,
 )
 from scanner.patterns.parser import parse

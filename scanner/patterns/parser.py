@@ -30,6 +30,7 @@ from scanner.patterns.ast import (
     Expr,
     FieldCondition,
     FieldTest,
+    FieldTestKind,
     JsonPattern,
     NumberValue,
     Op,
@@ -41,7 +42,6 @@ from scanner.patterns.ast import (
     StringValue,
     Term,
     TermPattern,
-    FieldTestKind,
     Value,
 )
 
