@@ -27,6 +27,7 @@ patterns compared with JSON ones (other than the empty pattern, which matches ev
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -80,7 +81,8 @@ class Coverage:
 
     @property
     def missed(self) -> list[dict[str, Any]]:
-        return [gap.example for gap in self.gaps]
+        """The example events, as copies: results are memoised and shared between callers."""
+        return [copy.deepcopy(gap.example) for gap in self.gaps]
 
     @property
     def gap_count(self) -> int:
@@ -151,24 +153,36 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
     """One string for every combination of the globs that some string matches exactly.
 
     Exact: characters outside the globs' literals behave alike, so one fresh character stands
-    for all of them, and the product automaton is explored to every reachable state.
+    for all of them, and the product automaton is explored to every reachable state. Globs
+    without ``*`` (most of them: event names) share one trie of prefixes instead of an automaton
+    each, which keeps the product as small as the wildcards allow.
     """
-    token_lists = [_glob_tokens(g) for g in globs]
+    literals = [g for g in globs if "*" not in g]
+    wildcards = [g for g in globs if "*" in g]
+    prefixes = {lit[:k] for lit in literals for k in range(len(lit) + 1)}
+    token_lists = [_glob_tokens(g) for g in wildcards]
     alphabet = sorted({ch for g in globs for ch in g if ch != "*"})
     fresh = next(c for c in "xyzq_0123456789#~" if c not in alphabet)
     alphabet.append(fresh)
-    start = tuple(_closure(t, frozenset({0})) for t in token_lists)
+    State = tuple[str | None, tuple[frozenset[int], ...]]
+    start: State = ("", tuple(_closure(t, frozenset({0})) for t in token_lists))
 
-    def signature(state: tuple[frozenset[int], ...]) -> tuple[bool, ...]:
-        return tuple(len(t) in s for t, s in zip(token_lists, state, strict=True))
+    def signature(state: State) -> tuple[bool, ...]:
+        prefix, sets = state
+        wild = {g: len(t) in s for g, t, s in zip(wildcards, token_lists, sets, strict=True)}
+        return tuple(wild[g] if g in wild else prefix == g for g in globs)
 
     found: dict[tuple[bool, ...], str] = {signature(start): ""}
     seen = {start}
-    queue: deque[tuple[tuple[frozenset[int], ...], str]] = deque([(start, "")])
+    queue: deque[tuple[State, str]] = deque([(start, "")])
     while queue:
-        state, text = queue.popleft()
+        (prefix, sets), text = queue.popleft()
         for ch in alphabet:
-            nxt = tuple(_step(t, s, ch) for t, s in zip(token_lists, state, strict=True))
+            grown = None if prefix is None else prefix + ch
+            nxt: State = (
+                grown if grown in prefixes else None,
+                tuple(_step(t, st, ch) for t, st in zip(token_lists, sets, strict=True)),
+            )
             if nxt in seen:
                 continue
             seen.add(nxt)
@@ -201,12 +215,13 @@ def _number_candidates(constants: list[Decimal]) -> list[int | float]:
 
 def _classes(selector_atoms: list[Atom], is_prefix: bool) -> list[_Class]:
     """Partition the values of one selector by the truth of its conditions."""
-    globs = sorted(
-        {
+    # Globs in the order the patterns name them, so gaps are listed in the reference's order.
+    globs = list(
+        dict.fromkeys(
             a.value.text
             for a in selector_atoms
             if isinstance(a, Comparison) and isinstance(a.value, StringValue)
-        }
+        )
     )
     numbers = [
         a.value.value
@@ -214,7 +229,15 @@ def _classes(selector_atoms: list[Atom], is_prefix: bool) -> list[_Class]:
         if isinstance(a, Comparison) and isinstance(a.value, NumberValue)
     ]
     candidates: list[Any] = [ABSENT]
-    candidates += list(string_regions(tuple(globs))) if globs else ["AnyValue"]
+    if globs:
+        regions = string_regions(tuple(sorted(globs)))
+        first_glob = {
+            text: next((i for i, g in enumerate(globs) if glob_match(g, text)), len(globs))
+            for text in regions
+        }
+        candidates += sorted(regions, key=first_glob.__getitem__)
+    else:
+        candidates.append("AnyValue")
     candidates += [None, True, False, *_number_candidates(numbers), {}, []]
     by_key: dict[tuple[Any, ...], _Class] = {}
     for value in candidates:

@@ -1,0 +1,101 @@
+"""Does a filter pattern satisfy a rule under a profile? One answer for the CLI and the evaluator.
+
+A pattern satisfies a rule when it covers ANY of the references the profile accepts (it matches
+every event that reference matches). The verdict names the reference that decided it:
+
+* covered: the first accepted reference, in preferred order, that the pattern covers;
+* otherwise the *closest* one: the decided coverage with the fewest gaps, ties broken by
+  preferred order; a coverage that cannot be decided counts as farther than any decided one. If
+  none can be decided the verdict is "not covered" and its reason says why it is undecidable.
+
+Verdicts are memoised per (rule, profile, pattern): an organization repeats the same few
+patterns in every account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from scanner.catalog._types import Profile, Reference, Rule
+from scanner.patterns import Coverage, Gap, Pattern, covers, parse
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule: Rule
+    profile: str
+    covered: bool
+    reference: Reference
+    coverage: Coverage
+    notes: tuple[str, ...]
+
+    @property
+    def decided(self) -> bool:
+        return self.coverage.decided
+
+    @property
+    def gaps(self) -> tuple[Gap, ...]:
+        return self.coverage.gaps
+
+    @property
+    def missed(self) -> list[dict[str, Any]]:
+        """Example events the reference matches and the pattern does not."""
+        return self.coverage.missed
+
+    @property
+    def reason(self) -> str:
+        ref = self.reference.name
+        if self.covered:
+            return f"covers the accepted reference {ref}"
+        if not self.decided:
+            return f"coverage of {ref} cannot be decided: {self.coverage.reason}"
+        return f"covers no accepted reference; closest is {ref}, which it {self.coverage.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule.id,
+            "profile": self.profile,
+            "covered": self.covered,
+            "decided": self.decided,
+            "reference": self.reference.name,
+            "missed": self.missed,
+            "gaps": [{"description": g.description, "example": g.example} for g in self.gaps],
+            "reason": self.reason,
+            "notes": list(self.notes),
+        }
+
+
+def _notes(reference: Reference, coverage: Coverage) -> tuple[str, ...]:
+    notes = list(coverage.notes)
+    if reference.kind == "intended":
+        notes.append(f"{reference.name} is the {reference.source}: {reference.explanation}")
+    if coverage.truncated:
+        notes.append(f"{coverage.truncated} further kinds of missed event are not listed")
+    return tuple(notes)
+
+
+@lru_cache(maxsize=8192)
+def _judge(rule: Rule, profile: str, pattern: Pattern) -> Verdict:
+    accepted = rule.accepted_in(profile)
+    results = [(ref, covers(pattern, ref.pattern)) for ref in accepted]
+    for ref, coverage in results:
+        if coverage.covered:
+            return Verdict(rule, profile, True, ref, coverage, _notes(ref, coverage))
+    rank = {id(ref): i for i, ref in enumerate(accepted)}
+    ref, coverage = min(
+        results, key=lambda rc: (not rc[1].decided, rc[1].gap_count, rank[id(rc[0])])
+    )
+    return Verdict(rule, profile, False, ref, coverage, _notes(ref, coverage))
+
+
+def judge(rule: Rule, profile: str | Profile, pattern: str | Pattern) -> Verdict:
+    """Judge ``pattern`` against the references ``rule`` accepts under ``profile``.
+
+    Raises :class:`scanner.patterns.PatternSyntaxError` for an invalid pattern text and
+    :class:`UnknownNameError` when the rule is not part of the profile.
+    """
+    parsed = parse(pattern) if isinstance(pattern, str) else pattern
+    name = profile if isinstance(profile, str) else profile.name
+    return _judge(rule, name, parsed)

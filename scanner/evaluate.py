@@ -1,0 +1,676 @@
+"""Inventory + rules -> findings: walk the chain of links, account by account, rule by rule.
+
+Pure: reads an :class:`~scanner.model.Inventory`, returns findings; no I/O, no clock.
+
+Theory of operation. For one account, every trail that can record its events starts *chains*:
+its own trails (deduplicated by ARN across regions, since DescribeTrails shows multi-region and
+organization trails in every region) and the organization trails of the management account,
+which cover every member. A chain branches at each choice the data offer: each metric filter of
+the trail's log group, each alarm watching that filter's metric, each SNS topic among the alarm's
+actions. Every chain gets a status on each of the ten links of :data:`scanner.model.LINKS`:
+
+* ``ok`` or ``broken`` when the data decide it ("cannot prove" is broken: the configuration is
+  what we cannot vouch for, not the collection);
+* ``unknown`` when a datum is missing because a call failed (the detail quotes the call);
+* ``missing`` when an earlier link leaves nothing to look at (no log group: no filter).
+
+Later links are evaluated wherever the data allow, so a chain broken for sure is broken even if
+an earlier datum is unknown. A chain is broken if any link is, else unknown if any link is, else
+it holds. The rule's verdict over all chains of the account:
+
+* PASS if any chain holds (the reason says which);
+* otherwise ERROR if any chain is unknown: the missing datum might have completed it, so the
+  scanner says neither PASS nor FAIL and quotes the failed call;
+* otherwise FAIL, explained by the chain that got furthest: the highest position of its first
+  broken link; at the filter, the filter whose pattern comes closest (fewest missed kinds of
+  event); then the chain with more links ok.
+
+Chains depend on the trail, the rule and the owner's data only, not on the member evaluated, so
+they are computed once per (trail, rule) and shared by every member an organization trail covers.
+If a member's trail listing failed everywhere its own trails are unknown (an unknown chain);
+listings that succeeded in some regions are enough, because the only trails that can hold are
+multi-region ones and those are listed in every region.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from scanner import _alarm
+from scanner._trails import covering_trails, selectors_problem
+from scanner.catalog import Catalog, Rule, Verdict, judge, load_catalog
+from scanner.model import (
+    ACCOUNT_SUSPENDED,
+    LINKS,
+    Account,
+    Alarm,
+    CollectionError,
+    Finding,
+    Inventory,
+    Link,
+    LinkResult,
+    LinkStatus,
+    LogGroup,
+    MetricFilter,
+    Region,
+    Status,
+    Topic,
+    Trail,
+    Transformation,
+    arn_account,
+    arn_parts,
+    arn_region,
+)
+from scanner.patterns import PatternSyntaxError, parse
+from scanner.remediation import RemediationContext, remediation_for
+
+OK, BROKEN, UNKNOWN, MISSING = (
+    LinkStatus.OK,
+    LinkStatus.BROKEN,
+    LinkStatus.UNKNOWN,
+    LinkStatus.MISSING,
+)
+
+# Accounts that are closed or closing are not evaluated; the caller reports them.
+SKIPPED_ACCOUNT_STATUSES = frozenset({ACCOUNT_SUSPENDED, "PENDING_CLOSURE"})
+
+# The calls whose failure leaves each kind of datum unknown: (service, operations).
+CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "trails": ("cloudtrail", ("DescribeTrails",)),
+    "logging": ("cloudtrail", ("GetTrailStatus",)),
+    "selectors": ("cloudtrail", ("GetEventSelectors",)),
+    "log_group": ("logs", ("DescribeLogGroups", "DescribeMetricFilters")),
+    "filters": ("logs", ("DescribeMetricFilters",)),
+    "alarms": ("cloudwatch", ("DescribeAlarms",)),
+    "topic": ("sns", ("ListTopics", "GetTopicAttributes")),
+    "subscriptions": ("sns", ("ListSubscriptionsByTopic", "ListSubscriptions")),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Chain:
+    """One way the rule could hold: a LinkResult per link, and what remediation needs."""
+
+    links: tuple[LinkResult, ...]
+    owner: str  # the account whose trail, log group, filters and alarms the chain uses
+    region: str | None = None  # the log group's region
+    trail: Trail | None = None
+    log_group: str | None = None
+    metric_filter: MetricFilter | None = None
+    transformation: Transformation | None = None
+    verdict: Verdict | None = None
+    alarm: Alarm | None = None
+    topic: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def first(self, status: LinkStatus) -> LinkResult | None:
+        return next((r for r in self.links if r.status is status), None)
+
+    @property
+    def status(self) -> LinkStatus:
+        for status in (BROKEN, UNKNOWN):
+            if self.first(status) is not None:
+                return status
+        return OK
+
+    def rank(self) -> tuple[int, int, int, int]:
+        """Larger is further along: first broken position, filter closeness, links ok."""
+        broken = self.first(BROKEN)
+        position = broken.link.position if broken else len(LINKS)
+        decided, closeness = 0, 0
+        if broken is not None and broken.link is Link.FILTER and self.verdict is not None:
+            decided = int(self.verdict.decided)
+            closeness = -self.verdict.coverage.gap_count
+        ok = sum(1 for r in self.links if r.status is OK)
+        return position, decided, closeness, ok
+
+
+# Where a link was judged: the resource (ARN or name), its account and its region.
+_At = tuple[str, str, str | None]
+
+
+def _result(link: Link, status: LinkStatus, detail: str, at: _At) -> LinkResult:
+    resource, account, region = at
+    return LinkResult(link, status, resource, account, region, detail)
+
+
+def _complete(links: Sequence[LinkResult]) -> tuple[LinkResult, ...]:
+    """Pad the links not reached with ``missing``."""
+    done = {r.link for r in links}
+    rest = [LinkResult(s.link, MISSING, detail="not reached") for s in LINKS if s.link not in done]
+    return (*links, *rest)
+
+
+def _unscanned(account: Account | None) -> str:
+    if account is None or account.error is None:
+        return "was not scanned"
+    return f"could not be scanned: {account.error.describe()}"
+
+
+def _quote(error: CollectionError | None) -> str:
+    return error.describe() if error else "no result was collected and no error was recorded"
+
+
+# --------------------------------------------------------------------------------------------
+# The walk.
+
+
+class _Walker:
+    """Builds the chains of one rule; holds the inventory and caches per (trail, rule)."""
+
+    def __init__(self, inventory: Inventory, profile: str) -> None:
+        self.inventory = inventory
+        self.profile = profile
+        self._cache: dict[tuple[Trail, str], _Replay] = {}
+
+    # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
+
+    def account(self, account_id: str, what: str) -> Account | str:
+        account = self.inventory.account(account_id)
+        if account is None or account.error is not None:
+            return f"{what} is in account {account_id}, which {_unscanned(account)}"
+        return account
+
+    def region(
+        self, account_id: str, region: str, what: str, call: str, resource: str | None = None
+    ) -> Region | str:
+        account = self.account(account_id, what)
+        if isinstance(account, str):
+            return account
+        found = account.regions.get(region)
+        if found is None:
+            service, operations = CALLS[call]
+            error = account.error_for(service, operations, region, resource)
+            tail = f": {error.describe()}" if error else ""
+            return f"{what} is in {region} of account {account_id}, which was not collected{tail}"
+        return found
+
+    def recorded(
+        self, account_id: str, call: str, region: str | None, resource: str | None
+    ) -> CollectionError | None:
+        """The failed call recorded for a datum of ``call``'s kind, if any."""
+        account = self.inventory.account(account_id)
+        service, operations = CALLS[call]
+        return account.error_for(service, operations, region, resource) if account else None
+
+    def error(self, account_id: str, call: str, region: str | None, resource: str | None) -> str:
+        """Why a datum of ``call``'s kind is missing, in words."""
+        account = self.inventory.account(account_id)
+        if account is None or account.error is not None:
+            return f"account {account_id} {_unscanned(account)}"
+        return _quote(self.recorded(account_id, call, region, resource))
+
+    # Links.
+
+    def chains(self, trail: Trail, rule: Rule) -> Iterable[_Chain]:
+        """The trail's chains for the rule, computed once and only as far as they are read."""
+        key = (trail, rule.id)
+        if key not in self._cache:
+            self._cache[key] = _Replay(self._trail_chains(trail, rule))
+        return self._cache[key]
+
+    def _trail_links(self, trail: Trail) -> list[LinkResult]:
+        owner = trail.account_id
+        name = f'trail "{trail.name}"'
+
+        def link(link: Link, status: LinkStatus, detail: str) -> LinkResult:
+            return _result(link, status, detail, (trail.arn, owner, trail.home_region))
+
+        if trail.is_multi_region:
+            links = [link(Link.TRAIL, OK, f"{name} records every region")]
+        else:
+            links = [link(Link.TRAIL, BROKEN, f"{name} records only {trail.home_region}")]
+        if trail.is_logging is None:
+            why = self.error(owner, "logging", trail.home_region, trail.arn)
+            links.append(link(Link.LOGGING, UNKNOWN, f"cannot tell whether {name} logs: {why}"))
+        elif trail.is_logging:
+            links.append(link(Link.LOGGING, OK, f"{name} is logging"))
+        else:
+            links.append(link(Link.LOGGING, BROKEN, f"{name} is not logging (stopped)"))
+        if trail.event_selectors is None and trail.advanced_event_selectors is None:
+            why = self.error(owner, "selectors", trail.home_region, trail.arn)
+            detail = f"cannot read the event selectors of {name}: {why}"
+            links.append(link(Link.SELECTORS, UNKNOWN, detail))
+        else:
+            problem = selectors_problem(trail)
+            if problem is None:
+                detail = f"{name} records all management events"
+                links.append(link(Link.SELECTORS, OK, detail))
+            else:
+                links.append(link(Link.SELECTORS, BROKEN, problem))
+        return links
+
+    def _trail_chains(self, trail: Trail, rule: Rule) -> Iterator[_Chain]:
+        head = self._trail_links(trail)
+        notes: tuple[str, ...] = ()
+        if trail.latest_cloudwatch_logs_delivery_error:
+            notes = (
+                f'trail "{trail.name}" reports a CloudWatch Logs delivery error: '
+                f"{trail.latest_cloudwatch_logs_delivery_error}",
+            )
+        located = _log_group_of(trail)
+        if isinstance(located, str):
+            at = (trail.log_group_arn or trail.arn, trail.account_id, trail.home_region)
+            links = _complete([*head, _result(Link.LOG_GROUP, BROKEN, located, at)])
+            yield _Chain(links, trail.account_id, trail=trail, notes=notes)
+            return
+        name, arn, account_id, region = located
+        base = _Chain((), account_id, region, trail, name, notes=notes)
+        link, group = self._log_group_link(trail, name, (arn, account_id, region))
+        head.append(link)
+        at = (name, account_id, region)
+        if group is None:
+            yield dataclasses.replace(base, links=_complete(head))
+        elif group.metric_filters is None:
+            why = self.error(account_id, "filters", region, name)
+            detail = f'cannot list the metric filters of log group "{name}": {why}'
+            yield dataclasses.replace(
+                base, links=_complete([*head, _result(Link.FILTER, UNKNOWN, detail, at)])
+            )
+        elif not group.metric_filters:
+            detail = f'log group "{name}" has no metric filter'
+            yield dataclasses.replace(
+                base, links=_complete([*head, _result(Link.FILTER, BROKEN, detail, at)])
+            )
+        else:
+            for metric_filter in _likely_first(group.metric_filters, rule, self.profile):
+                yield from self._filter_chains(base, head, metric_filter, rule)
+
+    def _log_group_link(
+        self, trail: Trail, name: str, at: _At
+    ) -> tuple[LinkResult, LogGroup | None]:
+        """The log_group link, and the group when its metric filters can be looked at."""
+        _, account_id, region = at
+        what = f'log group "{name}"'
+        found = self.region(account_id, region or "", what, "log_group", name)
+        if isinstance(found, str):
+            return _result(Link.LOG_GROUP, UNKNOWN, found, at), None
+        group = found.log_groups.get(name)
+        if group is None:
+            error = self.recorded(account_id, "log_group", region, name)
+            if error is not None:
+                detail = f"cannot read {what}: {error.describe()}"
+                return _result(Link.LOG_GROUP, UNKNOWN, detail, at), None
+            group = LogGroup(name)  # the listing succeeded and found no metric filter on it
+        if not group.exists:
+            detail = f'{what} of trail "{trail.name}" does not exist'
+            return _result(Link.LOG_GROUP, BROKEN, detail, at), None
+        detail = f'trail "{trail.name}" delivers to {what}'
+        return _result(Link.LOG_GROUP, OK, detail, at), group
+
+    def _filter_chains(
+        self, base: _Chain, head: list[LinkResult], metric_filter: MetricFilter, rule: Rule
+    ) -> Iterator[_Chain]:
+        owner, region = base.owner, base.region
+        name = f'metric filter "{metric_filter.name}" on log group "{metric_filter.log_group_name}"'
+        notes = base.notes
+        verdict: Verdict | None = None
+        try:
+            verdict = judge(rule, self.profile, metric_filter.pattern)
+        except PatternSyntaxError as error:
+            status, detail = BROKEN, f"{name} has a pattern that does not parse: {error}"
+            notes = (*notes, f'pattern of metric filter "{metric_filter.name}": {error}')
+        else:
+            status, detail = _filter_detail(name, verdict)
+            notes = (*notes, *verdict.notes)
+        link = _result(Link.FILTER, status, detail, (metric_filter.name, owner, region))
+        chain = dataclasses.replace(base, metric_filter=metric_filter, verdict=verdict, notes=notes)
+        if not metric_filter.transformations:
+            detail = f"{name} publishes no metric"
+            alarm_link = _result(Link.ALARM, BROKEN, detail, (metric_filter.name, owner, region))
+            yield dataclasses.replace(chain, links=_complete([*head, link, alarm_link]))
+            return
+        for transformation in metric_filter.transformations:
+            with_t = dataclasses.replace(chain, transformation=transformation)
+            yield from self._alarm_chains(with_t, [*head, link], transformation)
+
+    def _alarm_chains(
+        self, base: _Chain, head: list[LinkResult], t: Transformation
+    ) -> Iterator[_Chain]:
+        owner, region = base.owner, base.region or ""
+        metric = f"{t.metric_namespace}/{t.metric_name}"
+        filter_name = base.metric_filter.name if base.metric_filter else ""
+        found = self.region(owner, region, f"metric {metric}", "alarms")
+        if isinstance(found, str) or found.alarms is None:
+            why = found if isinstance(found, str) else self.error(owner, "alarms", region, None)
+            detail = f"cannot list the alarms on metric {metric}: {why}"
+            link = _result(Link.ALARM, UNKNOWN, detail, (metric, owner, region))
+            yield dataclasses.replace(base, links=_complete([*head, link]))
+            return
+        watching = [a for a in found.alarms if _alarm.watches(a, t)]
+        if not watching:
+            detail = (
+                f'no alarm in {region} watches metric {metric} of metric filter "{filter_name}"'
+            )
+            link = _result(Link.ALARM, BROKEN, detail, (metric, owner, region))
+            yield dataclasses.replace(base, links=_complete([*head, link]))
+            return
+        for alarm in watching:
+            yield from self._action_chains(base, [*head, *self._alarm_links(alarm, t, base)], alarm)
+
+    def _alarm_links(self, alarm: Alarm, t: Transformation, base: _Chain) -> list[LinkResult]:
+        owner, region = base.owner, base.region
+
+        def link(link: Link, status: LinkStatus, detail: str) -> LinkResult:
+            return _result(link, status, detail, (alarm.arn, owner, region))
+
+        name = f'alarm "{alarm.name}"'
+        links = [link(Link.ALARM, OK, f"{name} watches {t.metric_namespace}/{t.metric_name}")]
+        try:
+            problem = _alarm.condition_problem(alarm, t)
+        except _alarm.Unprovable as why:
+            links.append(link(Link.ALARM_CONDITION, BROKEN, str(why)))
+        else:
+            if problem is None:
+                links.append(link(Link.ALARM_CONDITION, OK, f"{name} fires on one event"))
+            else:
+                links.append(link(Link.ALARM_CONDITION, BROKEN, problem))
+        sns = [a for a in alarm.alarm_actions if _is_sns(a)]
+        if not alarm.actions_enabled:
+            links.append(link(Link.ACTIONS, BROKEN, f"{name} has its actions disabled"))
+        elif not sns:
+            others = f" (its alarm actions: {', '.join(alarm.alarm_actions)})"
+            detail = f"{name} has no SNS topic among its alarm actions"
+            links.append(
+                link(Link.ACTIONS, BROKEN, detail + (others if alarm.alarm_actions else ""))
+            )
+        else:
+            links.append(link(Link.ACTIONS, OK, f"{name} notifies {', '.join(sns)}"))
+        return links
+
+    def _action_chains(
+        self, base: _Chain, head: list[LinkResult], alarm: Alarm
+    ) -> Iterator[_Chain]:
+        with_alarm = dataclasses.replace(base, alarm=alarm)
+        topics = [a for a in alarm.alarm_actions if _is_sns(a)]
+        if not topics:
+            yield dataclasses.replace(with_alarm, links=_complete(head))
+            return
+        for arn in topics:
+            links = [*head, *self._topic_links(arn)]
+            yield dataclasses.replace(with_alarm, links=_complete(links), topic=arn)
+
+    def _topic_links(self, arn: str) -> list[LinkResult]:
+        account_id, region = arn_account(arn), arn_region(arn)
+
+        def link(link: Link, status: LinkStatus, detail: str) -> LinkResult:
+            return _result(link, status, detail, (arn, account_id, region))
+
+        name = f"topic {arn}"
+        found = self.region(account_id, region, name, "topic", arn)
+        if isinstance(found, str):
+            return [link(Link.TOPIC, UNKNOWN, found)]
+        topic: Topic | None = found.topics.get(arn)
+        if topic is None:
+            error = self.recorded(account_id, "topic", region, arn)
+            if error is not None:
+                return [link(Link.TOPIC, UNKNOWN, f"cannot read {name}: {error.describe()}")]
+            return [link(Link.TOPIC, BROKEN, f"{name} does not exist")]
+        if not topic.exists:
+            return [link(Link.TOPIC, BROKEN, f"{name} does not exist")]
+        links = [link(Link.TOPIC, OK, f"{name} exists")]
+        if topic.subscriptions is None:
+            why = self.error(account_id, "subscriptions", region, arn)
+            links.append(
+                link(Link.SUBSCRIBER, UNKNOWN, f"cannot list the subscriptions of {name}: {why}")
+            )
+            return links
+        confirmed = sum(1 for s in topic.subscriptions if s.confirmed)
+        pending = len(topic.subscriptions) - confirmed
+        if confirmed:
+            plural = "s" if confirmed > 1 else ""
+            links.append(
+                link(Link.SUBSCRIBER, OK, f"{name} has {confirmed} confirmed subscription{plural}")
+            )
+        else:
+            extra = f" ({pending} pending)" if pending else ""
+            links.append(
+                link(Link.SUBSCRIBER, BROKEN, f"{name} has no confirmed subscription{extra}")
+            )
+        return links
+
+
+class _Replay:
+    """An iterator's items, produced on first demand and replayed to later readers."""
+
+    def __init__(self, items: Iterator[_Chain]) -> None:
+        self._items = items
+        self._seen: list[_Chain] = []
+
+    def __iter__(self) -> Iterator[_Chain]:
+        yield from self._seen
+        for item in self._items:
+            self._seen.append(item)
+            yield item
+
+
+def _likely_first(filters: Sequence[MetricFilter], rule: Rule, profile: str) -> list[MetricFilter]:
+    """Filters whose pattern is an accepted reference verbatim first: judging is costly and a
+    PASS stops at the first chain that holds. Only the order changes, never a verdict."""
+    accepted = {ref.pattern for ref in rule.accepted_in(profile)}
+
+    def verbatim(metric_filter: MetricFilter) -> bool:
+        try:
+            return parse(metric_filter.pattern) in accepted
+        except PatternSyntaxError:
+            return False
+
+    return sorted(filters, key=lambda f: not verbatim(f))
+
+
+def _log_group_of(trail: Trail) -> tuple[str, str, str, str] | str:
+    """``(name, arn, account, region)`` of the trail's log group, or why there is none."""
+    if not trail.log_group_arn:
+        return f'trail "{trail.name}" does not deliver to CloudWatch Logs'
+    try:
+        _, _, region, account_id, resource = arn_parts(trail.log_group_arn)
+    except ValueError:
+        return f'trail "{trail.name}" names an invalid log group ARN {trail.log_group_arn}'
+    name = resource.removeprefix("log-group:").removesuffix(":*")
+    return name, trail.log_group_arn.removesuffix(":*"), account_id, region
+
+
+def _is_sns(arn: str) -> bool:
+    try:
+        return arn_parts(arn)[1] == "sns"
+    except ValueError:
+        return False
+
+
+def _event_names(verdict: Verdict) -> list[str]:
+    """How to name the missed events: by eventName when that tells them apart."""
+    names = [gap.example.get("eventName") for gap in verdict.gaps]
+    if all(isinstance(name, str) for name in names) and len(set(names)) == len(names):
+        return [str(name) for name in names]
+    return [gap.description for gap in verdict.gaps]
+
+
+def _filter_detail(name: str, verdict: Verdict) -> tuple[LinkStatus, str]:
+    reference = verdict.reference.name
+    if verdict.covered:
+        return OK, f"{name} covers {reference}"
+    if not verdict.decided:
+        return BROKEN, f"cannot prove {name} covers {reference}: {verdict.coverage.reason}"
+    count = verdict.coverage.gap_count
+    shown = ", ".join(_event_names(verdict))
+    more = f", and {verdict.coverage.truncated} more" if verdict.coverage.truncated else ""
+    noun = "event" if count == 1 else "events"
+    return BROKEN, f"{name} misses {count} {noun} ({shown}{more})"
+
+
+# --------------------------------------------------------------------------------------------
+# Verdicts.
+
+
+def _unknown_trails(account: Account) -> _Chain:
+    error = account.error_for(*CALLS["trails"])
+    why = "no region was collected" if error is None and not account.regions else _quote(error)
+    detail = f"cannot list the trails of account {account.id}: {why}"
+    link = _result(Link.TRAIL, UNKNOWN, detail, (account.id, account.id, None))
+    return _Chain(_complete([link]), account.id)
+
+
+def _no_trail(account: Account) -> _Chain:
+    detail = f"no CloudTrail trail records the events of account {account.id}"
+    link = _result(Link.TRAIL, BROKEN, detail, (account.id, account.id, None))
+    return _Chain(_complete([link]), account.id)
+
+
+def _elsewhere(chain: _Chain, account: Account) -> str:
+    if chain.owner == account.id or chain.trail is None:
+        return ""
+    return f' (organization trail "{chain.trail.name}" of account {chain.owner})'
+
+
+def _holds(chain: _Chain) -> str:
+    parts = []
+    if chain.trail is not None:
+        parts.append(f'trail "{chain.trail.name}"')
+    if chain.log_group is not None:
+        parts.append(f'log group "{chain.log_group}" in {chain.region}')
+    if chain.metric_filter is not None:
+        parts.append(f'metric filter "{chain.metric_filter.name}"')
+    if chain.alarm is not None:
+        parts.append(f'alarm "{chain.alarm.name}"')
+    if chain.topic is not None:
+        parts.append(f"topic {chain.topic}")
+    return "monitored through " + ", ".join(parts)
+
+
+def _context(chain: _Chain, account: Account, inventory: Inventory) -> RemediationContext:
+    """What remediation needs to write commands with the account's own names."""
+    trail, t = chain.trail, chain.transformation
+    region = chain.region or (trail.home_region if trail is not None else None)
+    account_id = chain.owner or account.id
+    return RemediationContext(
+        account_id=account_id,
+        partition=account.partition,
+        region=region,
+        trail_name=trail.name if trail is not None else None,
+        trail_home_region=trail.home_region if trail is not None else None,
+        log_group_name=chain.log_group,
+        log_group_region=chain.region if chain.log_group is not None else None,
+        filter_name=chain.metric_filter.name if chain.metric_filter is not None else None,
+        metric_name=t.metric_name if t is not None else None,
+        metric_namespace=t.metric_namespace if t is not None else None,
+        alarm_name=chain.alarm.name if chain.alarm is not None else None,
+        topic_arn=_subscribed_topic(inventory, account_id, region),
+    )
+
+
+def _subscribed_topic(inventory: Inventory, account_id: str, region: str | None) -> str | None:
+    """A topic of the account with a confirmed subscriber, in ``region`` if there is one."""
+    account = inventory.account(account_id)
+    regions = sorted(account.regions.items(), key=lambda item: item[0] != region) if account else []
+    for _, found in regions:
+        for arn, topic in sorted(found.topics.items()):
+            if topic.exists and any(s.confirmed for s in topic.subscriptions or ()):
+                return arn
+    return None
+
+
+def _pick(chains: Iterable[_Chain]) -> tuple[Status, _Chain] | None:
+    """The rule's verdict and the chain that explains it; stops reading at a chain that holds."""
+    seen: list[_Chain] = []
+    for chain in chains:
+        if chain.status is OK:
+            return Status.PASS, chain
+        seen.append(chain)
+    unknown = [c for c in seen if c.status is UNKNOWN]
+    if unknown:
+        return Status.ERROR, max(unknown, key=_Chain.rank)
+    return (Status.FAIL, max(seen, key=_Chain.rank)) if seen else None
+
+
+def _finding(
+    inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[_Chain]
+) -> Finding:
+    preferred = rule.accepted_in(profile)[0]
+    base = Finding(
+        account_id=account.id,
+        account_name=account.name,
+        rule=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        profile=profile,
+        status=Status.ERROR,
+        reason="",
+        reference=preferred.name,
+    )
+    picked = _pick(chains)
+    if picked is None:
+        picked = Status.FAIL, _no_trail(account)
+    status, chain = picked
+    verdict = chain.verdict
+    finding = dataclasses.replace(
+        base,
+        status=status,
+        chain=chain.links,
+        reference=verdict.reference.name if verdict is not None else preferred.name,
+        notes=tuple(dict.fromkeys(chain.notes)),
+    )
+    if status is Status.PASS:
+        return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
+    link = chain.first(UNKNOWN if status is Status.ERROR else BROKEN)
+    assert link is not None  # by _pick: an ERROR chain has an unknown link, a FAIL one a broken
+    finding = dataclasses.replace(finding, reason=link.detail + _elsewhere(chain, account))
+    if status is Status.ERROR:
+        return finding
+    finding = dataclasses.replace(finding, broken_link=link.link)
+    if verdict is not None and not verdict.covered and link.link is Link.FILTER:
+        finding = dataclasses.replace(
+            finding,
+            missed_events=tuple(verdict.missed),
+            gaps=tuple(gap.description for gap in verdict.gaps),
+        )
+    reference = verdict.reference if verdict is not None else preferred
+    fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
+    return dataclasses.replace(finding, remediation=fixes)
+
+
+def evaluate(
+    inventory: Inventory, profile: str | None = None, catalog: Catalog | None = None
+) -> list[Finding]:
+    """A finding per (active account, rule of the profile), in inventory then catalog order.
+
+    ``profile`` defaults to the catalog's default profile ("recommended"). Suspended accounts get
+    no finding; an account that could not be scanned gets ERROR for every rule.
+    """
+    catalog = catalog or load_catalog()
+    name = catalog.profile(profile).name
+    rules = catalog.rules_in(name)
+    walker = _Walker(inventory, name)
+    findings: list[Finding] = []
+    for account in inventory.accounts:
+        if account.status in SKIPPED_ACCOUNT_STATUSES:
+            continue
+        if account.error is not None:
+            reason = f"account {account.id} could not be scanned: {account.error.describe()}"
+            findings.extend(_account_error(account, rule, name, reason) for rule in rules)
+            continue
+        trails, listed = covering_trails(inventory, account)
+        unlisted = [] if listed else [_unknown_trails(account)]
+        for rule in rules:
+            chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
+            findings.append(_finding(inventory, account, rule, name, chains))
+    return findings
+
+
+def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
+    return Finding(
+        account_id=account.id,
+        account_name=account.name,
+        rule=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        profile=profile,
+        status=Status.ERROR,
+        reason=reason,
+        reference=rule.accepted_in(profile)[0].name,
+    )
+
+
+__all__ = ["CALLS", "SKIPPED_ACCOUNT_STATUSES", "covering_trails", "evaluate", "selectors_problem"]

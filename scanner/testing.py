@@ -1,0 +1,318 @@
+"""Emulated accounts and organizations with healthy monitoring chains, for tests and demos.
+
+Our own tests, the demo and our users' tests build inventories with this one module, so what
+"healthy" means is written once. A healthy account has, for every rule asked for, the chain the
+evaluator wants: a multi-region, logging trail recording all management events into a log
+group; on it a metric filter with the rule's preferred reference pattern (``metric_value`` 1,
+no default value); an alarm ``Sum >= 1`` over one period on that metric with actions enabled;
+an SNS topic with one confirmed e-mail subscription. Resource names are the rule's remediation
+names from the catalog, so findings and remediation read like the real thing.
+
+Every builder returns plain :mod:`scanner.model` values; the ``with_*`` helpers return a changed
+copy (values are immutable), which is how a test breaks exactly one link::
+
+    account = healthy_account(rules=["root-account-usage"])
+    broken = with_trail(account, is_logging=False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from scanner.catalog import Catalog, Rule, load_catalog
+from scanner.model import (
+    Account,
+    Alarm,
+    CollectionError,
+    EventSelector,
+    Inventory,
+    LogGroup,
+    MetricFilter,
+    Region,
+    Subscription,
+    Topic,
+    Trail,
+    Transformation,
+)
+from scanner.patterns import render
+
+MANAGEMENT_ACCOUNT_ID = "111111111111"
+MEMBER_ACCOUNT_ID = "222222222222"
+ORGANIZATION_ID = "o-exampleorgid"
+HOME_REGION = "us-east-1"
+OTHER_REGIONS = ("eu-west-1",)
+TRAIL_NAME = "management-events"
+LOG_GROUP_NAME = "aws-cloudtrail-logs"
+TOPIC_NAME = "security-alerts"
+SUBSCRIBER = "security@example.com"
+
+
+def trail_arn(account_id: str, region: str = HOME_REGION, name: str = TRAIL_NAME) -> str:
+    return f"arn:aws:cloudtrail:{region}:{account_id}:trail/{name}"
+
+
+def log_group_arn(account_id: str, region: str = HOME_REGION, name: str = LOG_GROUP_NAME) -> str:
+    return f"arn:aws:logs:{region}:{account_id}:log-group:{name}:*"
+
+
+def topic_arn(account_id: str, region: str = HOME_REGION, name: str = TOPIC_NAME) -> str:
+    return f"arn:aws:sns:{region}:{account_id}:{name}"
+
+
+def alarm_arn(account_id: str, region: str, name: str) -> str:
+    return f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{name}"
+
+
+def rules_for(
+    rules: Iterable[str] | None, profile: str | None, catalog: Catalog | None
+) -> tuple[Rule, ...]:
+    """The catalog rules named (all of the profile's when ``rules`` is ``None``)."""
+    catalog = catalog or load_catalog()
+    if rules is None:
+        return catalog.rules_in(catalog.profile(profile))
+    return tuple(catalog.rule(rule_id) for rule_id in rules)
+
+
+def healthy_filter(rule: Rule, profile: str, log_group: str = LOG_GROUP_NAME) -> MetricFilter:
+    names = rule.remediation
+    pattern = render(rule.accepted_in(profile)[0].pattern)
+    transformation = Transformation(names.metric_name, names.metric_namespace, "1")
+    return MetricFilter(names.filter_name, log_group, pattern, (transformation,))
+
+
+def healthy_alarm(rule: Rule, account_id: str, region: str, topic: str) -> Alarm:
+    names = rule.remediation
+    return Alarm(
+        name=names.alarm_name,
+        arn=alarm_arn(account_id, region, names.alarm_name),
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        evaluation_periods=1,
+        metric_name=names.metric_name,
+        namespace=names.metric_namespace,
+        statistic="Sum",
+        period=300,
+        threshold=1.0,
+        treat_missing_data="notBreaching",
+        alarm_actions=(topic,),
+    )
+
+
+def healthy_topic(arn: str, endpoint: str = SUBSCRIBER) -> Topic:
+    subscription = Subscription(f"{arn}:0f1e2d3c", "email", endpoint, confirmed=True)
+    return Topic(arn, subscriptions=(subscription,))
+
+
+def healthy_account(
+    account_id: str = MEMBER_ACCOUNT_ID,
+    name: str = "workload",
+    *,
+    rules: Iterable[str] | None = None,
+    profile: str | None = None,
+    catalog: Catalog | None = None,
+    home_region: str = HOME_REGION,
+    other_regions: Iterable[str] = OTHER_REGIONS,
+    organization_trail: bool = False,
+    ou_path: tuple[str, ...] = (),
+) -> Account:
+    """An account whose own trail, filters, alarms and topic make every chosen rule PASS."""
+    catalog = catalog or load_catalog()
+    profile_name = catalog.profile(profile).name
+    chosen = rules_for(rules, profile_name, catalog)
+    topic = topic_arn(account_id, home_region)
+    trail = Trail(
+        name=TRAIL_NAME,
+        arn=trail_arn(account_id, home_region),
+        home_region=home_region,
+        is_multi_region=True,
+        is_organization_trail=organization_trail,
+        is_logging=True,
+        event_selectors=(EventSelector("All", True),),
+        advanced_event_selectors=(),
+        log_group_arn=log_group_arn(account_id, home_region),
+    )
+    filters = tuple(healthy_filter(rule, profile_name) for rule in chosen)
+    home = Region(
+        trails=(trail,),
+        log_groups={LOG_GROUP_NAME: LogGroup(LOG_GROUP_NAME, metric_filters=filters)},
+        alarms=tuple(healthy_alarm(rule, account_id, home_region, topic) for rule in chosen),
+        topics={topic: healthy_topic(topic)},
+    )
+    regions = {home_region: home}
+    regions.update({region: Region(trails=(trail,)) for region in other_regions})
+    return Account(account_id, name, ou_path=ou_path, regions=regions)
+
+
+def member_account(
+    account_id: str = MEMBER_ACCOUNT_ID,
+    name: str = "workload",
+    *,
+    management_account_id: str = MANAGEMENT_ACCOUNT_ID,
+    home_region: str = HOME_REGION,
+    regions: Iterable[str] = (HOME_REGION, *OTHER_REGIONS),
+    ou_path: tuple[str, ...] = ("Workloads",),
+) -> Account:
+    """A member with no monitoring of its own: DescribeTrails shows the organization trail."""
+    org_trail = Trail(
+        name=TRAIL_NAME,
+        arn=trail_arn(management_account_id, home_region),
+        home_region=home_region,
+        is_multi_region=True,
+        is_organization_trail=True,
+        log_group_arn=log_group_arn(management_account_id, home_region),
+    )
+    return Account(
+        account_id,
+        name,
+        ou_path=ou_path,
+        regions={region: Region(trails=(org_trail,)) for region in regions},
+    )
+
+
+def organization(
+    members: Iterable[Account] | int = 1,
+    *,
+    rules: Iterable[str] | None = None,
+    profile: str | None = None,
+    catalog: Catalog | None = None,
+    management_account_id: str = MANAGEMENT_ACCOUNT_ID,
+) -> Inventory:
+    """An organization whose management account's organization trail covers every member.
+
+    ``members`` is a list of accounts or how many :func:`member_account` to make.
+    """
+    if isinstance(members, int):
+        count = members
+        members = [
+            member_account(f"{int(MEMBER_ACCOUNT_ID) + i:012d}", f"workload-{i + 1}")
+            for i in range(count)
+        ]
+    management = healthy_account(
+        management_account_id,
+        "management",
+        rules=rules,
+        profile=profile,
+        catalog=catalog,
+        organization_trail=True,
+        ou_path=(),
+    )
+    return Inventory(management_account_id, ORGANIZATION_ID, (management, *members))
+
+
+def single_account(account: Account | None = None) -> Inventory:
+    """An inventory of one stand-alone account (healthy for every rule by default)."""
+    return Inventory(accounts=(account or healthy_account(),))
+
+
+# --------------------------------------------------------------------------------------------
+# Changing one thing.
+
+
+def with_regions(account: Account, change: Callable[[str, Region], Region]) -> Account:
+    """A copy with ``change(name, region)`` applied to every region."""
+    regions = {name: change(name, region) for name, region in account.regions.items()}
+    return dataclasses.replace(account, regions=regions)
+
+
+def with_region(account: Account, region: str, **changes: Any) -> Account:
+    """A copy with fields of one region replaced (e.g. ``alarms=None``)."""
+
+    def change(name: str, found: Region) -> Region:
+        return dataclasses.replace(found, **changes) if name == region else found
+
+    return with_regions(account, change)
+
+
+def with_trail(account: Account, name: str = TRAIL_NAME, **changes: Any) -> Account:
+    """A copy where every copy of trail ``name`` (in every region) has ``changes``."""
+
+    def change(_: str, region: Region) -> Region:
+        if region.trails is None:
+            return region
+        trails = tuple(
+            dataclasses.replace(t, **changes) if t.name == name else t for t in region.trails
+        )
+        return dataclasses.replace(region, trails=trails)
+
+    return with_regions(account, change)
+
+
+def with_log_group(account: Account, name: str = LOG_GROUP_NAME, **changes: Any) -> Account:
+    def change(_: str, region: Region) -> Region:
+        if name not in region.log_groups:
+            return region
+        groups = dict(region.log_groups)
+        groups[name] = dataclasses.replace(groups[name], **changes)
+        return dataclasses.replace(region, log_groups=groups)
+
+    return with_regions(account, change)
+
+
+def with_filter(account: Account, name: str, **changes: Any) -> Account:
+    """A copy where the metric filter ``name`` has ``changes`` (e.g. ``pattern=...``)."""
+
+    def change_group(group: LogGroup) -> LogGroup:
+        if group.metric_filters is None:
+            return group
+        filters = tuple(
+            dataclasses.replace(f, **changes) if f.name == name else f for f in group.metric_filters
+        )
+        return dataclasses.replace(group, metric_filters=filters)
+
+    def change(_: str, region: Region) -> Region:
+        groups = {key: change_group(group) for key, group in region.log_groups.items()}
+        return dataclasses.replace(region, log_groups=groups)
+
+    return with_regions(account, change)
+
+
+def with_transformation(account: Account, filter_name: str, **changes: Any) -> Account:
+    """A copy where the metric filter's transformations have ``changes``."""
+    for region in account.regions.values():
+        for group in region.log_groups.values():
+            for found in group.metric_filters or ():
+                if found.name == filter_name:
+                    transformations = tuple(
+                        dataclasses.replace(t, **changes) for t in found.transformations
+                    )
+                    return with_filter(account, filter_name, transformations=transformations)
+    raise KeyError(f"no metric filter {filter_name!r} in account {account.id}")
+
+
+def with_alarm(account: Account, name: str, **changes: Any) -> Account:
+    """A copy where the alarm ``name`` has ``changes`` (e.g. ``threshold=2.0``)."""
+
+    def change(_: str, region: Region) -> Region:
+        if region.alarms is None:
+            return region
+        alarms = tuple(
+            dataclasses.replace(a, **changes) if a.name == name else a for a in region.alarms
+        )
+        return dataclasses.replace(region, alarms=alarms)
+
+    return with_regions(account, change)
+
+
+def with_topic(account: Account, arn: str, **changes: Any) -> Account:
+    """A copy where the topic ``arn`` has ``changes`` (e.g. ``exists=False``)."""
+
+    def change(_: str, region: Region) -> Region:
+        if arn not in region.topics:
+            return region
+        topics = dict(region.topics)
+        topics[arn] = dataclasses.replace(topics[arn], **changes)
+        return dataclasses.replace(region, topics=topics)
+
+    return with_regions(account, change)
+
+
+def with_errors(account: Account, *errors: CollectionError) -> Account:
+    """A copy that also records ``errors`` as failed calls."""
+    return dataclasses.replace(account, errors=(*account.errors, *errors))
+
+
+def replace_account(inventory: Inventory, account: Account) -> Inventory:
+    """A copy of the inventory where the account with ``account.id`` is ``account``."""
+    accounts = tuple(account if a.id == account.id else a for a in inventory.accounts)
+    return dataclasses.replace(inventory, accounts=accounts)
