@@ -170,7 +170,7 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
     def signature(state: State) -> tuple[bool, ...]:
         prefix, sets = state
         wild = {g: len(t) in s for g, t, s in zip(wildcards, token_lists, sets, strict=True)}
-        return tuple(wild[g] if g in wild else prefix == g for g in globs)
+        return tuple(wild.get(g, prefix == g) for g in globs)
 
     found: dict[tuple[bool, ...], str] = {signature(start): ""}
     seen = {start}
