@@ -1,28 +1,42 @@
 """The ``scanner`` command: arguments in, a table or JSON out, and exit codes as a contract.
 
-Exit codes: 0 the command ran (and ``evaluate`` found only PASS); 1 ``evaluate`` found a FAIL or
-an ERROR; 2 the command cannot run (bad arguments, unknown rule or profile, invalid pattern,
-unreadable inventory). A command that cannot run writes ONE line, ``scanner: error: ...``, to
-stderr and never a traceback: every expected failure is raised as :class:`CliError` (or is one
-of the core's own errors, translated in :func:`main`).
+Exit codes: 0 the command ran (and ``evaluate``, ``scan`` or ``demo`` found only PASS); 1 one of
+them found a FAIL or an ERROR; 2 the command cannot run (bad arguments, unknown rule or profile,
+invalid pattern, unreadable inventory, no AWS credentials). A command that cannot run writes ONE
+line, ``scanner: error: ...``, to stderr and never a traceback: every expected failure is raised
+as :class:`CliError` (or is one of the core's own errors, translated in :func:`main`).
 
 This is the only module that prints. It decides nothing: verdicts come from
 :func:`scanner.catalog.judge` and :func:`scanner.evaluate.evaluate`, the same code the daemon
 uses, so the command line can never disagree with the service. Colour only when stdout is a
-terminal and ``NO_COLOR`` is unset or empty.
+terminal and ``NO_COLOR`` is unset or empty; a progress bar only when stderr is a terminal.
+
+``evaluate``, ``scan`` and ``demo`` print their findings through one report (:func:`_report`):
+the same table and the same JSON, a scan adding its own figures (regions, API calls, duration,
+suspended accounts, failed calls per account) to the summary.
+
+Option names: ``--profile`` is the AWS profile wherever the command calls AWS (``scan``,
+``remediate``), as in the AWS CLI; the rule profile is ``--rules-profile`` there. Commands that
+never call AWS (``rules``, ``evaluate``, ``demo``) keep ``--profile`` as the short name of the
+rule profile and accept ``--rules-profile`` too.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+import structlog
 
 from scanner.catalog import (
     Profile,
@@ -35,6 +49,10 @@ from scanner.catalog import (
 from scanner.evaluate import evaluate
 from scanner.model import Finding, Inventory, InventoryError, Status
 from scanner.patterns import PatternSyntaxError, render
+from scanner.remediation import FORMATS
+
+if TYPE_CHECKING:  # the AWS side is imported when a command needs it: ``rules`` stays fast
+    from scanner.aws import CollectResult, ScanOptions
 
 PROG = "scanner"
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
@@ -248,6 +266,20 @@ def _read_inventory(path: Path) -> Inventory:
         raise CliError(f"invalid inventory {path}: {err}") from None
 
 
+@dataclass(frozen=True)
+class _ScanFacts:
+    """What a scan adds to the report: where it looked, what it cost, what it skipped."""
+
+    regions: tuple[str, ...]
+    api_calls: int
+    retries: int
+    throttles: int
+    seconds: float
+    suspended: tuple[tuple[str, str, str], ...]  # (id, name, status)
+    account_errors: Mapping[str, tuple[str, ...]]
+    notes: Mapping[str, str] = field(default_factory=dict)  # per account, printed under it
+
+
 def _summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
     counts = Counter(str(f.status) for f in findings)
     return {
@@ -258,40 +290,317 @@ def _summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
     }
 
 
+def _scan_summary(findings: Sequence[Finding], facts: _ScanFacts) -> dict[str, Any]:
+    return {
+        "rules": len({f.rule for f in findings}),
+        "regions": list(facts.regions),
+        "api_calls": facts.api_calls,
+        "retries": facts.retries,
+        "throttles": facts.throttles,
+        "duration_seconds": round(facts.seconds, 3),
+        "suspended": [
+            {"account_id": i, "account_name": n, "status": s} for i, n, s in facts.suspended
+        ],
+        "account_errors": {k: list(v) for k, v in facts.account_errors.items()},
+    }
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _account_rows(out: _Out, group: Sequence[Finding]) -> None:
+    errors = {f.reason for f in group if f.status is Status.ERROR}
+    if len(errors) == 1 and all(f.status is Status.ERROR for f in group):
+        # An account that could not be scanned: one reason for every rule, said once.
+        out.line(f"  {out.paint('ERROR', 'ERROR')}  all {len(group)} rules: {errors.pop()}")
+        return
+    rows = [
+        [
+            str(f.status),
+            f.rule,
+            str(f.broken_link) if f.broken_link is not None else "-",
+            f.reason,
+        ]
+        for f in group
+    ]
+    out.table(["STATUS", "RULE", "BROKEN LINK", "REASON"], rows, indent="  ")
+
+
+def _report(
+    out: _Out,
+    findings: Sequence[Finding],
+    profile: Profile,
+    inventory: Inventory,
+    *,
+    facts: _ScanFacts | None = None,
+    fmt: str = "table",
+) -> int:
+    """Print the findings (table or JSON); the exit code they call for."""
+    summary = _summary(findings, profile)
+    if facts is not None:
+        summary.update(_scan_summary(findings, facts))
+    if fmt == "json":
+        out.json({"findings": [f.to_json() for f in findings], "summary": summary})
+    else:
+        _report_table(out, findings, profile, inventory, facts=facts, summary=summary)
+    failed = summary[Status.FAIL.value] + summary[Status.ERROR.value]
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _report_table(
+    out: _Out,
+    findings: Sequence[Finding],
+    profile: Profile,
+    inventory: Inventory,
+    *,
+    facts: _ScanFacts | None,
+    summary: Mapping[str, Any],
+) -> None:
+    accounts: dict[str, list[Finding]] = {}
+    for finding in findings:
+        accounts.setdefault(finding.account_id, []).append(finding)
+    for account_id, group in accounts.items():
+        account = inventory.account(account_id)
+        where = f"  ({'/'.join(account.ou_path)})" if account and account.ou_path else ""
+        out.line(f"{account_id}  {group[0].account_name}{where}")
+        note = facts.notes.get(account_id) if facts else None
+        if note:
+            out.line(f"  {note}")
+        _account_rows(out, group)
+        out.line()
+    if facts is not None:
+        for account_id, name, status in facts.suspended:
+            out.line(f"{account_id}  {name}  {status.lower()}: not scanned")
+        if facts.suspended:
+            out.line()
+        errors = sum(len(v) for v in facts.account_errors.values())
+        out.line(
+            f"Scanned {_plural(summary['accounts'], 'account')} in "
+            f"{_plural(len(facts.regions), 'region')} for {_plural(summary['rules'], 'rule')}: "
+            f"{facts.api_calls} API calls ({facts.retries} retried, {facts.throttles} throttled, "
+            f"{_plural(errors, 'failed call')} recorded) in {facts.seconds:.1f} s"
+        )
+        if facts.suspended:
+            out.line(f"Skipped {_plural(len(facts.suspended), 'account')} not ACTIVE (see above)")
+    counts = ", ".join(
+        f"{out.paint(str(summary[s.value]) + ' ' + s.value, s.value)}" for s in Status
+    )
+    accounts_text = _plural(summary["accounts"], "account")
+    out.line(
+        f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): {counts}"
+    )
+
+
 def _evaluate(args: argparse.Namespace, out: _Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.profile)
     inventory = _read_inventory(Path(args.inventory))
     findings = evaluate(inventory, profile.name)
-    summary = _summary(findings, profile)
-    if args.format == "json":
-        out.json({"findings": [f.to_json() for f in findings], "summary": summary})
-    else:
-        accounts: dict[str, list[Finding]] = {}
-        for finding in findings:
-            accounts.setdefault(finding.account_id, []).append(finding)
-        for account_id, group in accounts.items():
-            out.line(f"{account_id}  {group[0].account_name}")
-            rows = [
-                [
-                    str(f.status),
-                    f.rule,
-                    str(f.broken_link) if f.broken_link is not None else "-",
-                    f.reason,
-                ]
-                for f in group
-            ]
-            out.table(["STATUS", "RULE", "BROKEN LINK", "REASON"], rows, indent="  ")
-            out.line()
-        counts = ", ".join(f"{summary[s.value]} {s.value}" for s in Status)
-        accounts_text = (
-            "1 account" if summary["accounts"] == 1 else f"{summary['accounts']} accounts"
-        )
+    return _report(out, findings, profile, inventory, fmt=args.format)
+
+
+# ------------------------------------------------------------------------------ scan
+
+
+class _ProgressBar:
+    """``scanning accounts [#####     ] 7/15`` on stderr, redrawn in place; only on a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.drawn = False
+
+    @classmethod
+    def on_terminal(cls, stream: IO[str]) -> _ProgressBar | None:
+        isatty = getattr(stream, "isatty", None)
+        return cls(stream) if isatty and isatty() else None
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + " " * (self.WIDTH - filled)
+        self.stream.write(f"\rscanning accounts [{bar}] {done}/{total}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _names(text: str) -> tuple[str, ...]:
+    """A comma-separated list option: ``us-east-1,eu-west-1``."""
+    names = tuple(part.strip() for part in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"empty name in list {text!r}")
+    return names
+
+
+def _rate(text: str) -> tuple[str, float]:
+    """A ``--rate-limit`` value: ``service=requests per second``."""
+    service, _, number = text.partition("=")
+    try:
+        rate = float(number)
+    except ValueError:
+        rate = 0.0
+    if not service or not rate > 0:
+        raise argparse.ArgumentTypeError(f"expected SERVICE=N with N > 0, got {text!r}")
+    return service.strip(), rate
+
+
+def _scan_options(args: argparse.Namespace) -> ScanOptions:
+    from scanner.aws import ScanOptions
+
+    chosen = {"member_role_name": args.member_role_name} if args.member_role_name else {}
+    return ScanOptions(
+        organization=args.organization,
+        role_arn=args.role_arn,
+        external_id=args.external_id,
+        regions=args.regions,
+        exclude_regions=args.exclude_regions,
+        include_accounts=args.accounts,
+        exclude_accounts=args.exclude_accounts,
+        include_ous=args.ous,
+        exclude_ous=args.exclude_ous,
+        profile=args.profile,
+        rate_limits=dict(args.rate_limit),
+        **chosen,
+    )
+
+
+def _facts(collected: CollectResult, notes: Mapping[str, str] | None = None) -> _ScanFacts:
+    inventory = collected.inventory
+    errors: dict[str, tuple[str, ...]] = {}
+    for account in inventory.accounts:
+        described = [e.describe() for e in (account.error, *account.errors) if e is not None]
+        if described:
+            errors[account.id] = tuple(dict.fromkeys(described))
+    if inventory.errors:
+        errors["organization"] = tuple(e.describe() for e in inventory.errors)
+    regions = sorted({r for a in inventory.accounts for r in a.regions})
+    stats = collected.stats
+    return _ScanFacts(
+        regions=tuple(regions),
+        api_calls=stats.calls,
+        retries=stats.retries,
+        throttles=stats.throttles,
+        seconds=collected.duration,
+        suspended=tuple((a.id, a.name, a.status) for a in collected.suspended),
+        account_errors=errors,
+        notes=dict(notes or {}),
+    )
+
+
+def _collect(options: ScanOptions) -> CollectResult:
+    """Run the scan with a progress bar on a terminal; :class:`CliError` if it cannot run."""
+    from scanner.aws import ScanError, collect
+
+    bar = _ProgressBar.on_terminal(sys.stderr)
+    try:
+        return asyncio.run(collect(options, bar))
+    except ScanError as err:
+        raise CliError(str(err)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _write_json(path: str, data: object) -> None:
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    except OSError as err:
+        raise CliError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _with_output(args: argparse.Namespace, out: _Out, write: Callable[[_Out], int]) -> int:
+    """Write to ``--output FILE`` (no colour) when given, else to ``out``."""
+    if not getattr(args, "output", None):
+        return write(out)
+    try:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            return write(_Out(stream))
+    except OSError as err:
+        raise CliError(f"cannot write {args.output}: {err.strerror or err}") from None
+
+
+def _scan(args: argparse.Namespace, out: _Out) -> int:
+    profile = load_catalog().profile(args.rules_profile)  # a bad profile fails before any call
+    collected = _collect(_scan_options(args))
+    if args.save_inventory:
+        _write_json(args.save_inventory, collected.inventory.to_json())
+    findings = evaluate(collected.inventory, profile.name)
+    facts = _facts(collected)
+    return _with_output(
+        args,
+        out,
+        lambda o: _report(o, findings, profile, collected.inventory, facts=facts, fmt=args.format),
+    )
+
+
+# ------------------------------------------------------------------------------ demo
+
+
+def _demo(args: argparse.Namespace, out: _Out) -> int:
+    from scanner import demo
+    from scanner.emulation import EmulationError
+
+    profile = load_catalog().profile(args.profile)
+    bar = _ProgressBar.on_terminal(sys.stderr)
+    try:
+        result = demo.run(profile.name, bar)
+    except EmulationError as err:
+        raise CliError(str(err)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    notes = {a.id: a.about for a in result.organization.accounts if a.about}
+    facts = _facts(result.collected, notes)
+    code = _report(
+        out, result.findings, profile, result.collected.inventory, facts=facts, fmt=args.format
+    )
+    if args.format == "table":
         out.line(
-            f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): {counts}"
+            f"Demo: an emulated organization (moto on {result.endpoint_url}), seeded, scanned "
+            f"through the AWS code path and evaluated in {result.seconds:.1f} s."
         )
-    failed = summary[Status.FAIL.value] + summary[Status.ERROR.value]
-    return EXIT_FINDINGS if failed else EXIT_OK
+    return code
+
+
+# ------------------------------------------------------------------------------ remediate
+
+
+def _remediate(args: argparse.Namespace, out: _Out) -> int:
+    profile = load_catalog().profile(args.rules_profile)
+    if args.inventory:
+        inventory = _read_inventory(Path(args.inventory))
+    else:
+        inventory = _collect(_scan_options(args)).inventory
+    if args.account and inventory.account(args.account) is None:
+        raise CliError(f"account {args.account} is not in the inventory")
+    findings = [
+        f for f in evaluate(inventory, profile.name) if args.account in (None, f.account_id)
+    ]
+    failing = [f for f in findings if f.status is Status.FAIL and f.remediation]
+    undecided = sum(1 for f in findings if f.status is Status.ERROR)
+    comment = "#"
+    for finding in failing:
+        out.line(
+            f"{comment} {finding.account_id} ({finding.account_name}) {finding.rule}: "
+            f"{finding.reason}"
+        )
+        out.line(finding.remediation[args.format].rstrip("\n"))
+        out.line()
+    out.line(
+        f"{comment} {_plural(len(failing), 'failing finding')} to fix"
+        + (
+            f"; {undecided} ERROR findings could not be decided (see 'scanner scan')"
+            if undecided
+            else ""
+        )
+    )
+    return EXIT_OK
 
 
 # ------------------------------------------------------------------------------ parser
@@ -324,6 +633,52 @@ def _parser() -> _Parser:
     def format_option(sub: _Parser) -> None:
         sub.add_argument("--format", choices=("table", "json"), default="table")
 
+    def rules_profile_option(sub: _Parser, *names: str, dest: str) -> None:
+        sub.add_argument(
+            *names,
+            dest=dest,
+            metavar="PROFILE",
+            help="rule profile (default: recommended); see 'scanner rules list'",
+        )
+
+    def scan_options(sub: _Parser) -> None:
+        aws = sub.add_argument_group("what to scan, and as whom")
+        aws.add_argument(
+            "--organization",
+            action="store_true",
+            help="every account of the organization (default: the caller's own account)",
+        )
+        aws.add_argument("--role-arn", metavar="ARN", help="a hub role to assume first")
+        aws.add_argument(
+            "--member-role-name",
+            metavar="NAME",
+            help="the role assumed in each member account (default: "
+            "OrganizationAccountAccessRole, the one AWS Organizations creates)",
+        )
+        aws.add_argument("--external-id", metavar="ID", help="external id of the member role")
+        aws.add_argument(
+            "--profile", metavar="AWS_PROFILE", help="AWS profile of the base credentials"
+        )
+        lists = (
+            ("--regions", "only these regions (comma-separated)"),
+            ("--exclude-regions", "not these regions"),
+            ("--accounts", "only these account ids"),
+            ("--exclude-accounts", "not these account ids"),
+            ("--ous", "only accounts under these OU (or root) ids"),
+            ("--exclude-ous", "not accounts under these OU ids"),
+        )
+        for option, text in lists:
+            aws.add_argument(option, type=_names, default=(), metavar="LIST", help=text)
+        aws.add_argument(
+            "--rate-limit",
+            type=_rate,
+            action="append",
+            default=[],
+            metavar="SERVICE=N",
+            help="requests per second per account, region and service (e.g. cloudtrail=5); "
+            "repeatable; the defaults stay well under AWS's quotas",
+        )
+
     rules = commands.add_parser("rules", help="the rule catalog", description="The rule catalog.")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
 
@@ -349,8 +704,40 @@ def _parser() -> _Parser:
         commands, "evaluate", _evaluate, "evaluate a saved inventory (JSON) against a profile"
     )
     evaluation.add_argument("--inventory", required=True, metavar="FILE")
-    profile_option(evaluation)
+    rules_profile_option(evaluation, "--profile", "--rules-profile", dest="profile")
     format_option(evaluation)
+
+    scan = add(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
+    scan_options(scan)
+    rules_profile_option(scan, "--rules-profile", dest="rules_profile")
+    format_option(scan)
+    scan.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    scan.add_argument(
+        "--save-inventory", metavar="FILE", help="also save the inventory (JSON) for 'evaluate'"
+    )
+
+    demo = add(
+        commands,
+        "demo",
+        _demo,
+        "scan a built-in emulated organization (moto, in-process) and print the report",
+    )
+    rules_profile_option(demo, "--profile", "--rules-profile", dest="profile")
+    format_option(demo)
+
+    remediate = add(
+        commands,
+        "remediate",
+        _remediate,
+        "print the fixes of the failing findings, from a saved inventory or a scan",
+    )
+    remediate.add_argument(
+        "--inventory", metavar="FILE", help="a saved inventory (else: scan with the options below)"
+    )
+    remediate.add_argument("--account", metavar="ID", help="only this account's fixes")
+    remediate.add_argument("--format", choices=FORMATS, default="cli")
+    rules_profile_option(remediate, "--rules-profile", dest="rules_profile")
+    scan_options(remediate)
     return parser
 
 
@@ -360,8 +747,17 @@ def _fail(message: str) -> int:
     return EXIT_CANNOT_RUN
 
 
+def _quiet_logs() -> None:
+    """The command's output is its report: library logs go to stderr, warnings and worse only."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (see the module docstring)."""
+    _quiet_logs()
     try:
         args = _parser().parse_args(argv)
         handler: Callable[[argparse.Namespace, _Out], int] = args.handler

@@ -21,9 +21,12 @@ it holds. The rule's verdict over all chains of the account:
 * PASS if any chain holds (the reason says which);
 * otherwise ERROR if any chain is unknown: the missing datum might have completed it, so the
   scanner says neither PASS nor FAIL and quotes the failed call;
-* otherwise FAIL, explained by the chain that got furthest: the highest position of its first
-  broken link; at the filter, the filter whose pattern comes closest (fewest missed kinds of
-  event); then the chain with more links ok.
+* otherwise FAIL, explained by the chain that got furthest, among the chains meant for the
+  rule: a chain whose filter covers the rule comes first, then one whose filter concerns it;
+  then the furthest first broken link; at the filter, the pattern that comes closest (fewest
+  missed kinds of event); then the most links that hold (:meth:`_Chain.rank`). Filters that
+  share no event with the rule (written for another control) are not candidates, unless they
+  can match nothing at all and name the rule's conditions (``&&`` written for ``||``).
 
 Chains depend on the trail, the rule and the owner's data only, not on the member evaluated, so
 they are computed once per (trail, rule) and shared by every member an organization trail covers.
@@ -64,7 +67,15 @@ from scanner.model import (
     arn_parts,
     arn_region,
 )
-from scanner.patterns import PatternSyntaxError, parse
+from scanner.patterns import (
+    Comparison,
+    JsonPattern,
+    Op,
+    PatternSyntaxError,
+    atoms,
+    overlaps,
+    parse,
+)
 from scanner.remediation import RemediationContext, remediation_for
 
 OK, BROKEN, UNKNOWN, MISSING = (
@@ -85,7 +96,7 @@ CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "log_group": ("logs", ("DescribeLogGroups", "DescribeMetricFilters")),
     "filters": ("logs", ("DescribeMetricFilters",)),
     "alarms": ("cloudwatch", ("DescribeAlarms",)),
-    "topic": ("sns", ("ListTopics", "GetTopicAttributes")),
+    "topic": ("sns", ("ListTopics", "GetTopicAttributes", "ListSubscriptionsByTopic")),
     "subscriptions": ("sns", ("ListSubscriptionsByTopic", "ListSubscriptions")),
 }
 
@@ -116,8 +127,15 @@ class _Chain:
                 return status
         return OK
 
-    def rank(self) -> tuple[int, int, int, int]:
-        """Larger is further along: first broken position, filter closeness, links ok."""
+    def rank(self) -> tuple[int, int, int, int, int, int]:
+        """Larger is the better explanation of a failure: first a chain whose filter covers the
+        rule (the chain meant for this rule, e.g. a member's own trail that only needs
+        ``start-logging``, rather than an organization trail whose log group watches other
+        things), then one with a filter that at least concerns the rule, then the furthest first
+        broken link, then (at the filter) the closest pattern, then the most links that hold."""
+        filter_link = next((r for r in self.links if r.link is Link.FILTER), None)
+        covering = int(filter_link is not None and filter_link.status is OK)
+        candidate = int(self.verdict is not None)
         broken = self.first(BROKEN)
         position = broken.link.position if broken else len(LINKS)
         decided, closeness = 0, 0
@@ -125,7 +143,7 @@ class _Chain:
             decided = int(self.verdict.decided)
             closeness = -self.verdict.coverage.gap_count
         ok = sum(1 for r in self.links if r.status is OK)
-        return position, decided, closeness, ok
+        return covering, candidate, position, decided, closeness, ok
 
 
 # Where a link was judged: the resource (ARN or name), its account and its region.
@@ -276,7 +294,17 @@ class _Walker:
                 base, links=_complete([*head, _result(Link.FILTER, BROKEN, detail, at)])
             )
         else:
-            for metric_filter in _likely_first(group.metric_filters, rule, self.profile):
+            relevant = [f for f in group.metric_filters if _concerns(f, rule, self.profile)]
+            if not relevant:
+                count = len(group.metric_filters)
+                detail = (
+                    f'none of the {count} metric filters on log group "{name}" catches any '
+                    "event of this rule"
+                )
+                yield dataclasses.replace(
+                    base, links=_complete([*head, _result(Link.FILTER, BROKEN, detail, at)])
+                )
+            for metric_filter in _likely_first(relevant, rule, self.profile):
                 yield from self._filter_chains(base, head, metric_filter, rule)
 
     def _log_group_link(
@@ -445,6 +473,45 @@ class _Replay:
         for item in self._items:
             self._seen.append(item)
             yield item
+
+
+def _concerns(metric_filter: MetricFilter, rule: Rule, profile: str) -> bool:
+    """Whether a filter is about the rule's events: it looks at the same fields as a reference
+    and shares at least one event with it (or might: undecidable, or a pattern that does not
+    parse, which deserves to be reported). A filter written for another control (IAM changes
+    for a VPC rule, root usage for a security-group rule) is not a near miss of this one and
+    must not explain its failure."""
+    try:
+        pattern = parse(metric_filter.pattern)
+    except PatternSyntaxError:
+        return True
+    references = [ref.pattern for ref in rule.accepted_in(profile)]
+    if not isinstance(pattern, JsonPattern):
+        return True  # judged (and explained) as undecidable, or the empty pattern: covers all
+    paths = _equality_paths(pattern)
+    if any(
+        paths & _equality_paths(ref) and overlaps(pattern, ref) is not False for ref in references
+    ):
+        return True
+    if not paths & frozenset().union(*(_equality_paths(ref) for ref in references)):
+        # Orthogonal (root usage vs security groups, or unauthorized calls, whose eventName
+        # appears only in a "!=" clause): it shares events by accident, unless it covers.
+        return judge(rule, profile, pattern).covered
+    # A filter that can match nothing at all (events joined with && where || was meant) but
+    # names this rule's conditions is this rule's filter, broken: it explains the failure.
+    if overlaps(pattern, pattern) is False:
+        own = set(atoms(pattern.expr))
+        return any(own & set(atoms(ref.expr)) for ref in references)
+    return False
+
+
+def _equality_paths(pattern: JsonPattern) -> frozenset[str]:
+    """The fields a pattern pins with ``=``: what it is about."""
+    return frozenset(
+        a.selector.dotted()
+        for a in atoms(pattern.expr)
+        if isinstance(a, Comparison) and a.op is Op.EQ
+    )
 
 
 def _likely_first(filters: Sequence[MetricFilter], rule: Rule, profile: str) -> list[MetricFilter]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scanner.patterns import covers, matches
+from scanner.patterns import covers, matches, overlaps, parse
 
 CONTROLS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "controls.json"
 
@@ -211,3 +211,12 @@ def test_every_published_variant_covers_itself_and_is_satisfiable() -> None:
             assert covers(text, text).covered, (control["id"], key)
             # A reference that no event matches would make every filter pass.
             assert not covers('{ $.eventName = "__never__" }', text).covered, (control["id"], key)
+
+
+def test_overlaps_tells_a_filter_for_something_else_from_one_that_falls_short() -> None:
+    console = '{ $.eventName = "ConsoleLogin" && $.additionalEventData.MFAUsed != "Yes" }'
+    assert overlaps(parse(console), parse(IAM)) is False
+    assert overlaps(parse('{ $.eventName = "DetachGroupPolicy" }'), parse(IAM)) is True
+    assert overlaps(parse(IAM.replace("||", "&&")), parse(IAM)) is False
+    assert overlaps(parse("{ $.a = %x% }"), parse(IAM)) is None
+    assert overlaps(parse(""), parse(IAM)) is True

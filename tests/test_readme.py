@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text()
 
 
 def _cell(value: str | None) -> str:
-    return value or "–"
+    return value or "\u2013"  # the en dash the table uses for "none"
 
 
 def test_rules_table_lists_every_rule_as_the_catalog_has_it() -> None:

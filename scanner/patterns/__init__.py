@@ -16,7 +16,7 @@ from scanner.patterns.ast import (
     Selector,
     StringValue,
 )
-from scanner.patterns.coverage import Coverage, Gap, covers
+from scanner.patterns.coverage import Coverage, Gap, covers, overlaps
 from scanner.patterns.match import atoms, matches
 from scanner.patterns.parser import PatternSyntaxError, parse
 from scanner.patterns.render import render
@@ -39,13 +39,17 @@ def selector_paths(pattern: Pattern) -> frozenset[str]:
 
 
 __all__ = [
+    "Comparison",
     "Coverage",
     "Gap",
     "JsonPattern",
+    "Op",
     "Pattern",
     "PatternSyntaxError",
+    "atoms",
     "covers",
     "matches",
+    "overlaps",
     "parse",
     "pin",
     "render",

@@ -310,16 +310,19 @@ def _consistent(assign: Mapping[Selector, _Class], sel: Selector, cls: _Class) -
     return True
 
 
-def _expand(problem: _Problem, assign: dict[Selector, _Class]) -> Iterator[dict[Selector, _Class]]:
+def _expand(
+    problem: _Problem, assign: dict[Selector, _Class], want: bool = False
+) -> Iterator[dict[Selector, _Class]]:
+    """Branches where the reference holds and the candidate evaluates to ``want``."""
     unknown_r: list[Selector] = []
     ref = _eval3(problem.reference, assign, problem, unknown_r)
     if ref is False:
         return
     unknown_c: list[Selector] = []
     cand = _eval3(problem.candidate, assign, problem, unknown_c)
-    if cand is True:
+    if cand is (not want):
         return
-    if ref is True and cand is False:
+    if ref is True and cand is want:
         yield dict(assign)
         return
     relevant = set(unknown_r) | set(unknown_c)
@@ -327,7 +330,7 @@ def _expand(problem: _Problem, assign: dict[Selector, _Class]) -> Iterator[dict[
     for cls in problem.classes[sel]:
         if _consistent(assign, sel, cls):
             assign[sel] = cls
-            yield from _expand(problem, assign)
+            yield from _expand(problem, assign, want)
             del assign[sel]
 
 
@@ -445,12 +448,9 @@ def _unsupported(pattern: JsonPattern, role: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8192)
-def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
-    for pattern, role in ((candidate, "candidate"), (reference, "reference")):
-        why = _unsupported(pattern, role)
-        if why:
-            return Coverage(covered=False, decided=False, reason=why)
+def _problem(candidate: JsonPattern, reference: JsonPattern) -> _Problem:
+    """The variables (selectors, reference's first) and their value classes; may raise
+    :class:`Undecidable`."""
     order: list[Selector] = []
     atoms_of: dict[Selector, list[Atom]] = {}
     for atom in [*atoms(reference.expr), *atoms(candidate.expr)]:
@@ -460,14 +460,44 @@ def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
         if atom not in atoms_of[atom.selector]:
             atoms_of[atom.selector].append(atom)
     atom_index = {a: i for sel_atoms in atoms_of.values() for i, a in enumerate(sel_atoms)}
+    classes = {
+        sel: _classes(sel_atoms, any(_is_ancestor(sel, o) for o in order))
+        for sel, sel_atoms in atoms_of.items()
+    }
+    return _Problem(reference.expr, candidate.expr, order, atom_index, atoms_of, classes)
+
+
+@lru_cache(maxsize=8192)
+def overlaps(candidate: Pattern, reference: Pattern) -> bool | None:
+    """Whether some event matches both patterns; ``None`` when that cannot be decided.
+
+    The evaluator uses it to tell a filter that watches something else entirely (it shares no
+    event with the rule) from one that falls short.
+    """
+    if isinstance(candidate, TermPattern) and not candidate.terms:
+        return True
+    if not isinstance(candidate, JsonPattern) or not isinstance(reference, JsonPattern):
+        return None
+    if _unsupported(candidate, "candidate") or _unsupported(reference, "reference"):
+        return None
     try:
-        classes = {
-            sel: _classes(sel_atoms, any(_is_ancestor(sel, o) for o in order))
-            for sel, sel_atoms in atoms_of.items()
-        }
+        problem = _problem(candidate, reference)
+    except Undecidable:
+        return None
+    return next(_expand(problem, {}, want=True), None) is not None
+
+
+@lru_cache(maxsize=8192)
+def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
+    for pattern, role in ((candidate, "candidate"), (reference, "reference")):
+        why = _unsupported(pattern, role)
+        if why:
+            return Coverage(covered=False, decided=False, reason=why)
+    try:
+        problem = _problem(candidate, reference)
     except Undecidable as why:
         return Coverage(covered=False, decided=False, reason=str(why))
-    problem = _Problem(reference.expr, candidate.expr, order, atom_index, atoms_of, classes)
+    order, atoms_of = problem.order, problem.atoms_of
     gaps: list[Gap] = []
     total = 0
     for cube in _expand(problem, {}):
@@ -536,4 +566,4 @@ def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     return result
 
 
-__all__ = ["Coverage", "Gap", "covers", "number_text", "quote"]
+__all__ = ["Coverage", "Gap", "covers", "number_text", "overlaps", "quote"]

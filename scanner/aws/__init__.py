@@ -1,0 +1,25 @@
+"""The only package that talks to AWS: from credentials to an :class:`~scanner.model.Inventory`.
+
+Modules, one job each: :mod:`.clients` (one session, reused clients), :mod:`.limits` (every
+call: throttled, counted, classified), :mod:`.credentials` (base, hub and member identities),
+:mod:`.organization` (accounts and OU paths), :mod:`.regions` (enabled regions),
+:mod:`.account` (one account, following references), :mod:`.scan` (the whole scan).
+
+Import :func:`collect` and :class:`ScanOptions` from here.
+"""
+
+from __future__ import annotations
+
+from scanner.aws.credentials import ScanError
+from scanner.aws.limits import CallStats, RateLimits
+from scanner.aws.scan import CollectResult, Progress, ScanOptions, collect
+
+__all__ = [
+    "CallStats",
+    "CollectResult",
+    "Progress",
+    "RateLimits",
+    "ScanError",
+    "ScanOptions",
+    "collect",
+]

@@ -1,0 +1,315 @@
+"""One account's part of the inventory, found by following references instead of sweeping.
+
+Theory of operation (the call plan of one account; each step waits for the one before, the
+calls inside a step run concurrently):
+
+1. DescribeTrails (``includeShadowTrails``) in every scanned region: the only sweep, so that
+   single-region trails are seen and organization / multi-region trails show up everywhere.
+2. GetTrailStatus and GetEventSelectors for each trail the account *owns*, once, in the trail's
+   home region. Trails of other accounts (an organization trail seen from a member) are
+   collected in their owner's account, where the evaluator looks for them.
+3. DescribeMetricFilters (``logGroupName=``) for each log group an owned trail delivers to; a
+   ResourceNotFoundException is the only thing that marks a log group as not existing.
+4. DescribeAlarms once per region that has candidate metric filters (listed and filtered
+   client-side, keeping the alarms that watch a candidate filter's metric). Listing beats
+   DescribeAlarmsForMetric: one paged call per region instead of one per metric, and
+   DescribeAlarmsForMetric does not return metric-math alarms.
+5. ListSubscriptionsByTopic for each SNS topic those alarms notify, in the topic's account and
+   region. Topics of this account are read here (:func:`collect_topics`); the others are
+   returned to the caller, which reads them with the owner account's identity.
+
+A healthy account with one multi-region trail thus costs one call per region plus about five.
+
+Every failed call is recorded in the account's errors (service, operation, region, resource,
+code, message) and the datum it would have produced is ``None``; only the codes in
+:data:`NOT_FOUND` ever mean "absent".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner import _alarm
+from scanner.aws import _shapes
+from scanner.aws.clients import ClientPool, Identity
+from scanner.aws.limits import Caller, CallFailed
+from scanner.model import (
+    Account,
+    Alarm,
+    CollectionError,
+    LogGroup,
+    Region,
+    Topic,
+    Trail,
+    Transformation,
+    arn_parts,
+)
+
+# The error codes that mean the resource does not exist, per operation.
+NOT_FOUND = {
+    "DescribeMetricFilters": frozenset({"ResourceNotFoundException"}),
+    "ListSubscriptionsByTopic": frozenset({"NotFound", "NotFoundException"}),
+}
+
+ALARM_PAGE_SIZE = 100  # the largest page DescribeAlarms allows
+
+
+@dataclass
+class RegionData:
+    """A region being collected; :meth:`freeze` gives the model's :class:`Region`."""
+
+    trails: list[Trail] | None = field(default_factory=list)
+    log_groups: dict[str, LogGroup] = field(default_factory=dict)
+    alarms: list[Alarm] | None = field(default_factory=list)
+    topics: dict[str, Topic] = field(default_factory=dict)
+
+    def freeze(self) -> Region:
+        return Region(
+            trails=None if self.trails is None else tuple(self.trails),
+            log_groups=dict(sorted(self.log_groups.items())),
+            alarms=None if self.alarms is None else tuple(sorted(self.alarms, key=_by_arn)),
+            topics=dict(sorted(self.topics.items())),
+        )
+
+
+def _by_arn(alarm: Alarm) -> str:
+    return alarm.arn
+
+
+@dataclass
+class AccountData:
+    """An account being collected: its regions and every failed call."""
+
+    account_id: str
+    regions: dict[str, RegionData] = field(default_factory=dict)
+    errors: list[CollectionError] = field(default_factory=list)
+
+    def freeze(self, name: str, ou_path: tuple[str, ...], partition: str) -> Account:
+        return Account(
+            id=self.account_id,
+            name=name,
+            ou_path=ou_path,
+            partition=partition,
+            regions={r: data.freeze() for r, data in sorted(self.regions.items())},
+            errors=tuple(self.errors),
+        )
+
+
+def _owned(trail: Trail, account_id: str) -> bool:
+    return trail.account_id == account_id
+
+
+def _log_group(arn: str) -> tuple[str, str, str] | None:
+    """``(account, region, name)`` of a log group ARN, ``None`` if it is not one."""
+    try:
+        _, service, region, account, resource = arn_parts(arn)
+    except ValueError:
+        return None
+    if service != "logs" or not resource.startswith("log-group:"):
+        return None
+    return account, region, resource.removeprefix("log-group:").removesuffix(":*")
+
+
+def _topic(arn: str) -> tuple[str, str] | None:
+    """``(account, region)`` of an SNS topic ARN, ``None`` for any other action."""
+    try:
+        _, service, region, account, _ = arn_parts(arn)
+    except ValueError:
+        return None
+    return (account, region) if service == "sns" else None
+
+
+class AccountCollector:
+    """Collects one account with one identity; :meth:`run` follows the plan above."""
+
+    def __init__(
+        self, caller: Caller, pool: ClientPool, identity: Identity, regions: Iterable[str]
+    ) -> None:
+        self.caller = caller
+        self.pool = pool
+        self.identity = identity
+        self.data = AccountData(identity.account_id)
+        for region in regions:
+            self.data.regions[region] = RegionData()
+
+    @property
+    def account_id(self) -> str:
+        return self.identity.account_id
+
+    async def run(self) -> set[str]:
+        """Collect, and return the SNS topic ARNs of the kept alarms not read here."""
+        await asyncio.gather(*(self._trails(r) for r in self.data.regions))
+        await self._trail_details()
+        await self._metric_filters()
+        await self._alarms()
+        topics = {
+            arn
+            for region in self.data.regions.values()
+            for alarm in region.alarms or ()
+            for arn in alarm.alarm_actions
+            if _topic(arn) is not None
+        }
+        own = {arn for arn in topics if _topic(arn) == (self.account_id, _topic_region(arn))}
+        await collect_topics(self.caller, self.pool, self.identity, own, self.data)
+        return topics - own
+
+    # Step 1.
+    async def _trails(self, region: str) -> None:
+        client = await self.pool.client(self.identity, region, "cloudtrail")
+        try:
+            response = await self.caller.call(client, "DescribeTrails", includeShadowTrails=True)
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            self.data.regions[region].trails = None
+            return
+        trails = [_shapes.trail(item, region) for item in response.get("trailList") or ()]
+        self.data.regions[region].trails = trails
+
+    # Step 2.
+    async def _trail_details(self) -> None:
+        owned: dict[str, Trail] = {}
+        for region in self.data.regions.values():
+            for trail in region.trails or ():
+                if _owned(trail, self.account_id):
+                    owned.setdefault(trail.arn, trail)
+        details = await asyncio.gather(*(self._trail_detail(t) for t in owned.values()))
+        complete = {t.arn: t for t in details}
+        for region in self.data.regions.values():
+            if region.trails is not None:
+                region.trails = [complete.get(t.arn, t) for t in region.trails]
+
+    async def _attempt(self, call: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
+        """The response, or ``None`` with the failure recorded."""
+        try:
+            return await call
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            return None
+
+    async def _trail_detail(self, trail: Trail) -> Trail:
+        client = await self.pool.client(self.identity, trail.home_region, "cloudtrail")
+        status, selectors = await asyncio.gather(
+            self._attempt(
+                self.caller.call(client, "GetTrailStatus", resource=trail.arn, Name=trail.arn)
+            ),
+            self._attempt(
+                self.caller.call(
+                    client, "GetEventSelectors", resource=trail.arn, TrailName=trail.arn
+                )
+            ),
+        )
+        if status is not None:
+            delivery_error = status.get("LatestCloudWatchLogsDeliveryError")
+            trail = dataclasses.replace(
+                trail,
+                is_logging=bool(status.get("IsLogging", False)),
+                latest_cloudwatch_logs_delivery_error=str(delivery_error or "") or None,
+            )
+        if selectors is not None:
+            basic, advanced = _shapes.selectors(selectors)
+            trail = dataclasses.replace(
+                trail, event_selectors=basic, advanced_event_selectors=advanced
+            )
+        return trail
+
+    # Step 3.
+    async def _metric_filters(self) -> None:
+        wanted: set[tuple[str, str]] = set()
+        for region in self.data.regions.values():
+            for trail in region.trails or ():
+                parsed = _log_group(trail.log_group_arn or "")
+                if _owned(trail, self.account_id) and parsed and parsed[0] == self.account_id:
+                    wanted.add((parsed[1], parsed[2]))
+        await asyncio.gather(*(self._log_group(r, n) for r, n in sorted(wanted)))
+
+    async def _log_group(self, region: str, name: str) -> None:
+        target = self.data.regions.get(region)
+        if target is None:
+            return  # a region the options exclude: the evaluator says it was not collected
+        client = await self.pool.client(self.identity, region, "logs")
+        try:
+            items = await self.caller.paginate(
+                client, "DescribeMetricFilters", "metricFilters", resource=name, logGroupName=name
+            )
+        except CallFailed as failed:
+            if failed.code in NOT_FOUND["DescribeMetricFilters"]:
+                target.log_groups[name] = LogGroup(name, exists=False)
+                return
+            self.data.errors.append(failed.error)
+            target.log_groups[name] = LogGroup(name, metric_filters=None)
+            return
+        filters = tuple(_shapes.metric_filter(item, name) for item in items)
+        # DescribeMetricFilters matches logGroupName exactly, but keep only that group's filters.
+        filters = tuple(f for f in filters if f.log_group_name == name)
+        target.log_groups[name] = LogGroup(name, metric_filters=filters)
+
+    # Step 4.
+    async def _alarms(self) -> None:
+        work = []
+        for region, data in self.data.regions.items():
+            metrics = [
+                t
+                for group in data.log_groups.values()
+                for f in group.metric_filters or ()
+                for t in f.transformations
+            ]
+            if metrics:
+                work.append(self._region_alarms(region, data, metrics))
+        await asyncio.gather(*work)
+
+    async def _region_alarms(
+        self, region: str, data: RegionData, metrics: list[Transformation]
+    ) -> None:
+        client = await self.pool.client(self.identity, region, "cloudwatch")
+        try:
+            items = await self.caller.paginate(
+                client,
+                "DescribeAlarms",
+                "MetricAlarms",
+                AlarmTypes=["MetricAlarm"],
+                MaxRecords=ALARM_PAGE_SIZE,
+            )
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            data.alarms = None
+            return
+        alarms = (_shapes.alarm(item) for item in items)
+        data.alarms = [a for a in alarms if any(_alarm.watches(a, t) for t in metrics)]
+
+
+def _topic_region(arn: str) -> str:
+    found = _topic(arn)
+    return found[1] if found else ""
+
+
+async def collect_topics(
+    caller: Caller, pool: ClientPool, identity: Identity, arns: Iterable[str], data: AccountData
+) -> None:
+    """Read the topics (all in ``data``'s account) into the regions of ``data`` it scans."""
+
+    async def one(arn: str) -> None:
+        region = _topic_region(arn)
+        target = data.regions.get(region)
+        if target is None or arn in target.topics:
+            return
+        client = await pool.client(identity, region, "sns")
+        try:
+            items = await caller.paginate(
+                client, "ListSubscriptionsByTopic", "Subscriptions", resource=arn, TopicArn=arn
+            )
+        except CallFailed as failed:
+            if failed.code in NOT_FOUND["ListSubscriptionsByTopic"]:
+                target.topics[arn] = Topic(arn, exists=False, subscriptions=())
+                return
+            # Whether the topic exists is unknown too: record no Topic, only the failed call,
+            # and the evaluator reports the topic link (and so the rule) as unknown.
+            data.errors.append(failed.error)
+            return
+        subscriptions = tuple(_shapes.subscription(item) for item in items)
+        target.topics[arn] = Topic(arn, subscriptions=subscriptions)
+
+    await asyncio.gather(*(one(arn) for arn in sorted(set(arns))))

@@ -1,0 +1,144 @@
+"""Build emulated organizations in moto's server through boto3, as a user would with the CLI.
+
+Accounts act through the credentials that sts:AssumeRole returns for a role in them (moto makes
+those act in the role's account). Each account gets the chain a rule needs, or a break of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+MANAGEMENT = "123456789012"  # moto's default account: the caller of the fake credentials
+ROLE = "OrganizationAccountAccessRole"
+
+PATTERNS = {
+    "root-account-usage": (
+        '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+        '&& $.eventType != "AwsServiceEvent" }'
+    ),
+    "cloudtrail-config-changes": (
+        "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || "
+        "($.eventName = DeleteTrail) || ($.eventName = StartLogging) || "
+        "($.eventName = StopLogging) }"
+    ),
+}
+
+
+@dataclass
+class AccountHandle:
+    """boto3 clients acting in one account."""
+
+    account_id: str
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        return boto3.client(service, region_name=region, **self.keys)
+
+
+def management() -> AccountHandle:
+    return AccountHandle(MANAGEMENT)
+
+
+def enter(account_id: str) -> AccountHandle:
+    if account_id == MANAGEMENT:
+        return management()
+    sts = boto3.client("sts", region_name="us-east-1")
+    arn = f"arn:aws:iam::{account_id}:role/{ROLE}"
+    keys = sts.assume_role(RoleArn=arn, RoleSessionName="fixture")["Credentials"]
+    return AccountHandle(
+        account_id,
+        {
+            "aws_access_key_id": keys["AccessKeyId"],
+            "aws_secret_access_key": keys["SecretAccessKey"],
+            "aws_session_token": keys["SessionToken"],
+        },
+    )
+
+
+def organization(*member_names: str, ou: str | None = None) -> dict[str, str]:
+    """An organization run from the management account; member name -> account id."""
+    org = boto3.client("organizations", region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    parent = root
+    if ou is not None:
+        parent = org.create_organizational_unit(ParentId=root, Name=ou)["OrganizationalUnit"]["Id"]
+    ids = {}
+    for name in member_names:
+        status = org.create_account(Email=f"{name}@example.com", AccountName=name)
+        account_id = status["CreateAccountStatus"]["AccountId"]
+        if parent != root:
+            org.move_account(AccountId=account_id, SourceParentId=root, DestinationParentId=parent)
+        ids[name] = account_id
+    return ids
+
+
+def topic(account: AccountHandle, name: str = "alerts", *, confirmed: bool = True) -> str:
+    sns = account.client("sns")
+    arn: str = sns.create_topic(Name=name)["TopicArn"]
+    if confirmed:
+        sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="secops@example.com")
+    return arn
+
+
+def chain(
+    account: AccountHandle,
+    *,
+    name: str = "main",
+    rules: tuple[str, ...] = ("root-account-usage",),
+    organization_trail: bool = False,
+    multi_region: bool = True,
+    logging: bool = True,
+    topic_arn: str | None = None,
+    region: str = "us-east-1",
+) -> dict[str, str]:
+    """A trail into a log group, a filter and an alarm per rule, notifying a topic."""
+    logs = account.client("logs", region)
+    group = f"{name}-trail-logs"
+    logs.create_log_group(logGroupName=group)
+    group_arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
+    bucket = f"{name}-trail-{account.account_id}"
+    s3 = account.client("s3", region)
+    s3.create_bucket(Bucket=bucket)
+    cloudtrail = account.client("cloudtrail", region)
+    trail = cloudtrail.create_trail(
+        Name=name,
+        S3BucketName=bucket,
+        IsMultiRegionTrail=multi_region,
+        IsOrganizationTrail=organization_trail,
+        CloudWatchLogsLogGroupArn=group_arn,
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{account.account_id}:role/trail-to-logs",
+    )
+    cloudtrail.put_event_selectors(
+        TrailName=name,
+        EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}],
+    )
+    if logging:
+        cloudtrail.start_logging(Name=name)
+    if topic_arn is None:
+        topic_arn = topic(account, f"{name}-alerts")
+    cloudwatch = account.client("cloudwatch", region)
+    for rule in rules:
+        logs.put_metric_filter(
+            logGroupName=group,
+            filterName=rule,
+            filterPattern=PATTERNS[rule],
+            metricTransformations=[
+                {"metricName": rule, "metricNamespace": "CISBenchmark", "metricValue": "1"}
+            ],
+        )
+        cloudwatch.put_metric_alarm(
+            AlarmName=f"{name}-{rule}",
+            MetricName=rule,
+            Namespace="CISBenchmark",
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmActions=[topic_arn],
+        )
+    return {"trail": trail["TrailARN"], "log_group": group, "topic": topic_arn}
