@@ -703,8 +703,9 @@ def evaluate(
 ) -> list[Finding]:
     """A finding per (active account, rule of the profile), in inventory then catalog order.
 
-    ``profile`` defaults to the catalog's default profile ("recommended"). Suspended accounts get
-    no finding; an account that could not be scanned gets ERROR for every rule.
+    ``profile`` defaults to the catalog's default profile ("recommended"). Suspended accounts and
+    accounts collected only as dependencies (not in ``inventory.reported_accounts``) get no
+    finding; an account that could not be scanned gets ERROR for every rule.
     """
     catalog = catalog or load_catalog()
     name = catalog.profile(profile).name
@@ -712,7 +713,7 @@ def evaluate(
     walker = _Walker(inventory, name)
     findings: list[Finding] = []
     for account in inventory.accounts:
-        if account.status in SKIPPED_ACCOUNT_STATUSES:
+        if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
             continue
         if account.error is not None:
             reason = f"account {account.id} could not be scanned: {account.error.describe()}"

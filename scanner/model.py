@@ -354,10 +354,19 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
+    """Every account collected. ``reported_accounts`` names those whose findings are wanted
+    (``None``: all); the others were collected only because those depend on them: the
+    management account, whose organization trails cover every member, and the owners of topics
+    that alarms notify across accounts (a scan narrowed to some accounts, a daemon's shard)."""
+
     management_account_id: str | None = None
     organization_id: str | None = None
     accounts: tuple[Account, ...] = ()
     errors: tuple[CollectionError, ...] = ()  # organization-level calls
+    reported_accounts: tuple[str, ...] | None = None
+
+    def reported(self, account_id: str) -> bool:
+        return self.reported_accounts is None or account_id in self.reported_accounts
 
     def account(self, account_id: str) -> Account | None:
         for account in self.accounts:

@@ -153,7 +153,7 @@ class AccountCollector:
             for arn in alarm.alarm_actions
             if _topic(arn) is not None
         }
-        own = {arn for arn in topics if _topic(arn) == (self.account_id, _topic_region(arn))}
+        own = {arn for arn in topics if _topic(arn) == (self.account_id, topic_region(arn))}
         await collect_topics(self.caller, self.pool, self.identity, own, self.data)
         return topics - own
 
@@ -281,7 +281,7 @@ class AccountCollector:
         data.alarms = [a for a in alarms if any(_alarm.watches(a, t) for t in metrics)]
 
 
-def _topic_region(arn: str) -> str:
+def topic_region(arn: str) -> str:
     found = _topic(arn)
     return found[1] if found else ""
 
@@ -292,7 +292,7 @@ async def collect_topics(
     """Read the topics (all in ``data``'s account) into the regions of ``data`` it scans."""
 
     async def one(arn: str) -> None:
-        region = _topic_region(arn)
+        region = topic_region(arn)
         target = data.regions.get(region)
         if target is None or arn in target.topics:
             return

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from scanner.aws.account import AccountCollector, AccountData, collect_topics
+from scanner.aws.account import (
+    AccountCollector,
+    AccountData,
+    RegionData,
+    collect_topics,
+    topic_region,
+)
 from scanner.aws.clients import ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import DEFAULT_MEMBER_ROLE, Credentials, ScanError
 from scanner.aws.limits import DEFAULT_MAX_IN_FLIGHT, Caller, CallFailed, CallStats, RateLimits
@@ -165,19 +171,36 @@ class _Scan:
             await self.pool.release(identity)
         return collector.data.freeze(org_account.name, org_account.ou_names, identity.partition)
 
-    async def other_accounts_topics(self) -> None:
-        """Topics owned by another scanned account, read there, into that account's data."""
+    async def other_accounts_topics(self, members: Mapping[str, OrgAccount]) -> list[str]:
+        """Topics owned by another account, read there, into that account's data.
+
+        An owner that was not collected but is an active member of the organization (another
+        shard's, or filtered out) is entered just for its topics; its id is returned, so the
+        caller reports it as a dependency. Topics outside the organization stay unread and the
+        evaluator says so."""
         by_owner: dict[str, set[str]] = {}
         for arn in self.foreign_topics:
             owner = _topic_owner(arn)
-            if owner in self.collected:  # else not scanned: the evaluator says so
+            if owner in self.collected or (owner in members and members[owner].active):
                 by_owner.setdefault(owner, set()).add(arn)
+        entered: list[str] = []
 
         async def read(owner: str, arns: set[str]) -> None:
-            identity = await self.credentials.for_account(owner)
-            await collect_topics(self.caller, self.pool, identity, arns, self.collected[owner])
+            data = self.collected.get(owner)
+            if data is None:
+                data = AccountData(owner, {topic_region(a): RegionData() for a in arns})
+            try:
+                identity = await self.credentials.for_account(owner)
+            except CallFailed as failed:
+                data.errors.append(failed.error)
+            else:
+                await collect_topics(self.caller, self.pool, identity, arns, data)
+            if owner not in self.collected:
+                self.collected[owner] = data
+                entered.append(owner)
 
         await asyncio.gather(*(read(owner, arns) for owner, arns in sorted(by_owner.items())))
+        return entered
 
     async def run(self) -> CollectResult:
         started = time.monotonic()
@@ -194,27 +217,48 @@ class _Scan:
         suspended = tuple(
             _account_shell(a, me.partition, status=a.status) for a in chosen if not a.active
         )
+        members = {a.id: a for a in organization.accounts}
+        # The management account's organization trails cover every member: collect it even
+        # when the selection leaves it out (its findings are not reported then).
+        management = members.get(organization.management_account_id or "")
+        dependencies = (
+            [management]
+            if management is not None and management.active and management not in chosen
+            else []
+        )
         log.info("scan_started", accounts=len(active), suspended=len(suspended))
         limit = asyncio.Semaphore(max(1, self.options.account_concurrency))
+        total = len(active) + len(dependencies)
 
         async def bounded(org_account: OrgAccount) -> Account:
             async with limit:
-                return await self.account(org_account, me.partition, len(active))
+                return await self.account(org_account, me.partition, total)
 
-        scanned = list(await asyncio.gather(*(bounded(a) for a in active)))
+        scanned = list(await asyncio.gather(*(bounded(a) for a in [*active, *dependencies])))
+        entered: list[str] = []
         if self.foreign_topics:
-            await self.other_accounts_topics()
-            names = {a.id: a for a in active}
+            entered = await self.other_accounts_topics(members)
+            known = {a.id for a in scanned}
             scanned = [
-                self.collected[a.id].freeze(names[a.id].name, names[a.id].ou_names, a.partition)
-                if a.id in self.collected
+                self.collected[a.id].freeze(members[a.id].name, members[a.id].ou_names, a.partition)
+                if a.id in self.collected and a.id in members
                 else a
                 for a in scanned
+            ] + [
+                self.collected[owner].freeze(
+                    members[owner].name, members[owner].ou_names, me.partition
+                )
+                for owner in entered
+                if owner not in known
             ]
+        reported = None
+        if dependencies or entered:
+            reported = tuple(sorted(a.id for a in chosen))
         inventory = Inventory(
             management_account_id=organization.management_account_id,
             organization_id=organization.id,
             accounts=tuple(sorted([*scanned, *suspended], key=lambda a: a.id)),
+            reported_accounts=reported,
         )
         duration = time.monotonic() - started
         log.info("scan_finished", calls=self.caller.stats.calls, seconds=round(duration, 3))

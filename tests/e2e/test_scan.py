@@ -306,7 +306,10 @@ def test_filters_and_regions_narrow_the_scan(aws: str) -> None:
         exclude_accounts=(ids["beta"],),
         regions=("us-east-1", "eu-west-1", "not-a-region"),
     )
-    assert [a.id for a in result.inventory.accounts] == [ids["alpha"]]
+    # The management account is collected too (its organization trails cover alpha) but only
+    # alpha is reported.
+    assert [a.id for a in result.inventory.accounts] == [org.MANAGEMENT, ids["alpha"]]
+    assert result.inventory.reported_accounts == (ids["alpha"],)
     alpha = result.inventory.account(ids["alpha"])
     assert alpha is not None and sorted(alpha.regions) == ["eu-west-1", "us-east-1"]
 
@@ -357,3 +360,26 @@ def test_the_inventory_round_trips_through_json(aws: str) -> None:
     assert type(inventory).from_json(inventory.to_json()) == inventory
     alpha = findings(result, ids["alpha"])
     assert alpha[ROOT].status is Status.PASS  # the organization trail, not the stopped one
+
+
+def test_a_narrowed_scan_still_reads_what_its_accounts_depend_on(aws: str) -> None:
+    # Only alpha is selected (as a shard or --accounts would): the management account's
+    # organization trail and the topic alpha's alarm notifies in security's account are still
+    # read, and only alpha is reported.
+    ids = org.organization("alpha", "security")
+    org.chain(org.management(), name="org", organization_trail=True, rules=(ROOT,))
+    topic_arn = org.topic(org.enter(ids["security"]), "central-alerts")
+    org.chain(org.enter(ids["alpha"]), name="own", rules=(TRAIL_CHANGES,), topic_arn=topic_arn)
+
+    result = scan(organization=True, include_accounts=(ids["alpha"],))
+
+    inventory = result.inventory
+    assert inventory.reported_accounts == (ids["alpha"],)
+    assert {a.id for a in inventory.accounts} == {org.MANAGEMENT, ids["alpha"], ids["security"]}
+    security = inventory.account(ids["security"])
+    assert security is not None
+    assert security.regions["us-east-1"].topics[topic_arn].exists
+    by_rule = findings(result, ids["alpha"])
+    assert by_rule[ROOT].status is Status.PASS
+    assert by_rule[TRAIL_CHANGES].status is Status.PASS
+    assert {f.account_id for f in evaluate(inventory)} == {ids["alpha"]}
