@@ -159,6 +159,9 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
     """
     literals = [g for g in globs if "*" not in g]
     wildcards = [g for g in globs if "*" in g]
+    if not wildcards:  # each literal alone, and one string that is none of them
+        other = next(f for f in (*FRIENDLY_STRINGS, "".join(literals) + "x") if f not in literals)
+        return (*literals, other)
     prefixes = {lit[:k] for lit in literals for k in range(len(lit) + 1)}
     token_lists = [_glob_tokens(g) for g in wildcards]
     alphabet = sorted({ch for g in globs for ch in g if ch != "*"})
