@@ -42,7 +42,7 @@ def _patterns() -> list[tuple[str, str]]:
 
     catalog = load_catalog()
     profile = catalog.profile(None).name
-    return [(rule.id, rule.references[0].text) for rule in catalog.rules_in(profile)]
+    return [(rule.id, rule.accepted_in(profile)[0].text) for rule in catalog.rules_in(profile)]
 
 
 def _seed_account(account_id: str, *, organization_trail: bool) -> None:
