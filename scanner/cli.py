@@ -46,6 +46,7 @@ from scanner.catalog import (
     judge,
     load_catalog,
 )
+from scanner.daemon.commands import add_commands, add_demo_arguments, run_demo_serve
 from scanner.evaluate import evaluate
 from scanner.model import Finding, Inventory, InventoryError, Status
 from scanner.patterns import PatternSyntaxError, render
@@ -546,6 +547,8 @@ def _demo(args: argparse.Namespace, out: _Out) -> int:
     from scanner import demo
     from scanner.emulation import EmulationError
 
+    if args.serve:
+        return run_demo_serve(args, out)
     profile = load_catalog().profile(args.profile)
     bar = _ProgressBar.on_terminal(sys.stderr)
     try:
@@ -724,6 +727,7 @@ def _parser() -> _Parser:
     )
     rules_profile_option(demo, "--profile", "--rules-profile", dest="profile")
     format_option(demo)
+    add_demo_arguments(demo)
 
     remediate = add(
         commands,
@@ -738,6 +742,7 @@ def _parser() -> _Parser:
     remediate.add_argument("--format", choices=FORMATS, default="cli")
     rules_profile_option(remediate, "--rules-profile", dest="rules_profile")
     scan_options(remediate)
+    add_commands(commands)
     return parser
 
 

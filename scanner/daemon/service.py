@@ -1,0 +1,342 @@
+"""The daemon's heart: one scan's pipeline, and the scheduler that runs it forever.
+
+A scan: the cached account list cut to this shard (:mod:`.accounts`) -> collect (the covered
+accounts plus what they depend on) -> evaluate (in a thread: it is CPU work) -> keep the
+covered accounts' findings -> record them in the state store in ONE transaction, which computes
+the transitions and fills the alert outbox -> update the metrics -> wake the alert dispatcher,
+which delivers in the background with its own retries.
+
+Invariants:
+
+* Never two scans at once: scans run under one lock, whoever asks (the scheduler, a test).
+* Only collection is abandoned: at the deadline (``schedule.deadline``) or at shutdown. Once
+  the findings exist, the scan completes: the store write is shielded from cancellation, so a
+  SIGTERM during it waits for the commit, and a crash leaves the previous scan intact.
+* The first scan starts at once; the next one ``interval +/- jitter`` after the previous ended.
+* At start-up the last known findings are loaded from the store into the metrics and the API
+  before anything else, so a restarted daemon is ready at once with what it knew.
+* A scan that cannot run (no credentials, Organizations refused, the deadline) changes no
+  finding: it is counted, logged in one line and retried at the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collect
+from scanner.daemon.accounts import AccountList, Coverage, coverage, topic_owners
+from scanner.daemon.config import Config
+from scanner.daemon.metrics import AccountView, Metrics, ScanRecord
+from scanner.daemon.sharding import Shard
+from scanner.evaluate import evaluate
+from scanner.model import Finding, Inventory, Status
+
+log = structlog.get_logger("scanner.daemon")
+
+Collect = Callable[[ScanOptions], Awaitable[CollectResult]]
+
+
+class Store(Protocol):
+    """What the service needs of :class:`scanner.daemon.state.StateStore`."""
+
+    def last_findings(self) -> Mapping[tuple[str, str], Finding]: ...
+
+    def last_scan(self) -> Any: ...
+
+    def record_scan(
+        self,
+        findings: Sequence[Finding],
+        accounts: Mapping[str, str] | None,
+        *,
+        started: datetime,
+        finished: datetime,
+        error_after_scans: int,
+        targets: Iterable[Any],
+    ) -> Sequence[Any]: ...
+
+
+class Dispatcher(Protocol):
+    """What the service needs of :class:`scanner.daemon.alerts.AlertDispatcher`."""
+
+    def notify(self) -> None: ...
+
+
+async def default_collect(options: ScanOptions) -> CollectResult:
+    return await collect(options)
+
+
+@dataclass
+class ScanOutcome:
+    """What one scan produced, for the logs, the tests and the metrics."""
+
+    record: ScanRecord
+    transitions: Sequence[Any] = ()
+    error: str | None = None
+    collected: tuple[str, ...] = ()  # the account ids collected (covered + dependencies)
+
+
+@dataclass
+class Health:
+    """What /healthz and /readyz read."""
+
+    ready: bool = False
+    loop_running: bool = False
+    scan_started: float | None = None  # monotonic, while a scan runs
+    scans: int = 0
+    restored: int = 0  # findings restored from the store at start-up
+    last_outcome: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Service:
+    """Scans on a schedule; see the module docstring."""
+
+    def __init__(
+        self,
+        config: Config,
+        shard: Shard,
+        metrics: Metrics,
+        *,
+        store: Store | None = None,
+        dispatcher: Dispatcher | None = None,
+        collect_fn: Collect = default_collect,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.shard = shard
+        self.metrics = metrics
+        self.store = store
+        self.dispatcher = dispatcher
+        self.collect_fn = collect_fn
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.options = config.scan_options()
+        self.accounts = (
+            AccountList(self.options, config.organization.account_list_refresh)
+            if config.organization.enabled
+            else None
+        )
+        self.dependencies: set[str] = set()
+        self.health = Health()
+        self._lock = asyncio.Lock()
+        self._collecting = False
+
+    # ---------------------------------------------------------------------------- state
+
+    def restore(self) -> int:
+        """Load the last known findings into the metrics; the number restored."""
+        if self.store is None:
+            return 0
+        findings = [f for f in self.store.last_findings().values() if self.shard.owns(f.account_id)]
+        last = self.store.last_scan()
+        self.metrics.restore(findings, last.finished.timestamp() if last is not None else None)
+        self.health.restored = len(findings)
+        self.health.ready = self.health.ready or bool(findings)
+        log.info("state_restored", findings=len(findings), shard=self.shard.ordinal)
+        return len(findings)
+
+    def findings(self) -> list[Finding]:
+        """The current findings of this shard (the last scan's, or those restored)."""
+        return [f for _, f in sorted(self.metrics.state.findings.items())]
+
+    # ---------------------------------------------------------------------------- one scan
+
+    async def scan_once(self) -> ScanOutcome:
+        """Run one scan now (waiting for a running one to finish first)."""
+        async with self._lock:
+            self.health.scan_started = time.monotonic()
+            try:
+                return await self._scan()
+            finally:
+                self.health.scan_started = None
+                self._collecting = False
+
+    async def _scan(self) -> ScanOutcome:
+        started = self.clock()
+        stats: list[CallStats] = []
+        self._collecting = True
+        try:
+            async with asyncio.timeout(self.config.schedule.deadline):
+                inventory, covered, names, collected = await self._gather(stats)
+        except TimeoutError:
+            return self._failed(started, "deadline", stats, "the scan outlasted schedule.deadline")
+        except ScanError as err:
+            return self._failed(started, "failed", stats, str(err))
+        self._collecting = False
+        profile = self.config.rules.profile
+        everything = await asyncio.to_thread(evaluate, inventory, profile)
+        findings = tuple(f for f in everything if f.account_id in covered)
+        views = tuple(AccountView.of(a) for a in inventory.accounts if a.id in covered)
+        finished = self.clock()
+        record = ScanRecord(started, finished, "success", findings, views, tuple(stats))
+        # From here on the scan completes even if the process is asked to stop.
+        transitions = await asyncio.shield(self._commit(record, names))
+        self.metrics.record(record)
+        self.health.ready = True
+        self.health.scans += 1
+        self.health.last_outcome = "success"
+        self._log(record, collected, transitions)
+        if self.dispatcher is not None and transitions is not None:
+            self.dispatcher.notify()
+        return ScanOutcome(record, transitions or (), None, collected)
+
+    async def _gather(
+        self, stats: list[CallStats]
+    ) -> tuple[Inventory, frozenset[str], dict[str, str] | None, tuple[str, ...]]:
+        """Collect; the inventory, covered ids, their names (for the store), collected ids."""
+        if self.accounts is None:  # the caller's own account
+            result = await self.collect_fn(self.options)
+            stats.append(result.stats)
+            ids = [a.id for a in result.inventory.accounts if self.shard.owns(a.id)]
+            names = {a.id: a.name for a in result.inventory.accounts if a.id in ids}
+            return result.inventory, frozenset(ids), names, tuple(ids)
+        organization, listing = await self.accounts.get()
+        if listing is not None:
+            stats.append(listing)
+        cover = coverage(organization, self.options, self.shard)
+        names = {a.id: a.name for a in cover.covered if a.active}
+        if not cover.covered:
+            return Inventory(), frozenset(), names, ()
+        known = {a.id for a in organization.accounts if a.active}
+        inventory, collected = await self._collect_covering(cover, known, stats)
+        return inventory, cover.covered_ids, names, collected
+
+    async def _collect_covering(
+        self, cover: Coverage, known: set[str], stats: list[CallStats]
+    ) -> tuple[Inventory, tuple[str, ...]]:
+        """Collect the covered accounts and their dependencies; twice if new ones show up."""
+        while True:
+            ids = cover.to_collect(self.dependencies & known)
+            result = await self.collect_fn(self.config.scan_options(include_accounts=ids))
+            stats.append(result.stats)
+            needed = topic_owners(result.inventory, cover.covered_ids) & known
+            new = needed - set(ids)
+            self.dependencies |= needed
+            if not new:
+                return result.inventory, ids
+            log.info("dependencies_found", accounts=sorted(new))
+
+    async def _commit(
+        self, record: ScanRecord, names: dict[str, str] | None
+    ) -> Sequence[Any] | None:
+        if self.store is None:
+            return None
+        store = self.store
+        targets = self.config.alerts.targets
+
+        def write() -> Sequence[Any]:
+            return store.record_scan(
+                record.findings,
+                names,
+                started=_utc(record.started),
+                finished=_utc(record.finished),
+                error_after_scans=self.config.alerts.error_after_scans,
+                targets=targets,
+            )
+
+        return await asyncio.to_thread(write)
+
+    def _failed(
+        self, started: float, outcome: str, stats: list[CallStats], reason: str
+    ) -> ScanOutcome:
+        record = ScanRecord(started, self.clock(), outcome, stats=tuple(stats))
+        self.metrics.record(record)
+        self.health.scans += 1
+        self.health.last_outcome = outcome
+        log.error("scan_failed", outcome=outcome, reason=reason, seconds=round(record.duration, 3))
+        return ScanOutcome(record, (), reason)
+
+    def _log(
+        self, record: ScanRecord, collected: tuple[str, ...], transitions: Sequence[Any] | None
+    ) -> None:
+        for view in record.accounts:
+            for error in view.errors:
+                log.warning(
+                    "account_error",
+                    account_id=view.id,
+                    account_name=view.name,
+                    service=error.service,
+                    operation=error.operation,
+                    code=error.code,
+                    aws_region=error.region,
+                    message=error.message,
+                )
+        counts = {s.value: 0 for s in Status}
+        for finding in record.findings:
+            counts[finding.status.value] += 1
+        states = {"scanned": 0, "skipped": 0, "failed": 0}
+        for view in record.accounts:
+            states[view.state] += 1
+        log.info(
+            "scan_completed",
+            seconds=round(record.duration, 3),
+            accounts=len(record.accounts),
+            collected=len(collected),
+            **{f"accounts_{k}": v for k, v in states.items()},
+            findings=len(record.findings),
+            **counts,
+            api_calls=sum(s.calls for s in record.stats),
+            transitions=len(transitions) if transitions is not None else None,
+            shard=self.shard.ordinal,
+            total_shards=self.shard.total,
+        )
+
+    # ---------------------------------------------------------------------------- schedule
+
+    def next_delay(self) -> float:
+        schedule = self.config.schedule
+        return max(0.0, schedule.interval + self.rng.uniform(-schedule.jitter, schedule.jitter))
+
+    def alive(self) -> bool:
+        """The scheduler loop runs and no scan is stuck past its deadline (plus a minute)."""
+        started = self.health.scan_started
+        stuck = started is not None and (
+            time.monotonic() - started > self.config.schedule.deadline + 60
+        )
+        return self.health.loop_running and not stuck
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Scan now, then every interval, until ``stop`` is set; returns promptly after it."""
+        self.health.loop_running = True
+        try:
+            while not stop.is_set():
+                await self._scan_until(stop)
+                if stop.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.next_delay())
+        finally:
+            self.health.loop_running = False
+
+    async def _scan_until(self, stop: asyncio.Event) -> None:
+        scan = asyncio.ensure_future(self.scan_once())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({scan, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not scan.done():
+                if self._collecting:
+                    log.info("scan_abandoned", reason="shutdown")
+                    scan.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scan  # a scan past collection completes: its state gets written
+            elif scan.exception() is not None:
+                log.error("scan_crashed", error=repr(scan.exception()))
+        finally:
+            stopping.cancel()
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+__all__ = ["Dispatcher", "Health", "ScanOutcome", "Service", "Store"]

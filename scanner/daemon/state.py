@@ -1,0 +1,566 @@
+"""The daemon's memory: one SQLite file holding what was seen, what changed, and what to deliver.
+
+Invariants:
+
+* **One scan, one transaction.** :meth:`StateStore.record_scan` reads the tracks, computes the
+  transitions (:func:`.transitions.advance`, pure), and writes the scan record, the new tracks,
+  the history and the outbox rows of every target inside a single ``BEGIN IMMEDIATE`` ...
+  ``COMMIT``. A crash at any point leaves either the whole scan or none of it; since the
+  transitions and their outbox rows commit together with the state that produced them, a
+  restart can neither compute a transition again nor lose one that was computed.
+* **At-least-once delivery, exactly-once enqueueing.** An outbox row is the unit of delivery,
+  one per (target, idempotency key), ``UNIQUE`` in the schema. It stays ``pending`` until the
+  dispatcher marks it ``sent`` (or ``abandoned``); a crash between sending and marking means
+  one redelivery with the same idempotency key, which the receiver can drop.
+* **Per-target order.** :meth:`StateStore.pending` returns a target's pending rows in the
+  order they were enqueued, and only the prefix that is due: a row waiting for its retry holds
+  back the rows behind it, so a receiver never sees "resolved" before "failed".
+* **Alertmanager gets the picture, not the history.** An Alertmanager batch still pending when
+  the next scan enqueues one is ``superseded``: the new batch carries the current firing set
+  plus the old batches' resolutions that are still news, so a long outage ends with one POST.
+* **Nothing here reads a clock.** Times come in as arguments (epoch seconds or aware
+  datetimes), so tests control them.
+
+Schema changes are appended to :data:`MIGRATIONS` (``PRAGMA user_version`` counts the ones
+applied); a file written by a newer scanner is refused rather than misread. The store is safe to
+share between the event loop and worker threads (one connection under a lock): call
+:meth:`StateStore.record_scan` through ``asyncio.to_thread``; every other call is small.
+
+Targets are the configuration's own objects (:class:`.config.WebhookConfig`, ``SlackConfig``,
+``AlertmanagerConfig``); the outbox is kept per target *name* (unique across kinds).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
+from scanner.daemon.transitions import (
+    AlertmanagerAlert,
+    PairKey,
+    Track,
+    Transition,
+    advance,
+)
+from scanner.model import Finding, Status, decode, encode_object
+
+Target = WebhookConfig | SlackConfig | AlertmanagerConfig
+OutboxKind = Literal["transition", "alertmanager"]
+
+KEEP_DELIVERED_SECONDS = 7 * 86400.0  # sent/abandoned/superseded rows are kept this long
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE scans (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scan TEXT NOT NULL UNIQUE,
+        started REAL NOT NULL,
+        finished REAL NOT NULL,
+        accounts INTEGER NOT NULL,
+        passed INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        errored INTEGER NOT NULL,
+        transitions INTEGER NOT NULL
+    );
+    CREATE TABLE tracks (
+        account_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        status TEXT NOT NULL,
+        streak INTEGER NOT NULL,
+        announced TEXT,
+        announced_since TEXT,
+        finding TEXT NOT NULL,
+        PRIMARY KEY (account_id, rule)
+    ) WITHOUT ROWID;
+    CREATE TABLE accounts (
+        account_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scan_id INTEGER NOT NULL REFERENCES scans (id),
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        rule TEXT,
+        from_status TEXT,
+        to_status TEXT,
+        at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX transitions_by_pair ON transitions (account_id, rule);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        target TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt REAL NOT NULL,
+        last_error TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        done_at REAL,
+        UNIQUE (target, key)
+    );
+    CREATE INDEX outbox_pending ON outbox (target, state, id);
+    """,
+)
+
+
+class StateError(RuntimeError):
+    """The state file cannot be used; the message names the file and says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    scan: str  # the scan's identity (its start time, ISO 8601)
+    started: datetime
+    finished: datetime
+    accounts: int
+    passed: int
+    failed: int
+    errored: int
+    transitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One message for one target; ``payload`` is a transition or an Alertmanager batch."""
+
+    id: int
+    target: str  # the target's name
+    kind: OutboxKind
+    key: str  # the idempotency key
+    payload: dict[str, Any]
+    created: float
+    attempts: int
+    next_attempt: float
+    last_error: str | None
+
+    def transition(self) -> Transition:
+        return Transition.from_json(self.payload["transition"])
+
+    def alerts(self) -> list[AlertmanagerAlert]:
+        return [decode(AlertmanagerAlert, a) for a in self.payload["alerts"]]
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds: ``2024-05-01T12:00:00.000000Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime: give the time zone (UTC)")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class StateStore:
+    """The SQLite state; open with :meth:`open`, close with :meth:`close` (or ``with``)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.RLock()
+        self._tracks: dict[PairKey, Track] = {}
+        self._accounts: dict[str, str] = {}
+        self._last: ScanRecord | None = None
+
+    # ----------------------------------------------------------------------------------------
+    # Opening.
+
+    @classmethod
+    def open(cls, path: str | Path) -> StateStore:
+        """Open (creating or migrating) the state at ``path``; ``":memory:"`` keeps nothing."""
+        name = str(path)
+        try:
+            db = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as err:
+            raise StateError(f"state {name}: cannot open: {err}") from None
+        store = cls(db, name)
+        try:
+            store._prepare()
+            store._load()
+        except (sqlite3.Error, ValueError) as err:
+            db.close()
+            raise StateError(f"state {name}: {err}") from None
+        return store
+
+    def _prepare(self) -> None:
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise ValueError(
+                f"schema version {version} is newer than this scanner knows ({len(MIGRATIONS)});"
+                " upgrade the scanner or use another state path"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={number}")
+
+    def _load(self) -> None:
+        tracks: dict[PairKey, Track] = {}
+        rows = self._db.execute(
+            "SELECT account_id, rule, streak, announced, announced_since, finding FROM tracks"
+        )
+        for account_id, rule, streak, announced, since, finding in rows:
+            tracks[(account_id, rule)] = Track(
+                Finding.from_json(json.loads(finding)),
+                streak,
+                Status(announced) if announced else None,
+                since,
+            )
+        self._tracks = tracks
+        self._accounts = dict(self._db.execute("SELECT account_id, name FROM accounts"))
+        self._last = self._read_last_scan()
+
+    def _read_last_scan(self) -> ScanRecord | None:
+        row = self._db.execute(
+            "SELECT scan, started, finished, accounts, passed, failed, errored, transitions"
+            " FROM scans ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        scan, started, finished, *counts = row
+        return ScanRecord(scan, _from_epoch(started), _from_epoch(finished), *counts)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ----------------------------------------------------------------------------------------
+    # What was seen.
+
+    def last_findings(self) -> dict[PairKey, Finding]:
+        """The last finding per (account_id, rule), as of the last recorded scan."""
+        with self._lock:
+            return {pair: track.finding for pair, track in self._tracks.items()}
+
+    def tracks(self) -> dict[PairKey, Track]:
+        with self._lock:
+            return dict(self._tracks)
+
+    def accounts(self) -> dict[str, str]:
+        """Every account known after the last scan: id -> name."""
+        with self._lock:
+            return dict(self._accounts)
+
+    def last_scan(self) -> ScanRecord | None:
+        with self._lock:
+            return self._last
+
+    def history(
+        self, account_id: str | None = None, rule: str | None = None, limit: int = 100
+    ) -> list[Transition]:
+        """The transitions recorded, newest first, optionally for one account and/or rule."""
+        clauses, params = [], []
+        for column, value in (("account_id", account_id), ("rule", rule)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT body FROM transitions {where} ORDER BY id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [Transition.from_json(json.loads(body)) for (body,) in rows]
+
+    # ----------------------------------------------------------------------------------------
+    # Recording a scan.
+
+    def record_scan(
+        self,
+        findings: Sequence[Finding],
+        accounts: Mapping[str, str] | None,
+        *,
+        started: datetime,
+        finished: datetime,
+        error_after_scans: int,
+        targets: Iterable[Target],
+    ) -> list[Transition]:
+        """Record one scan in one transaction and enqueue its messages; return its transitions.
+
+        Everything after ``accounts`` is keyword-only.
+
+        ``accounts``: id -> name of every account the organization listing returned for this
+        shard (active ones), or ``None`` when the listing failed (then no account appears or
+        disappears). ``error_after_scans``: ERROR is announced once it lasted that many scans.
+        ``targets``: the configured alert targets (``AlertsConfig.targets``).
+        """
+        scan, at = iso(started), iso(finished)
+        targets = list(targets)
+        with self._transaction() as db:
+            baseline = db.execute("SELECT 1 FROM scans LIMIT 1").fetchone() is None
+            outcome = advance(
+                self._tracks,
+                self._accounts,
+                findings,
+                accounts,
+                scan=scan,
+                at=at,
+                error_after_scans=error_after_scans,
+                baseline=baseline,
+            )
+            counts = dict.fromkeys(Status, 0)
+            for finding in findings:
+                counts[finding.status] += 1
+            try:
+                cursor = db.execute(
+                    "INSERT INTO scans (scan, started, finished, accounts, passed, failed, errored,"
+                    " transitions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        scan,
+                        started.timestamp(),
+                        finished.timestamp(),
+                        len(outcome.accounts),
+                        counts[Status.PASS],
+                        counts[Status.FAIL],
+                        counts[Status.ERROR],
+                        len(outcome.transitions),
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise ValueError(f"scan {scan} is already recorded") from None
+            scan_id = int(cursor.lastrowid or 0)
+            self._write_tracks(db, outcome.tracks)
+            self._write_accounts(db, outcome.accounts)
+            self._write_history(db, scan_id, outcome.transitions)
+            self._enqueue(
+                db,
+                targets=targets,
+                transitions=outcome.transitions,
+                alerts=outcome.alerts,
+                scan=scan,
+                finished=finished,
+            )
+            db.execute(
+                "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?",
+                (finished.timestamp() - KEEP_DELIVERED_SECONDS,),
+            )
+        self._tracks = outcome.tracks
+        self._accounts = outcome.accounts
+        self._last = ScanRecord(
+            scan,
+            started,
+            finished,
+            len(outcome.accounts),
+            counts[Status.PASS],
+            counts[Status.FAIL],
+            counts[Status.ERROR],
+            len(outcome.transitions),
+        )
+        return outcome.transitions
+
+    def _write_tracks(self, db: sqlite3.Connection, tracks: Mapping[PairKey, Track]) -> None:
+        """Write only what changed: a quiet organization rewrites almost nothing per scan."""
+        for pair in self._tracks.keys() - tracks.keys():
+            db.execute("DELETE FROM tracks WHERE account_id = ? AND rule = ?", pair)
+        for pair, track in tracks.items():
+            if self._tracks.get(pair) == track:
+                continue
+            db.execute(
+                "INSERT OR REPLACE INTO tracks (account_id, rule, status, streak, announced,"
+                " announced_since, finding) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *pair,
+                    track.finding.status.value,
+                    track.streak,
+                    track.announced.value if track.announced else None,
+                    track.announced_since,
+                    json.dumps(track.finding.to_json(), sort_keys=True),
+                ),
+            )
+
+    def _write_accounts(self, db: sqlite3.Connection, accounts: Mapping[str, str]) -> None:
+        for account_id in self._accounts.keys() - accounts.keys():
+            db.execute("DELETE FROM accounts WHERE account_id = ?", (account_id,))
+        for account_id, name in accounts.items():
+            if self._accounts.get(account_id) != name:
+                db.execute(
+                    "INSERT OR REPLACE INTO accounts (account_id, name) VALUES (?, ?)",
+                    (account_id, name),
+                )
+
+    def _write_history(
+        self, db: sqlite3.Connection, scan_id: int, transitions: Sequence[Transition]
+    ) -> None:
+        for t in transitions:
+            db.execute(
+                "INSERT INTO transitions (scan_id, key, kind, account_id, rule, from_status,"
+                " to_status, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    scan_id,
+                    t.key,
+                    t.kind.value,
+                    t.account_id,
+                    t.rule,
+                    t.from_status.value if t.from_status else None,
+                    t.to_status.value if t.to_status else None,
+                    t.at,
+                    json.dumps(t.to_json(), sort_keys=True),
+                ),
+            )
+
+    def _enqueue(
+        self,
+        db: sqlite3.Connection,
+        *,
+        targets: Sequence[Target],
+        transitions: Sequence[Transition],
+        alerts: Sequence[AlertmanagerAlert],
+        scan: str,
+        finished: datetime,
+    ) -> None:
+        now = finished.timestamp()
+        for target in targets:
+            if isinstance(target, AlertmanagerConfig):
+                self._enqueue_batch(db, target.name, alerts, scan, now)
+                continue
+            for t in transitions:
+                db.execute(
+                    "INSERT OR IGNORE INTO outbox (target, kind, key, payload, created,"
+                    " next_attempt) VALUES (?, 'transition', ?, ?, ?, ?)",
+                    (target.name, t.key, json.dumps({"transition": t.to_json()}), now, now),
+                )
+
+    def _enqueue_batch(
+        self,
+        db: sqlite3.Connection,
+        target: str,
+        alerts: Sequence[AlertmanagerAlert],
+        scan: str,
+        now: float,
+    ) -> None:
+        batch = [encode_object(a) for a in alerts]
+        named = {(a.account_id, a.rule) for a in alerts}
+        older = db.execute(
+            "SELECT id, payload FROM outbox WHERE target = ? AND state = 'pending'"
+            " AND kind = 'alertmanager' ORDER BY id",
+            (target,),
+        ).fetchall()
+        for row_id, payload in older:
+            for alert in json.loads(payload)["alerts"]:
+                pair = (alert["account_id"], alert["rule"])
+                if alert["ends_at"] is not None and pair not in named:
+                    batch.append(alert)
+                    named.add(pair)
+            db.execute(
+                "UPDATE outbox SET state = 'superseded', done_at = ? WHERE id = ?", (now, row_id)
+            )
+        if batch:
+            key = f"alertmanager:{scan}"
+            db.execute(
+                "INSERT OR IGNORE INTO outbox (target, kind, key, payload, created, next_attempt)"
+                " VALUES (?, 'alertmanager', ?, ?, ?, ?)",
+                (target, key, json.dumps({"alerts": batch}), now, now),
+            )
+
+    # ----------------------------------------------------------------------------------------
+    # The outbox.
+
+    def pending(self, target: str, now: float) -> list[OutboxItem]:
+        """The target's pending messages in enqueue order, up to the first one not yet due."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, target, kind, key, payload, created, attempts, next_attempt,"
+                " last_error FROM outbox WHERE target = ? AND state = 'pending' ORDER BY id",
+                (target,),
+            ).fetchall()
+        items: list[OutboxItem] = []
+        for row_id, name, kind, key, payload, created, attempts, next_attempt, error in rows:
+            if next_attempt > now:
+                break
+            items.append(
+                OutboxItem(
+                    id=row_id,
+                    target=name,
+                    kind=kind,
+                    key=key,
+                    payload=json.loads(payload),
+                    created=created,
+                    attempts=attempts,
+                    next_attempt=next_attempt,
+                    last_error=error,
+                )
+            )
+        return items
+
+    def next_attempt(self, target: str) -> float | None:
+        """When the target's first pending message is due (None: nothing pending)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT next_attempt FROM outbox WHERE target = ? AND state = 'pending'"
+                " ORDER BY id LIMIT 1",
+                (target,),
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def pending_counts(self) -> dict[str, int]:
+        """How many messages wait, per target name (for a gauge)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT target, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY target"
+            ).fetchall()
+        return {target: int(count) for target, count in rows}
+
+    def mark_sent(self, item_id: int, now: float) -> bool:
+        """The receiver accepted it; False if it was no longer pending (e.g. superseded)."""
+        return self._finish(item_id, "sent", now, None)
+
+    def mark_abandoned(self, item_id: int, now: float, error: str) -> bool:
+        """It will never be delivered (refused for good, or retried for too long)."""
+        return self._finish(item_id, "abandoned", now, error)
+
+    def mark_failed(self, item_id: int, next_attempt: float, error: str) -> bool:
+        """One more failed attempt; try again at ``next_attempt`` (epoch seconds)."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (next_attempt, error, item_id),
+            )
+        return cursor.rowcount == 1
+
+    def _finish(self, item_id: int, state: str, now: float, error: str | None) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE outbox SET state = ?, done_at = ?, attempts = attempts + 1,"
+                " last_error = COALESCE(?, last_error) WHERE id = ? AND state = 'pending'",
+                (state, now, error, item_id),
+            )
+        return cursor.rowcount == 1
+
+
+def _from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

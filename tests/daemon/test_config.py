@@ -1,0 +1,261 @@
+"""The daemon's configuration: the example, defaults, overrides, and one clear line per mistake."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from scanner.daemon import config as cfg
+from scanner.daemon.commands import run_config_check, run_config_example
+
+
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(text)
+
+
+def test_the_example_is_valid_and_spells_out_every_default() -> None:
+    example = cfg.parse(cfg.EXAMPLE, {})
+    assert example == cfg.Config().replace("organization", enabled=True)
+    # Every section and every field of a section appears in the example, so it documents all.
+    for variable, path in cfg.env_variables().items():
+        assert f"{path[-1]}:" in cfg.EXAMPLE, variable
+
+
+def test_defaults_are_a_workstation_daemon_scanning_every_half_hour() -> None:
+    config = cfg.parse("", {})
+    assert config.schedule.interval == 1800
+    assert config.schedule.jitter == 120
+    assert config.schedule.deadline == 1200
+    assert config.http.address == ("127.0.0.1", 9108)
+    assert config.state.path == "scanner-state.db"
+    assert config.rules.profile == "recommended"
+    assert (config.sharding.shard, config.sharding.total_shards) == (0, 1)
+
+
+def test_yaml_values_are_parsed_into_the_collector_options() -> None:
+    text = """
+organization:
+  enabled: true
+  role_arn: arn:aws:iam::111111111111:role/hub
+  include_accounts: ["111111111111", 222222222222]
+  exclude_ous: [ou-ab12-cdef3456]
+regions: {include: [us-east-1, eu-west-1]}
+limits: {rates: {organizations: 1, sts: 5.5}, retry_mode: adaptive}
+schedule: {interval: 1h30m, jitter: 90s, deadline: 45m}
+endpoint_url: http://127.0.0.1:5000
+"""
+    config = cfg.parse(text, {})
+    assert config.schedule.interval == 5400
+    options = config.scan_options()
+    assert options.organization
+    assert options.role_arn == "arn:aws:iam::111111111111:role/hub"
+    assert options.include_accounts == ("111111111111", "222222222222")
+    assert options.exclude_ous == ("ou-ab12-cdef3456",)
+    assert options.regions == ("us-east-1", "eu-west-1")
+    assert options.rate_limits == {"organizations": 1.0, "sts": 5.5}
+    assert options.retry_mode == "adaptive"
+    assert options.endpoint_url == "http://127.0.0.1:5000"
+    # A shard's scan replaces the organization filters by its own account list.
+    narrowed = config.scan_options(include_accounts=("333333333333",))
+    assert narrowed.include_accounts == ("333333333333",)
+    assert narrowed.exclude_ous == ()
+
+
+def test_environment_overrides_win_over_the_file() -> None:
+    env = {
+        "SCANNER_SCHEDULE_INTERVAL": "15m",
+        "SCANNER_HTTP_LISTEN": "0.0.0.0:9108",
+        "SCANNER_LIMITS_RATES": "organizations=1,sts=5",
+        "SCANNER_ORGANIZATION_INCLUDE_ACCOUNTS": "111111111111,222222222222",
+        "SCANNER_ORGANIZATION_ENABLED": "yes",
+        "SCANNER_ALERTS_RETRY_MAX": "1h",
+        "SCANNER_ENDPOINT_URL": "http://localhost:4566",
+        "UNRELATED": "x",
+    }
+    config = cfg.parse("schedule: {interval: 1h}\nhttp: {listen: 127.0.0.1:1}\n", env)
+    assert config.schedule.interval == 900
+    assert config.http.address == ("0.0.0.0", 9108)
+    assert config.limits.rates == {"organizations": 1.0, "sts": 5.0}
+    assert config.organization.include_accounts == ("111111111111", "222222222222")
+    assert config.organization.enabled
+    assert config.alerts.retry.max == 3600
+    assert config.endpoint_url == "http://localhost:4566"
+
+
+def test_command_line_options_win_over_the_environment_and_are_named_in_errors() -> None:
+    env = {"SCANNER_HTTP_LISTEN": "0.0.0.0:9108"}
+    options = {"SCANNER_HTTP_LISTEN": ("--listen", "127.0.0.1:9200")}
+    assert cfg.parse("", env, options=options).http.listen == "127.0.0.1:9200"
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse("", env, options={"SCANNER_HTTP_LISTEN": ("--listen", "nowhere")})
+    assert str(err.value).startswith("config: http.listen (from --listen): not HOST:PORT")
+
+
+WEBHOOK = (
+    "alerts:\n  webhooks:\n    - name: hook\n      url: {url}\n      secret_env: HOOK_SECRET\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        (
+            WEBHOOK.format(url="ftp://example.com/x"),
+            {"HOOK_SECRET": "s"},
+            "config: alerts.webhooks[0].url: not a valid http(s) URL",
+        ),
+        (
+            WEBHOOK.format(url="https://example.com/x"),
+            {},
+            "config: alerts.webhooks[0]: secret_env: environment variable HOOK_SECRET is not set",
+        ),
+        ("schedul: {interval: 1m}\n", {}, "config: schedul: unknown key (known: organization,"),
+        ("schedule: {interval: 1x}\n", {}, "config: schedule.interval: not a duration: '1x'"),
+        ("schedule: {interval: 0s}\n", {}, "config: schedule.interval: must be greater than 0"),
+        (
+            "schedule: {interval: 1m, jitter: 1m}\n",
+            {},
+            "config: schedule.jitter: must be shorter than schedule.interval",
+        ),
+        ("http: {listen: 9108}\n", {}, "config: http.listen: expected a string"),
+        ("http: {listen: 'localhost'}\n", {}, "config: http.listen: not HOST:PORT"),
+        ("organization: {enabled: maybe}\n", {}, "config: organization.enabled: expected true or"),
+        (
+            "organization: {include_accounts: [1234]}\n",
+            {},
+            "config: organization.include_accounts[0]: expected a string (quote it in YAML)",
+        ),
+        (
+            "organization: {include_accounts: ['1234']}\n",
+            {},
+            "config: organization.include_accounts: '1234' is not a 12-digit account id",
+        ),
+        ("rules: {profile: cis-9.9}\n", {}, "config: rules.profile: unknown profile 'cis-9.9'"),
+        ("limits: {rates: {cloudtrial: 5}}\n", {}, "config: limits.rates: cloudtrial: unknown"),
+        ("limits: {retry_mode: eager}\n", {}, "config: limits.retry_mode: must be one of"),
+        ("sharding: {shard: 3, total_shards: 3}\n", {}, "config: sharding.shard: must be below"),
+        ("regions: {include: [Mars-1]}\n", {}, "config: regions.include: 'Mars-1' is not a region"),
+        ("logging: {format: xml}\n", {}, "config: logging.format: must be one of json, console"),
+        ("- a\n- b\n", {}, "config: (top level): expected a mapping of sections"),
+        ("a: [\n", {}, "config: YAML: line 2 column 1:"),
+        (
+            "",
+            {"SCANNER_SCHEDULE_INTERVL": "1m"},
+            "config: SCANNER_SCHEDULE_INTERVL: unknown setting",
+        ),
+        (
+            "",
+            {"SCANNER_LIMITS_MAX_IN_FLIGHT": "many"},
+            "config: limits.max_in_flight (from SCANNER_LIMITS_MAX_IN_FLIGHT): expected a number",
+        ),
+        (
+            "alerts:\n  slack:\n    - {name: a, url: 'https://h/1', url_env: X}\n",
+            {"X": "https://h/2"},
+            "config: alerts.slack[0]: give exactly one of url, url_env, url_file",
+        ),
+        (
+            "alerts:\n  alertmanager:\n    - {name: a, url: 'http://am:9093'}\n"
+            "    - {name: a, url: 'http://am2:9093'}\n",
+            {},
+            "config: alerts.alertmanager[1].name: 'a' is already alerts.alertmanager[0]",
+        ),
+    ],
+)
+def test_a_mistake_stops_with_one_line_naming_the_field(
+    text: str, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text, env)
+    assert str(err.value).startswith(message), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_secrets_are_read_when_used_never_kept_in_the_config(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("first\n")
+    token = tmp_path / "token"
+    token.write_text("t0ken")
+    text = f"""
+http: {{bearer_token_file: {token}}}
+alerts:
+  webhooks:
+    - {{name: hook, url: "https://example.com/in", secret_file: {secret}}}
+  slack:
+    - {{url_env: SLACK_URL}}
+  alertmanager:
+    - {{url: "http://127.0.0.1:9093"}}
+"""
+    env = {"SLACK_URL": "https://hooks.slack.test/T000/B000/XXXX"}
+    config = cfg.parse(text, env)
+    hook, slack = config.alerts.webhooks[0], config.alerts.slack[0]
+    assert hook.read_secret() == b"first"
+    secret.write_text("rotated")
+    assert hook.read_secret() == b"rotated"
+    assert slack.read_url(env) == env["SLACK_URL"]
+    assert config.http.read_token() == "t0ken"
+    assert [t.name for t in config.alerts.targets] == ["hook", "slack-0", "alertmanager-0"]
+    assert "rotated" not in repr(config) and "XXXX" not in repr(config)
+
+
+def test_a_secret_that_cannot_be_read_stops_the_daemon_at_start(tmp_path: Path) -> None:
+    text = f"alerts:\n  webhooks:\n    - {{url: 'https://e.com', secret_file: {tmp_path}/no}}\n"
+    with pytest.raises(cfg.ConfigError, match=r"alerts.webhooks\[0\]: secret_file .* cannot be"):
+        cfg.parse(text, {})
+
+
+def test_a_secret_variable_named_like_a_setting_is_not_an_unknown_setting() -> None:
+    text = "http: {bearer_token_env: SCANNER_HTTP_TOKEN}\n"
+    config = cfg.parse(text, {"SCANNER_HTTP_TOKEN": "abc"})
+    assert config.http.read_token({"SCANNER_HTTP_TOKEN": "abc"}) == "abc"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("1h30m", 5400), ("7d", 604800), ("500ms", 0.5), ("2w", 1209600)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert cfg.parse_duration(text) == seconds
+    assert cfg.parse_duration(cfg.format_duration(seconds)) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5", "m", "1h 30", "-1m", "1y"])
+def test_not_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        cfg.parse_duration(text)
+
+
+def test_listen_addresses() -> None:
+    assert cfg.parse_listen("0.0.0.0:9108") == ("0.0.0.0", 9108)
+    assert cfg.parse_listen("[::1]:9108") == ("::1", 9108)
+    assert cfg.parse_listen("localhost:0") == ("localhost", 0)
+    for bad in ("9108", ":9108", "host:99999", "[nope]:1", "a b:1"):
+        with pytest.raises(ValueError):
+            cfg.parse_listen(bad)
+
+
+def test_config_check_and_example_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = Lines()
+    assert run_config_example(argparse.Namespace(), out) == 0
+    good = tmp_path / "good.yaml"
+    good.write_text("\n".join(out.lines))
+    checked = Lines()
+    assert run_config_check(argparse.Namespace(file=str(good)), checked) == 0
+    assert checked.lines[0] == f"{good}: valid"
+    assert "every 30m (+/- 2m, deadline 20m)" in checked.lines[1]
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("http:\n  listen: somewhere\n")
+    assert run_config_check(argparse.Namespace(file=str(bad)), Lines()) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("scanner: error: config: http.listen: not HOST:PORT")
+    assert err.count("\n") == 1
+    assert run_config_check(argparse.Namespace(file=str(tmp_path / "none.yaml")), Lines()) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -1,0 +1,238 @@
+"""A real Prometheus scrapes the daemon and a real Alertmanager receives its alerts.
+
+The daemon runs in this process on the demo organization (moto's server, fake credentials);
+Prometheus (Debian package ``prometheus``) and Alertmanager (``prometheus-alertmanager``) run
+as child processes on free ports of 127.0.0.1 with their own configuration and data
+directories. The test reads everything back through their HTTP APIs: what PromQL computes from
+the scraped ``scanner_control_status`` must equal what the daemon's own API says, and
+Alertmanager must hold one alert per failing (account, rule). ``.ci/install-prometheus.sh``
+installs both; without them the test is skipped, saying which binary is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from scanner.daemon.commands import demo_config
+from scanner.daemon.runner import Daemon
+from scanner.demo import ORGANIZATION
+from scanner.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
+
+PROMETHEUS = shutil.which("prometheus")
+ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings(MOTO_ERROR_SHAPE_WARNING),
+    pytest.mark.skipif(
+        PROMETHEUS is None or ALERTMANAGER is None,
+        reason="needs the prometheus and prometheus-alertmanager binaries "
+        "(run .ci/install-prometheus.sh); missing: "
+        + ", ".join(
+            n for n, b in (("prometheus", PROMETHEUS), ("alertmanager", ALERTMANAGER)) if b is None
+        ),
+    ),
+]
+
+PAYMENTS_PROD = "210000000002"  # healthy, notifies a topic of another account
+PARTNER = "210000000014"  # the scanner's role cannot be assumed: every rule ERROR
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Process:
+    """A child process whose output goes to a file, shown when the test fails."""
+
+    def __init__(self, name: str, argv: list[str], workdir: Path) -> None:
+        self.name = name
+        self.log = workdir / f"{name}.log"
+        self.handle = self.log.open("w")
+        self.proc = subprocess.Popen(
+            argv, stdout=self.handle, stderr=subprocess.STDOUT, cwd=workdir
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.handle.close()
+
+    def output(self) -> str:
+        return self.log.read_text()[-3000:]
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+def start_alertmanager(workdir: Path, port: int) -> Process:
+    config = workdir / "alertmanager.yml"
+    config.write_text(
+        "route:\n  receiver: discard\n  group_wait: 1s\n  group_interval: 1s\n"
+        "receivers:\n  - name: discard\n"
+    )
+    (workdir / "am-data").mkdir()
+    assert ALERTMANAGER is not None
+    return Process(
+        "alertmanager",
+        [
+            ALERTMANAGER,
+            f"--config.file={config}",
+            f"--storage.path={workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",  # no gossip port: one instance
+        ],
+        workdir,
+    )
+
+
+def start_prometheus(workdir: Path, port: int, target: str) -> Process:
+    config = workdir / "prometheus.yml"
+    config.write_text(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+        "scrape_configs:\n  - job_name: scanner\n    static_configs:\n"
+        f"      - targets: ['{target}']\n"
+    )
+    (workdir / "prom-data").mkdir()
+    assert PROMETHEUS is not None
+    return Process(
+        "prometheus",
+        [
+            PROMETHEUS,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'prom-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        workdir,
+    )
+
+
+async def eventually(
+    what: str, probe: Callable[[], Awaitable[Any]], timeout: float, process: Process | None = None
+) -> Any:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` (and a log)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = await probe()
+        except (aiohttp.ClientError, OSError) as err:
+            last = err
+        if last and not isinstance(last, Exception):
+            return last
+        await asyncio.sleep(0.3)
+    log = f"\n{process.name} log:\n{process.output()}" if process else ""
+    pytest.fail(f"timed out waiting for {what}; last: {last!r}{log}")
+
+
+async def get_json(session: aiohttp.ClientSession, url: str, **params: str) -> Any:
+    async with session.get(url, params=params) as response:
+        if response.status != 200:
+            return None
+        return await response.json()
+
+
+def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    am_port, prom_port = free_port(), free_port()
+    am = start_alertmanager(tmp_path, am_port)
+    processes.append(am)
+    emulator = emulate(ORGANIZATION)
+    config = demo_config(
+        emulator.endpoint_url,
+        {
+            "http": {"listen": "127.0.0.1:0"},
+            "state": {"path": str(tmp_path / "state.db")},
+            "alerts": {"alertmanager": [{"name": "am", "url": f"http://127.0.0.1:{am_port}"}]},
+            "logging": {"format": "json"},
+        },
+    )
+
+    async def scenario() -> None:
+        async with Daemon(config) as daemon, aiohttp.ClientSession() as http:
+            assert daemon.service is not None
+            service = daemon.service
+            await eventually("the first scan", lambda: asyncio.sleep(0, service.health.ready), 60)
+            target = daemon.url.removeprefix("http://")
+            prom = start_prometheus(tmp_path, prom_port, target)
+            processes.append(prom)
+            api = f"http://127.0.0.1:{prom_port}/api/v1/query"
+
+            async def query(promql: str) -> list[dict[str, Any]]:
+                data = await get_json(http, api, query=promql)
+                return data["data"]["result"] if data else []
+
+            up = await eventually(
+                "a scrape of the daemon", lambda: query('up{job="scanner"} == 1'), 60, prom
+            )
+            assert up[0]["metric"]["instance"] == target
+            series = await eventually(
+                "scanner_control_status", lambda: query("scanner_control_status"), 30, prom
+            )
+            findings = service.findings()
+            assert len(series) == 3 * len(findings)
+            one_hot = await query("sum by (account_id, rule) (scanner_control_status)")
+            assert {float(s["value"][1]) for s in one_hot} == {1.0}
+
+            # What PromQL counts per account and status is what the daemon's API says.
+            async with http.get(f"{daemon.url}/api/v1/findings") as response:
+                served = (await response.json())["findings"]
+            expected = Counter((f["account_id"], f["status"]) for f in served)
+            for status in ("PASS", "FAIL", "ERROR"):
+                rows = await query(
+                    f'sum by (account_id) (scanner_control_status{{status="{status}"}})'
+                )
+                got = {r["metric"]["account_id"]: float(r["value"][1]) for r in rows}
+                want = {a: float(expected[a, status]) for a, _ in expected}
+                assert got == want, status
+            assert expected[PAYMENTS_PROD, "FAIL"] == 0
+            assert expected[PARTNER, "ERROR"] == 18
+            assert expected[PARTNER, "PASS"] == 0
+            labels = (await query(f'scanner_control_status{{account_id="{PAYMENTS_PROD}"}}'))[0]
+            assert labels["metric"]["organizational_unit"] == "Workloads/Production"
+            assert labels["metric"]["account_name"] == "payments-prod"
+            accounts = await query("scanner_scan_accounts")
+            by_state = {r["metric"]["state"]: float(r["value"][1]) for r in accounts}
+            assert by_state == {"scanned": 14.0, "skipped": 1.0, "failed": 1.0}
+            calls = await query("sum(scanner_api_calls_total)")
+            assert float(calls[0]["value"][1]) > 0
+
+            # Alertmanager holds one alert per failing (account, rule), labelled for routing.
+            failing = {(f["account_id"], f["rule"]) for f in served if f["status"] == "FAIL"}
+            assert failing
+
+            async def alerts() -> list[dict[str, Any]] | None:
+                got = await get_json(http, f"http://127.0.0.1:{am_port}/api/v2/alerts")
+                return got if got and len(got) >= len(failing) else None
+
+            held = await eventually("the alerts in Alertmanager", alerts, 30, am)
+            assert {(a["labels"]["account_id"], a["labels"]["rule"]) for a in held} == failing
+            for alert in held:
+                assert set(alert["labels"]) == {"alertname", "account_id", "rule", "severity"}
+                assert alert["status"]["state"] == "active"
+
+    with fake_credentials():
+        asyncio.run(scenario())

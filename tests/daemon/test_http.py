@@ -1,0 +1,142 @@
+"""The HTTP endpoints on a real port: metrics, health, readiness, the findings API and its token."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import aiohttp
+
+from scanner.daemon.config import Config
+from scanner.daemon.http import Server, make_app, start
+from scanner.daemon.metrics import Metrics
+from scanner.daemon.service import Service
+from scanner.daemon.sharding import Shard
+from scanner.model import Finding, Status
+
+A, B = "111111111111", "222222222222"
+
+
+def finding(account: str, rule: str, status: Status) -> Finding:
+    return Finding(
+        account_id=account,
+        account_name="n",
+        rule=rule,
+        title=rule,
+        severity="high",
+        profile="recommended",
+        status=status,
+        reason="r",
+    )
+
+
+class Running:
+    def __init__(self, service: Service, server: Server) -> None:
+        self.service = service
+        self.server = server
+
+    async def get(self, path: str, token: str | None = None) -> tuple[int, str, dict[str, str]]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(self.server.url + path, headers=headers) as response,
+        ):
+            return response.status, await response.text(), dict(response.headers)
+
+
+async def serve(token_file: Path | None = None) -> Running:
+    service = Service(Config(), Shard(), Metrics())
+    service.metrics.restore(
+        [
+            finding(A, "vpc-changes", Status.FAIL),
+            finding(A, "nacl-changes", Status.PASS),
+            finding(B, "vpc-changes", Status.ERROR),
+        ]
+    )
+
+    def token() -> str | None:
+        return token_file.read_text().strip() if token_file else None
+
+    server = await start(make_app(service, token), "127.0.0.1", 0)
+    return Running(service, server)
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_metrics_healthz_readyz() -> None:
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            status, body, headers = await r.get("/metrics")
+            assert status == 200
+            assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            assert 'scanner_control_status{account_id="111111111111"' in body
+            # Not ready before the state is loaded or a scan completed; not alive without loop.
+            assert (await r.get("/readyz"))[0] == 503
+            assert (await r.get("/healthz"))[0] == 503
+            r.service.health.ready = True
+            r.service.health.loop_running = True
+            assert (await r.get("/readyz"))[:2] == (200, "ready\n")
+            assert (await r.get("/healthz"))[:2] == (200, "ok\n")
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_findings_filtered_by_account_rule_and_status() -> None:
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            status, body, _ = await r.get("/api/v1/findings")
+            data = json.loads(body)
+            assert status == 200
+            assert data["count"] == 3
+            assert data["shard"] == {"ordinal": 0, "total": 1}
+            assert {f["rule"] for f in data["findings"]} == {"vpc-changes", "nacl-changes"}
+
+            def pairs(body: str) -> set[tuple[str, str, str]]:
+                return {
+                    (f["account_id"], f["rule"], f["status"]) for f in json.loads(body)["findings"]
+                }
+
+            _, body, _ = await r.get(f"/api/v1/findings?account={A}")
+            assert pairs(body) == {(A, "vpc-changes", "FAIL"), (A, "nacl-changes", "PASS")}
+            _, body, _ = await r.get("/api/v1/findings?rule=vpc-changes&status=fail")
+            assert pairs(body) == {(A, "vpc-changes", "FAIL")}
+            _, body, _ = await r.get("/api/v1/findings?status=FAIL&status=ERROR")
+            assert pairs(body) == {(A, "vpc-changes", "FAIL"), (B, "vpc-changes", "ERROR")}
+            status, body, _ = await r.get("/api/v1/findings?status=BROKEN")
+            assert (status, body) == (400, "unknown status 'BROKEN'; known: PASS, FAIL, ERROR\n")
+            status, body, _ = await r.get("/api/v1/findings?acount=1")
+            assert status == 400 and "unknown parameter 'acount'" in body
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_a_bearer_token_guards_the_api_and_is_reread_when_rotated(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+
+    async def scenario() -> None:
+        r = await serve(token)
+        try:
+            status, _, headers = await r.get("/api/v1/findings")
+            assert status == 401
+            assert headers["WWW-Authenticate"].startswith("Bearer")
+            assert (await r.get("/api/v1/findings", token="wrong"))[0] == 401
+            assert (await r.get("/api/v1/findings", token="s3cret"))[0] == 200
+            token.write_text("rotated")
+            assert (await r.get("/api/v1/findings", token="s3cret"))[0] == 401
+            assert (await r.get("/api/v1/findings", token="rotated"))[0] == 200
+            # Prometheus and probes stay open.
+            assert (await r.get("/metrics"))[0] == 200
+        finally:
+            await r.server.close()
+
+    run(scenario())

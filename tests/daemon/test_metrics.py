@@ -1,0 +1,237 @@
+"""Metrics derived from findings: Prometheus naming, one-hot statuses, counters that add up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from scanner.aws import CallStats
+from scanner.daemon.metrics import FAMILIES, AccountView, Metrics, ScanRecord
+from scanner.daemon.sharding import Shard
+from scanner.model import Account, CollectionError, Finding, Status
+
+A, B = "111111111111", "222222222222"
+
+
+def finding(account: str, rule: str, status: Status, severity: str = "high") -> Finding:
+    return Finding(
+        account_id=account,
+        account_name=f"name-{account[0]}",
+        rule=rule,
+        title=rule,
+        severity=severity,
+        profile="recommended",
+        status=status,
+        reason="because",
+    )
+
+
+def samples(metrics: Metrics, name: str) -> list[Sample]:
+    text = metrics.exposition().decode()
+    return [
+        s
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    ]
+
+
+def value(metrics: Metrics, name: str, **labels: str) -> float:
+    found = [s.value for s in samples(metrics, name) if labels.items() <= s.labels.items()]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
+def summed(metrics: Metrics, name: str, **labels: str) -> float:
+    """sum(name{labels}) as PromQL computes it."""
+    return sum(s.value for s in samples(metrics, name) if labels.items() <= s.labels.items())
+
+
+def scan(
+    findings: Iterable[Finding],
+    accounts: Iterable[AccountView] = (),
+    *,
+    at: float = 1000.0,
+    seconds: float = 4.0,
+    outcome: str = "success",
+    stats: tuple[CallStats, ...] = (),
+) -> ScanRecord:
+    return ScanRecord(at - seconds, at, outcome, tuple(findings), tuple(accounts), stats)
+
+
+def test_names_follow_the_prometheus_guidance() -> None:
+    names = [f.name for f in FAMILIES]
+    assert len(names) == len(set(names))
+    for family in FAMILIES:
+        assert family.name.startswith("scanner_")
+        assert family.name.endswith("_total") == (family.kind == "counter"), family.name
+        assert "region" not in family.labels, family.name
+        assert family.help.endswith("."), family.name
+    cached = {f.name for f in FAMILIES if "cached" in f.help}
+    assert {"scanner_control_status", "scanner_account_errors", "scanner_scan_accounts"} <= cached
+    assert "aws_region" in {label for f in FAMILIES for label in f.labels}
+
+
+def test_control_status_is_one_hot_so_failures_count_without_double_counting() -> None:
+    metrics = Metrics()
+    views = [AccountView(A, "prod", "Workloads/Production"), AccountView(B, "dev", "Sandbox")]
+    metrics.record(
+        scan(
+            [
+                finding(A, "root-account-usage", Status.FAIL, "critical"),
+                finding(A, "vpc-changes", Status.FAIL),
+                finding(A, "nacl-changes", Status.PASS),
+                finding(B, "root-account-usage", Status.ERROR, "critical"),
+                finding(B, "vpc-changes", Status.PASS),
+            ],
+            views,
+        )
+    )
+    series = samples(metrics, "scanner_control_status")
+    assert len(series) == 5 * 3
+    assert (
+        value(
+            metrics,
+            "scanner_control_status",
+            account_id=A,
+            rule="vpc-changes",
+            status="FAIL",
+            account_name="prod",
+            organizational_unit="Workloads/Production",
+            severity="high",
+        )
+        == 1.0
+    )
+    assert (
+        value(metrics, "scanner_control_status", account_id=A, rule="vpc-changes", status="PASS")
+        == 0.0
+    )
+    # sum by (account_id) (scanner_control_status{status="FAIL"})
+    assert summed(metrics, "scanner_control_status", account_id=A, status="FAIL") == 2
+    assert summed(metrics, "scanner_control_status", account_id=B, status="FAIL") == 0
+    # sum by (rule) (scanner_control_status{status="ERROR"})
+    assert summed(metrics, "scanner_control_status", rule="root-account-usage", status="ERROR") == 1
+    assert value(metrics, "scanner_findings", rule="root-account-usage", status="FAIL") == 1
+
+
+def test_the_next_scan_replaces_the_picture_and_drops_accounts_that_left() -> None:
+    metrics = Metrics()
+    metrics.record(
+        scan(
+            [finding(A, "vpc-changes", Status.FAIL), finding(B, "vpc-changes", Status.PASS)],
+            [AccountView(A, "a"), AccountView(B, "b")],
+            at=1000.0,
+        )
+    )
+    metrics.record(scan([finding(A, "vpc-changes", Status.PASS)], [AccountView(A, "a")], at=2000.0))
+    assert {s.labels["account_id"] for s in samples(metrics, "scanner_control_status")} == {A}
+    assert value(metrics, "scanner_control_status", account_id=A, status="PASS") == 1
+    assert value(metrics, "scanner_account_last_success_timestamp_seconds", account_id=A) == 2000
+    assert samples(metrics, "scanner_account_last_success_timestamp_seconds")[0].labels == {
+        "account_id": A
+    }
+
+
+def test_a_scan_that_did_not_complete_keeps_the_findings_and_moves_only_the_scan_families() -> None:
+    metrics = Metrics()
+    metrics.record(scan([finding(A, "vpc-changes", Status.FAIL)], [AccountView(A, "a")], at=1000.0))
+    metrics.record(scan([], at=2000.0, seconds=1200.0, outcome="deadline"))
+    assert value(metrics, "scanner_control_status", account_id=A, status="FAIL") == 1
+    assert value(metrics, "scanner_last_scan_timestamp_seconds") == 2000
+    assert value(metrics, "scanner_last_successful_scan_timestamp_seconds") == 1000
+    assert value(metrics, "scanner_scans_total", outcome="success") == 1
+    assert value(metrics, "scanner_scans_total", outcome="deadline") == 1
+    assert value(metrics, "scanner_scan_duration_seconds_count") == 2
+    assert value(metrics, "scanner_scan_duration_seconds_sum") == 1204
+    assert value(metrics, "scanner_scan_duration_seconds_bucket", le="5.0") == 1
+    assert value(metrics, "scanner_scan_duration_seconds_bucket", le="1200.0") == 2
+
+
+def test_accounts_scanned_skipped_failed_and_their_error_reasons() -> None:
+    denied = CollectionError("sts", "AssumeRole", "AccessDenied", "no", "us-east-1")
+    throttled = CollectionError("logs", "DescribeMetricFilters", "Throttling", "slow", "eu-west-1")
+    accounts = [
+        Account(A, "a", ("Workloads",), errors=(throttled, throttled)),
+        Account(B, "b", error=denied),
+        Account("333333333333", "c", status="SUSPENDED"),
+    ]
+    views = [AccountView.of(a) for a in accounts]
+    assert [v.state for v in views] == ["scanned", "failed", "skipped"]
+    metrics = Metrics()
+    metrics.record(scan([], views))
+    assert value(metrics, "scanner_scan_accounts", state="scanned") == 1
+    assert value(metrics, "scanner_scan_accounts", state="failed") == 1
+    assert value(metrics, "scanner_scan_accounts", state="skipped") == 1
+    assert value(metrics, "scanner_account_errors", account_id=A, reason="Throttling") == 2
+    assert value(metrics, "scanner_account_errors", account_id=B, reason="AccessDenied") == 1
+    assert (
+        value(
+            metrics,
+            "scanner_collection_errors",
+            account_id=A,
+            aws_region="eu-west-1",
+            service="logs",
+            operation="DescribeMetricFilters",
+        )
+        == 2
+    )
+    # Only accounts that could be entered have a last success.
+    stamped = {
+        s.labels["account_id"]
+        for s in samples(metrics, "scanner_account_last_success_timestamp_seconds")
+    }
+    assert stamped == {A}
+
+
+def test_api_counters_accumulate_over_scans_and_refreshes_are_assume_roles_beyond_the_first() -> (
+    None
+):
+    stats = CallStats()
+    stats.record(A, "cloudtrail", "DescribeTrails", retries=2, error_code=None)
+    stats.record(A, "cloudtrail", "DescribeTrails", retries=0, error_code="ThrottlingException")
+    stats.record(B, "sts", "AssumeRole", retries=0, error_code=None)
+    stats.record(B, "sts", "AssumeRole", retries=0, error_code=None)  # a refresh
+    stats.record(A, "sts", "AssumeRole", retries=0, error_code=None)
+    metrics = Metrics()
+    metrics.record(scan([], stats=(stats,)))
+    metrics.record(scan([], stats=(stats,), at=2000.0))
+    op = {"service": "cloudtrail", "operation": "DescribeTrails"}
+    assert value(metrics, "scanner_api_calls_total", **op) == 4
+    assert value(metrics, "scanner_api_retries_total", **op) == 4
+    assert value(metrics, "scanner_api_throttles_total", **op) == 2
+    assert value(metrics, "scanner_api_errors_total", **op) == 2
+    assert value(metrics, "scanner_credential_refreshes_total") == 2
+
+
+def test_build_info_and_shard() -> None:
+    metrics = Metrics(Shard(2, 5), build_version="1.2.3")
+    assert value(metrics, "scanner_build_info", version="1.2.3") == 1
+    assert value(metrics, "scanner_shard_ordinal") == 2
+    assert value(metrics, "scanner_total_shards") == 5
+
+
+def test_restored_findings_are_served_before_any_scan_and_only_this_shards() -> None:
+    shard = Shard(0, 2)
+    mine = next(a for a in (A, B, "333333333333", "444444444444") if shard.owns(a))
+    other = next(a for a in (A, B, "333333333333", "444444444444") if not shard.owns(a))
+    metrics = Metrics(shard)
+    metrics.restore(
+        [finding(mine, "vpc-changes", Status.FAIL), finding(other, "vpc-changes", Status.FAIL)],
+        last_success=1234.0,
+    )
+    assert {s.labels["account_id"] for s in samples(metrics, "scanner_control_status")} == {mine}
+    assert value(metrics, "scanner_last_successful_scan_timestamp_seconds") == 1234
+    assert samples(metrics, "scanner_last_scan_timestamp_seconds") == []
+
+
+def test_alert_outbox_families_read_the_alert_machinery_at_scrape_time() -> None:
+    metrics = Metrics()
+    pending = {"hook": 3}
+    metrics.state.alerts_pending = lambda: pending
+    metrics.state.alert_deliveries = lambda: {("hook", "sent"): 5}
+    assert value(metrics, "scanner_alerts_pending", target="hook") == 3
+    pending["hook"] = 0
+    assert value(metrics, "scanner_alerts_pending", target="hook") == 0
+    assert value(metrics, "scanner_alert_deliveries_total", target="hook", result="sent") == 5
