@@ -18,6 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class ScanOptions:
       overriding :data:`~scanner.aws.limits.DEFAULT_RATES`; ``max_in_flight``: global cap.
     * ``retry_mode`` (standard | adaptive) and ``max_attempts``: botocore's retries.
     * ``account_concurrency``: accounts collected at the same time.
+    * ``listing``: the organization as :func:`list_accounts` gave it earlier (the daemon caches
+      it: Organizations tolerates little traffic); ``None`` lists it now.
     """
 
     organization: bool = False
@@ -90,6 +93,7 @@ class ScanOptions:
     retry_mode: str = "standard"
     max_attempts: int = 5
     account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY
+    listing: Organization | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,8 @@ class _Scan:
     async def accounts(self, me: Identity) -> Organization:
         if not self.options.organization:
             return Organization(None, None, (OrgAccount(me.account_id, me.account_id),))
+        if self.options.listing is not None:
+            return self.options.listing
         region = ORGANIZATIONS_REGION.get(me.partition, self.home)
         client = await self.pool.client(me, region, "organizations")
         return await list_organization(self.caller, client)
@@ -284,6 +290,16 @@ def _account_shell(
     )
 
 
+async def list_accounts(options: ScanOptions) -> tuple[Organization, CallStats]:
+    """The organization's accounts as :func:`collect` would list them, and the calls it took."""
+    scan = _Scan(dataclasses.replace(options, organization=True, listing=None), None)
+    try:
+        me = await scan.credentials.caller_identity()
+        return await scan.accounts(me), scan.caller.stats
+    finally:
+        await scan.pool.close()
+
+
 async def collect(
     options: ScanOptions | None = None, progress: Progress | None = None
 ) -> CollectResult:
@@ -300,4 +316,4 @@ async def collect(
         await scan.pool.close()
 
 
-__all__ = ["CollectResult", "Progress", "ScanError", "ScanOptions", "collect"]
+__all__ = ["CollectResult", "Progress", "ScanError", "ScanOptions", "collect", "list_accounts"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 import structlog
 
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collect
-from scanner.daemon.accounts import AccountList, Coverage, coverage, topic_owners
+from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
 from scanner.daemon.metrics import AccountView, Metrics, ScanRecord
 from scanner.daemon.sharding import Shard
@@ -126,7 +127,6 @@ class Service:
             if config.organization.enabled
             else None
         )
-        self.dependencies: set[str] = set()
         self.health = Health()
         self._lock = asyncio.Lock()
         self._collecting = False
@@ -207,24 +207,11 @@ class Service:
         names = {a.id: a.name for a in cover.covered if a.active}
         if not cover.covered:
             return Inventory(), frozenset(), names, ()
-        known = {a.id for a in organization.accounts if a.active}
-        inventory, collected = await self._collect_covering(cover, known, stats)
-        return inventory, cover.covered_ids, names, collected
-
-    async def _collect_covering(
-        self, cover: Coverage, known: set[str], stats: list[CallStats]
-    ) -> tuple[Inventory, tuple[str, ...]]:
-        """Collect the covered accounts and their dependencies; twice if new ones show up."""
-        while True:
-            ids = cover.to_collect(self.dependencies & known)
-            result = await self.collect_fn(self.config.scan_options(include_accounts=ids))
-            stats.append(result.stats)
-            needed = topic_owners(result.inventory, cover.covered_ids) & known
-            new = needed - set(ids)
-            self.dependencies |= needed
-            if not new:
-                return result.inventory, ids
-            log.info("dependencies_found", accounts=sorted(new))
+        options = self.config.scan_options(include_accounts=tuple(sorted(cover.covered_ids)))
+        result = await self.collect_fn(dataclasses.replace(options, listing=organization))
+        stats.append(result.stats)
+        collected = tuple(a.id for a in result.inventory.accounts)
+        return result.inventory, cover.covered_ids, names, collected
 
     async def _commit(
         self, record: ScanRecord, names: dict[str, str] | None
