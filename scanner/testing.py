@@ -36,7 +36,8 @@ from scanner.model import (
     Trail,
     Transformation,
 )
-from scanner.patterns import render
+from scanner.patterns import Comparison, Op, atoms, render
+from scanner.patterns.ast import StringValue
 
 MANAGEMENT_ACCOUNT_ID = "111111111111"
 MEMBER_ACCOUNT_ID = "222222222222"
@@ -316,3 +317,25 @@ def replace_account(inventory: Inventory, account: Account) -> Inventory:
     """A copy of the inventory where the account with ``account.id`` is ``account``."""
     accounts = tuple(account if a.id == account.id else a for a in inventory.accounts)
     return dataclasses.replace(inventory, accounts=accounts)
+
+
+def event_names(rule_id: str, profile: str = "recommended") -> tuple[str, ...]:
+    """The event names a rule's preferred reference lists, in its order: test data taken from
+    the catalog rather than copied by hand."""
+    reference = load_catalog().rule(rule_id).accepted_in(profile)[0]
+    return tuple(
+        dict.fromkeys(
+            atom.value.text
+            for atom in atoms(reference.pattern.expr)
+            if isinstance(atom, Comparison)
+            and atom.op is Op.EQ
+            and isinstance(atom.value, StringValue)
+            and atom.selector.dotted() == "eventName"
+        )
+    )
+
+
+def event_name_pattern(names: Iterable[str], joiner: str = "||") -> str:
+    """``{ ($.eventName = A) || ($.eventName = B) ... }``; ``joiner="&&"`` gives the classic
+    mistake that can never match."""
+    return "{ " + f" {joiner} ".join(f"($.eventName = {name})" for name in names) + " }"

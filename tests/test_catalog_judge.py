@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from scanner.catalog import UnknownNameError, judge, load_catalog
 from scanner.patterns import PatternSyntaxError, parse
+from scanner.testing import event_name_pattern, event_names
 
-IAM_EVENTS = [
-    "DeleteGroupPolicy",
-    "DeleteRolePolicy",
-    "DeleteUserPolicy",
-    "PutGroupPolicy",
-    "PutRolePolicy",
-    "PutUserPolicy",
-    "CreatePolicy",
-    "DeletePolicy",
-    "CreatePolicyVersion",
-    "DeletePolicyVersion",
-    "AttachRolePolicy",
-    "DetachRolePolicy",
-    "AttachUserPolicy",
-    "DetachUserPolicy",
-    "AttachGroupPolicy",
-    "DetachGroupPolicy",
-]
+IAM_EVENTS = event_names("iam-policy-changes")
 
 
-def either(names: list[str]) -> str:
-    return "{ " + " || ".join(f"($.eventName = {n})" for n in names) + " }"
+def either(names: Sequence[str]) -> str:
+    return event_name_pattern(names)
 
 
 def test_a_covering_pattern_names_the_first_accepted_reference_it_covers() -> None:

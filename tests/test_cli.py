@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +27,13 @@ from scanner.model import (
     Trail,
     Transformation,
 )
+from scanner.testing import event_name_pattern, event_names
 
-IAM_EVENTS = [
-    "DeleteGroupPolicy",
-    "DeleteRolePolicy",
-    "DeleteUserPolicy",
-    "PutGroupPolicy",
-    "PutRolePolicy",
-    "PutUserPolicy",
-    "CreatePolicy",
-    "DeletePolicy",
-    "CreatePolicyVersion",
-    "DeletePolicyVersion",
-    "AttachRolePolicy",
-    "DetachRolePolicy",
-    "AttachUserPolicy",
-    "DetachUserPolicy",
-    "AttachGroupPolicy",
-    "DetachGroupPolicy",
-]
+IAM_EVENTS = event_names("iam-policy-changes")
 
 
-def either(names: list[str]) -> str:
-    return "{ " + " || ".join(f"($.eventName = {n})" for n in names) + " }"
+def either(names: Sequence[str]) -> str:
+    return event_name_pattern(names)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -28,6 +28,7 @@ from scanner.testing import (
     LOG_GROUP_NAME,
     MANAGEMENT_ACCOUNT_ID,
     MEMBER_ACCOUNT_ID,
+    event_names,
     healthy_account,
     member_account,
     organization,
@@ -51,24 +52,7 @@ ALARM = "IAMPolicyChangesAlarm"
 METRIC = "IAMPolicyChanges"
 NAMESPACE = "CISBenchmark"
 TOPIC = topic_arn(MEMBER_ACCOUNT_ID)
-IAM_EVENTS = (
-    "DeleteGroupPolicy",
-    "DeleteRolePolicy",
-    "DeleteUserPolicy",
-    "PutGroupPolicy",
-    "PutRolePolicy",
-    "PutUserPolicy",
-    "CreatePolicy",
-    "DeletePolicy",
-    "CreatePolicyVersion",
-    "DeletePolicyVersion",
-    "AttachRolePolicy",
-    "DetachRolePolicy",
-    "AttachUserPolicy",
-    "DetachUserPolicy",
-    "AttachGroupPolicy",
-    "DetachGroupPolicy",
-)
+IAM_EVENTS = event_names("iam-policy-changes")
 
 
 def only(*rule_ids: str) -> Catalog:
