@@ -1,0 +1,48 @@
+variable "oidc_provider" {
+  description = "The cluster's OIDC issuer without https:// (an IAM OIDC provider for it must exist in this account)."
+  type        = string
+}
+
+variable "namespace" {
+  description = "Kubernetes namespace of the scanner's release."
+  type        = string
+  default     = "scanner"
+}
+
+variable "service_account_name" {
+  description = "The chart's service account name."
+  type        = string
+  default     = "cloudtrail-monitoring-scanner"
+}
+
+variable "hub_role_name" {
+  description = "Name of the hub role, created in this (management or security) account."
+  type        = string
+  default     = "cloudtrail-monitoring-scanner-hub"
+}
+
+variable "member_role_name" {
+  description = "Name of the member role in every account (organization.member_role_name)."
+  type        = string
+  default     = "cloudtrail-monitoring-scanner"
+}
+
+variable "external_id" {
+  description = "The ExternalId the scanner sends (organization.external_id)."
+  type        = string
+  validation {
+    condition     = length(var.external_id) >= 2 && length(var.external_id) <= 1224
+    error_message = "An ExternalId has 2 to 1224 characters."
+  }
+}
+
+variable "organizational_unit_ids" {
+  description = "Root id (r-xxxx, the whole organization) or OU ids the member role StackSet deploys to."
+  type        = list(string)
+}
+
+variable "stackset_region" {
+  description = "The one region of the StackSet's instances (IAM is global)."
+  type        = string
+  default     = "us-east-1"
+}
