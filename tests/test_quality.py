@@ -20,8 +20,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ("ruff", "check", "scanner", "tests"),
-        ("ruff", "format", "--check", "scanner", "tests"),
+        ("ruff", "check", "scanner", "tests", "bench", "deploy"),
+        ("ruff", "format", "--check", "scanner", "tests", "bench", "deploy"),
         ("mypy",),
     ],
     ids=["ruff-check", "ruff-format", "mypy"],

@@ -62,6 +62,7 @@ from scanner.daemon.config import (
     AlertsConfig,
     RetryConfig,
     SlackConfig,
+    WebhookConfig,
 )
 from scanner.daemon.state import OutboxItem, StateStore, Target, iso
 from scanner.daemon.transitions import AlertmanagerAlert, Kind, Transition
@@ -472,8 +473,9 @@ class AlertDispatcher:
             IDEMPOTENCY_HEADER: item.key,
             EVENT_HEADER: transition.kind.value,
         }
-        secrets = [*_url_secrets(target.url), secret.decode(errors="replace")]
-        return _Request(target.url, body, headers, secrets)
+        url = target.read_url(self._environ)
+        secrets = [*_url_secrets(url), secret.decode(errors="replace")]
+        return _Request(url, body, headers, secrets)
 
     async def _send(self, target: Target, item: OutboxItem) -> _Result:
         try:
@@ -504,5 +506,5 @@ def _where(target: Target) -> str:
     """The target's URL for logs: redacted, and a Slack URL kept elsewhere is not even read."""
     if target.url:
         return redact_url(target.url)
-    assert isinstance(target, SlackConfig)
+    assert isinstance(target, SlackConfig | WebhookConfig)
     return f"(URL from {target.url_file or target.url_env})"

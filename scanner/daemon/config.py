@@ -235,24 +235,9 @@ class StateConfig:
 
 
 @dataclass(frozen=True)
-class WebhookConfig:
-    """A generic webhook; its body is signed with HMAC-SHA256 of the shared secret."""
-
-    name: str = ""
-    url: str = field(default="", metadata=_check(_is_url))
-    secret_file: str | None = None
-    secret_env: str | None = field(default=None, metadata=_ENV)
-
-    def read_secret(self, environ: Mapping[str, str] | None = None) -> bytes:
-        secret = _read_secret(self.secret_file, self.secret_env, environ)
-        if secret is None:  # load() guarantees one source; this only guards misuse
-            raise ConfigError(self.name, "no secret_file or secret_env")
-        return secret.encode()
-
-
-@dataclass(frozen=True)
-class SlackConfig:
-    """A Slack-compatible incoming webhook; its URL is a secret, so it may come from elsewhere."""
+class _UrlTarget:
+    """A target whose URL may itself be a secret (a Slack URL is the credential; a webhook's
+    may carry a token): written in the config, or read from a file or an environment variable."""
 
     name: str = ""
     url: str | None = field(default=None, metadata=_check(lambda v: v and _is_url(v)))
@@ -266,6 +251,25 @@ class SlackConfig:
         if url is None:
             raise ConfigError(self.name, "no url, url_env or url_file")
         return url
+
+
+@dataclass(frozen=True)
+class WebhookConfig(_UrlTarget):
+    """A generic webhook; its body is signed with HMAC-SHA256 of the shared secret."""
+
+    secret_file: str | None = None
+    secret_env: str | None = field(default=None, metadata=_ENV)
+
+    def read_secret(self, environ: Mapping[str, str] | None = None) -> bytes:
+        secret = _read_secret(self.secret_file, self.secret_env, environ)
+        if secret is None:  # load() guarantees one source; this only guards misuse
+            raise ConfigError(self.name, "no secret_file or secret_env")
+        return secret.encode()
+
+
+@dataclass(frozen=True)
+class SlackConfig(_UrlTarget):
+    """A Slack-compatible incoming webhook; its URL is a secret, so it may come from elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -558,7 +562,7 @@ def _apply_env(
 def _referenced_variables(config: Config) -> set[str]:
     names = {config.http.bearer_token_env, config.sharding.pod_name_env}
     names |= {t.secret_env for t in config.alerts.webhooks}
-    names |= {t.url_env for t in config.alerts.slack}
+    names |= {t.url_env for t in (*config.alerts.webhooks, *config.alerts.slack)}
     return {n for n in names if n}
 
 
@@ -639,30 +643,33 @@ def _validate(config: Config, environ: Mapping[str, str]) -> Config:
 
 
 def _target_problem(target: Any, environ: Mapping[str, str]) -> str | None:
-    if isinstance(target, WebhookConfig):
-        if not target.url:
-            return "url: required"
+    if isinstance(target, _UrlTarget):
+        problem = _url_problem(target, environ)
+        if problem or not isinstance(target, WebhookConfig):
+            return problem
         if not (target.secret_file or target.secret_env):
             return "secret_file or secret_env: required (the body is signed with it)"
         return _secret_problem(target.secret_file, target.secret_env, environ, "secret")
-    if isinstance(target, SlackConfig):
-        sources = [s for s in (target.url, target.url_env, target.url_file) if s]
-        if len(sources) != 1:
-            return "give exactly one of url, url_env, url_file"
-        if target.url:
-            return None
-        problem = _secret_problem(target.url_file, target.url_env, environ, "url")
-        if problem:
-            return problem
-        url_problem = _is_url(target.read_url(environ))
-        return (
-            f"the URL read from {target.url_file or target.url_env}: {url_problem}"
-            if (url_problem)
-            else None
-        )
     if isinstance(target, AlertmanagerConfig) and not target.url:
         return "url: required"
     return None
+
+
+def _url_problem(target: _UrlTarget, environ: Mapping[str, str]) -> str | None:
+    sources = [s for s in (target.url, target.url_env, target.url_file) if s]
+    if len(sources) != 1:
+        return "give exactly one of url, url_env, url_file"
+    if target.url:
+        return None
+    problem = _secret_problem(target.url_file, target.url_env, environ, "url")
+    if problem:
+        return problem
+    url_problem = _is_url(target.read_url(environ))
+    return (
+        f"the URL read from {target.url_file or target.url_env}: {url_problem}"
+        if url_problem
+        else None
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -145,6 +145,16 @@ def _control_status(s: MetricState) -> Samples:
             yield (account_id, name, ou, rule, finding.severity, status.value), value
 
 
+def _control_failures(s: MetricState) -> Samples:
+    for (account_id, rule), finding in sorted(s.findings.items()):
+        if finding.status is Status.PASS:
+            continue
+        name, ou = s.labels_of(account_id, finding.account_name)
+        link = finding.broken_link.value if finding.broken_link else ""
+        labels = (account_id, name, ou, rule, finding.severity, finding.status.value, link)
+        yield (*labels, finding.reason), 1.0
+
+
 def _account_success(s: MetricState) -> Samples:
     for account_id, when in sorted(s.account_success.items()):
         yield (account_id,), when
@@ -228,6 +238,14 @@ FAMILIES: tuple[Family, ...] = (
         "PASS it works, FAIL it is broken, ERROR it could not be determined. " + CACHED,
         (*ACCOUNT_LABELS, "rule", "severity", "status"),
         _control_status,
+    ),
+    Family(
+        "scanner_control_failure_info",
+        "gauge",
+        "1 for every control that is not PASS, with the link of its chain that broke and the "
+        "one-line reason (what a dashboard table shows). " + CACHED,
+        (*ACCOUNT_LABELS, "rule", "severity", "status", "broken_link", "reason"),
+        _control_failures,
     ),
     Family(
         "scanner_findings",

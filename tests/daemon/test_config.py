@@ -259,3 +259,16 @@ def test_config_check_and_example_commands(
     assert err.count("\n") == 1
     assert run_config_check(argparse.Namespace(file=str(tmp_path / "none.yaml")), Lines()) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_a_webhook_url_may_come_from_a_secret_file_too(tmp_path: Path) -> None:
+    url = tmp_path / "url"
+    url.write_text("https://hooks.example.com/in?token=s3cr3t\n")
+    secret = tmp_path / "secret"
+    secret.write_text("hmac")
+    text = f"alerts:\n  webhooks:\n    - {{name: h, url_file: {url}, secret_file: {secret}}}\n"
+    hook = cfg.parse(text, {}).alerts.webhooks[0]
+    assert hook.read_url() == "https://hooks.example.com/in?token=s3cr3t"
+    assert "s3cr3t" not in repr(hook)
+    with pytest.raises(cfg.ConfigError, match=r"alerts\.webhooks\[0\]: give exactly one of url"):
+        cfg.parse(f"alerts:\n  webhooks:\n    - {{name: h, secret_file: {secret}}}\n", {})

@@ -12,25 +12,27 @@ installs both; without them the test is skipped, saying which binary is missing.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_stack import (
+    ALERTMANAGER,
+    PROMETHEUS,
+    Process,
+    eventually,
+    free_port,
+    get_json,
+    start_alertmanager,
+    start_prometheus,
+)
 
 from scanner.daemon.commands import demo_config
 from scanner.daemon.runner import Daemon
 from scanner.demo import ORGANIZATION
 from scanner.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
-
-PROMETHEUS = shutil.which("prometheus")
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
 pytestmark = [
     pytest.mark.slow,
@@ -47,111 +49,6 @@ pytestmark = [
 
 PAYMENTS_PROD = "210000000002"  # healthy, notifies a topic of another account
 PARTNER = "210000000014"  # the scanner's role cannot be assumed: every rule ERROR
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Process:
-    """A child process whose output goes to a file, shown when the test fails."""
-
-    def __init__(self, name: str, argv: list[str], workdir: Path) -> None:
-        self.name = name
-        self.log = workdir / f"{name}.log"
-        self.handle = self.log.open("w")
-        self.proc = subprocess.Popen(
-            argv, stdout=self.handle, stderr=subprocess.STDOUT, cwd=workdir
-        )
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.handle.close()
-
-    def output(self) -> str:
-        return self.log.read_text()[-3000:]
-
-
-@pytest.fixture
-def processes() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for process in started:
-        process.stop()
-
-
-def start_alertmanager(workdir: Path, port: int) -> Process:
-    config = workdir / "alertmanager.yml"
-    config.write_text(
-        "route:\n  receiver: discard\n  group_wait: 1s\n  group_interval: 1s\n"
-        "receivers:\n  - name: discard\n"
-    )
-    (workdir / "am-data").mkdir()
-    assert ALERTMANAGER is not None
-    return Process(
-        "alertmanager",
-        [
-            ALERTMANAGER,
-            f"--config.file={config}",
-            f"--storage.path={workdir / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",  # no gossip port: one instance
-        ],
-        workdir,
-    )
-
-
-def start_prometheus(workdir: Path, port: int, target: str) -> Process:
-    config = workdir / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: scanner\n    static_configs:\n"
-        f"      - targets: ['{target}']\n"
-    )
-    (workdir / "prom-data").mkdir()
-    assert PROMETHEUS is not None
-    return Process(
-        "prometheus",
-        [
-            PROMETHEUS,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={workdir / 'prom-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        workdir,
-    )
-
-
-async def eventually(
-    what: str, probe: Callable[[], Awaitable[Any]], timeout: float, process: Process | None = None
-) -> Any:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` (and a log)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = await probe()
-        except (aiohttp.ClientError, OSError) as err:
-            last = err
-        if last and not isinstance(last, Exception):
-            return last
-        await asyncio.sleep(0.3)
-    log = f"\n{process.name} log:\n{process.output()}" if process else ""
-    pytest.fail(f"timed out waiting for {what}; last: {last!r}{log}")
-
-
-async def get_json(session: aiohttp.ClientSession, url: str, **params: str) -> Any:
-    async with session.get(url, params=params) as response:
-        if response.status != 200:
-            return None
-        return await response.json()
 
 
 def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
