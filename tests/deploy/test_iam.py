@@ -233,9 +233,31 @@ def test_member_role_trusts_only_the_hub_role_with_the_external_id() -> None:
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}
 
 
+def _trust_variants(value: Any) -> dict[bool, dict[str, Any]]:
+    """The hub's trust document with Pod Identity off (False) and on (True): a !Sub whose
+    variable ``PodIdentity`` is an !If between an extra statement and nothing."""
+    text, variables = value["Fn::Sub"]
+    condition, extra, nothing = variables["PodIdentity"]["Fn::If"]
+    assert condition == "TrustPodIdentity" and nothing == ""
+    return {
+        on: json.loads(text.replace("${PodIdentity}", extra["Fn::Sub"] if on else ""))
+        for on in (False, True)
+    }
+
+
 def test_hub_role_trusts_only_the_charts_service_account_through_irsa() -> None:
-    trust = _document(role("hub-role.yaml", "HubRole")["AssumeRolePolicyDocument"])
-    (statement,) = trust["Statement"]
+    variants = _trust_variants(role("hub-role.yaml", "HubRole")["AssumeRolePolicyDocument"])
+    (statement,) = variants[False]["Statement"]
+    assert variants[True]["Statement"][0] == statement
+    pod_identity = variants[True]["Statement"][1]
+    assert pod_identity["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert pod_identity["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert pod_identity["Condition"] == {
+        "StringEquals": {
+            "aws:RequestTag/kubernetes-namespace": "${Namespace}",
+            "aws:RequestTag/kubernetes-service-account": "${ServiceAccountName}",
+        }
+    }
     federated = "arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/${OidcProvider}"
     assert statement["Principal"] == {"Federated": federated}
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
@@ -327,6 +349,7 @@ def test_terraform_grants_the_same_actions() -> None:
     )
     trust = str(_resource(module, "aws_iam_role", "hub")["assume_role_policy"])
     assert "sts:AssumeRoleWithWebIdentity" in trust
+    assert "var.eks_pod_identity" in trust and "pods.eks.amazonaws.com" in trust
     assert "system:serviceaccount:${var.namespace}:${var.service_account_name}" in trust
     kinds = {_unquote(k) for block in module["resource"] for k in block}
     policies = kinds & {"aws_iam_role_policy_attachment", "aws_iam_policy_attachment"}

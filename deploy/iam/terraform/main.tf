@@ -34,7 +34,7 @@ resource "aws_iam_role" "hub" {
   max_session_duration = 3600
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
+    Statement = concat([{
       Sid    = "ScannerServiceAccountOnly"
       Effect = "Allow"
       Principal = {
@@ -47,7 +47,18 @@ resource "aws_iam_role" "hub" {
           "${var.oidc_provider}:aud" = "sts.amazonaws.com"
         }
       }
-    }]
+      }], var.eks_pod_identity ? [{
+        Sid       = "ScannerPodIdentity"
+        Effect    = "Allow"
+        Principal = { Service = "pods.eks.amazonaws.com" }
+        Action    = ["sts:AssumeRole", "sts:TagSession"]
+        Condition = {
+          StringEquals = {
+            "aws:RequestTag/kubernetes-namespace"       = var.namespace
+            "aws:RequestTag/kubernetes-service-account" = var.service_account_name
+          }
+        }
+    }] : [])
   })
 }
 

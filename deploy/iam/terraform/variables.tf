@@ -15,6 +15,12 @@ variable "service_account_name" {
   default     = "cloudtrail-monitoring-scanner"
 }
 
+variable "eks_pod_identity" {
+  description = "Also trust EKS Pod Identity (pods.eks.amazonaws.com) for the same namespace and service account."
+  type        = bool
+  default     = false
+}
+
 variable "hub_role_name" {
   description = "Name of the hub role, created in this (management or security) account."
   type        = string
