@@ -27,10 +27,13 @@ from scanner.model import (
     Alarm,
     CollectionError,
     EventSelector,
+    Finding,
     Inventory,
+    Link,
     LogGroup,
     MetricFilter,
     Region,
+    Status,
     Subscription,
     Topic,
     Trail,
@@ -317,6 +320,29 @@ def replace_account(inventory: Inventory, account: Account) -> Inventory:
     """A copy of the inventory where the account with ``account.id`` is ``account``."""
     accounts = tuple(account if a.id == account.id else a for a in inventory.accounts)
     return dataclasses.replace(inventory, accounts=accounts)
+
+
+def synthetic_finding(
+    status: Status,
+    account_id: str = MANAGEMENT_ACCOUNT_ID,
+    rule: str = "root-account-usage",
+    broken_link: Link = Link.FILTER,
+    remediation: dict[str, str] | None = None,
+) -> Finding:
+    """A finding made up for a test of what consumes findings (state, transitions, alerts,
+    metrics), without an inventory behind it; ``broken_link`` applies to a FAIL only."""
+    return Finding(
+        account_id=account_id,
+        account_name=f"name-{account_id}",
+        rule=rule,
+        title=f"title of {rule}",
+        severity="high",
+        profile="recommended",
+        status=status,
+        reason=f"{rule} is {status.value}",
+        broken_link=broken_link if status is Status.FAIL else None,
+        remediation=dict(remediation or {}),
+    )
 
 
 def event_names(rule_id: str, profile: str = "recommended") -> tuple[str, ...]:

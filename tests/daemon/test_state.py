@@ -16,6 +16,7 @@ from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
 from scanner.daemon.state import MIGRATIONS, StateError, StateStore, Target, iso
 from scanner.daemon.transitions import Kind
 from scanner.model import Finding, Link, Status
+from scanner.testing import synthetic_finding
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT, OTHER = "111111111111", "222222222222"
@@ -28,18 +29,7 @@ TARGETS: tuple[Target, ...] = (HOOK, CHAT, AM)
 
 
 def finding(status: Status, account: str = ACCOUNT, rule: str = RULE) -> Finding:
-    return Finding(
-        account_id=account,
-        account_name=f"name-{account}",
-        rule=rule,
-        title=f"title of {rule}",
-        severity="high",
-        profile="recommended",
-        status=status,
-        reason=f"{rule} is {status.value}",
-        broken_link=Link.ALARM if status is Status.FAIL else None,
-        remediation={"console": "do this"},
-    )
+    return synthetic_finding(status, account, rule, Link.ALARM, remediation={"console": "do this"})
 
 
 def record(store: StateStore, n: int, *statuses: Status, targets: tuple[Target, ...] = TARGETS):

@@ -18,6 +18,7 @@ from scanner.daemon.transitions import (
     advance,
 )
 from scanner.model import Finding, Link, Status
+from scanner.testing import synthetic_finding
 
 P, F, E = Status.PASS, Status.FAIL, Status.ERROR
 ACCOUNT, OTHER = "111111111111", "222222222222"
@@ -25,17 +26,7 @@ RULE = "root-account-usage"
 
 
 def finding(status: Status, account: str = ACCOUNT, rule: str = RULE) -> Finding:
-    return Finding(
-        account_id=account,
-        account_name=f"name-{account}",
-        rule=rule,
-        title=f"title of {rule}",
-        severity="high",
-        profile="recommended",
-        status=status,
-        reason=f"{rule} is {status.value}",
-        broken_link=Link.FILTER if status is Status.FAIL else None,
-    )
+    return synthetic_finding(status, account, rule, Link.FILTER)
 
 
 def at(n: int) -> str:
