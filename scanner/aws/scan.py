@@ -177,7 +177,9 @@ class _Scan:
             await self.pool.release(identity)
         return collector.data.freeze(org_account.name, org_account.ou_names, identity.partition)
 
-    async def other_accounts_topics(self, members: Mapping[str, OrgAccount]) -> list[str]:
+    async def other_accounts_topics(
+        self, members: Mapping[str, OrgAccount], attempted: set[str]
+    ) -> list[str]:
         """Topics owned by another account, read there, into that account's data.
 
         An owner that was not collected but is an active member of the organization (another
@@ -187,7 +189,9 @@ class _Scan:
         by_owner: dict[str, set[str]] = {}
         for arn in self.foreign_topics:
             owner = _topic_owner(arn)
-            if owner in self.collected or (owner in members and members[owner].active):
+            if owner in self.collected or (
+                owner in members and members[owner].active and owner not in attempted
+            ):  # an owner attempted and not collected could not be entered: say so, no retry
                 by_owner.setdefault(owner, set()).add(arn)
         entered: list[str] = []
 
@@ -243,8 +247,8 @@ class _Scan:
         scanned = list(await asyncio.gather(*(bounded(a) for a in [*active, *dependencies])))
         entered: list[str] = []
         if self.foreign_topics:
-            entered = await self.other_accounts_topics(members)
             known = {a.id for a in scanned}
+            entered = await self.other_accounts_topics(members, known)
             scanned = [
                 self.collected[a.id].freeze(members[a.id].name, members[a.id].ou_names, a.partition)
                 if a.id in self.collected and a.id in members

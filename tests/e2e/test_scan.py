@@ -181,6 +181,33 @@ def test_account_whose_role_cannot_be_assumed_is_an_error_and_the_scan_goes_on(
     assert findings(result, ids["alpha"])[ROOT].status is Status.PASS
 
 
+def test_a_topic_in_an_account_that_cannot_be_entered_leaves_that_account_an_error(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alpha's alarm notifies a topic owned by "locked", whose role is refused: locked stays an
+    # account that could not be scanned (not an empty one that FAILs), and alpha's rule is an
+    # ERROR (its subscribers are unknown), never a FAIL.
+    ids = org.organization("alpha", "locked")
+    topic_arn = org.topic(org.enter(ids["locked"]), "central-alerts")
+    org.chain(org.enter(ids["alpha"]), rules=(ROOT,), topic_arn=topic_arn)
+    locked_role = f"arn:aws:iam::{ids['locked']}:role/{org.ROLE}"
+    faults.inject(  # moto does not check role trust: refuse the role in moto's STS
+        monkeypatch,
+        TokenResponse,
+        "assume_role",
+        "AccessDenied",
+        f"not authorized to perform sts:AssumeRole on {locked_role}",
+        when=lambda response: response._get_param("RoleArn") == locked_role,
+    )
+
+    result = scan(organization=True)
+
+    locked = result.inventory.account(ids["locked"])
+    assert locked is not None and locked.error is not None and locked.regions == {}
+    assert all(f.status is Status.ERROR for f in findings(result, ids["locked"]).values())
+    assert findings(result, ids["alpha"])[ROOT].status is Status.ERROR
+
+
 @pytest.mark.slow
 def test_throttling_is_retried_and_the_retries_counted(
     aws: str, monkeypatch: pytest.MonkeyPatch
@@ -308,7 +335,7 @@ def test_filters_and_regions_narrow_the_scan(aws: str) -> None:
     )
     # The management account is collected too (its organization trails cover alpha) but only
     # alpha is reported.
-    assert [a.id for a in result.inventory.accounts] == [org.MANAGEMENT, ids["alpha"]]
+    assert {a.id for a in result.inventory.accounts} == {org.MANAGEMENT, ids["alpha"]}
     assert result.inventory.reported_accounts == (ids["alpha"],)
     alpha = result.inventory.account(ids["alpha"])
     assert alpha is not None and sorted(alpha.regions) == ["eu-west-1", "us-east-1"]
