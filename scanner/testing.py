@@ -228,44 +228,42 @@ def with_region(account: Account, region: str, **changes: Any) -> Account:
     return with_regions(account, change)
 
 
+def _changed(items: tuple[Any, ...] | None, name: str, changes: dict[str, Any]) -> Any:
+    """``items`` with the one(s) called ``name`` changed; ``None`` (unknown) stays unknown."""
+    if items is None:
+        return None
+    return tuple(dataclasses.replace(i, **changes) if i.name == name else i for i in items)
+
+
+def _changed_at(mapping: dict[str, Any], key: str, changes: dict[str, Any]) -> dict[str, Any]:
+    if key not in mapping:
+        return mapping
+    return {**mapping, key: dataclasses.replace(mapping[key], **changes)}
+
+
 def with_trail(account: Account, name: str = TRAIL_NAME, **changes: Any) -> Account:
     """A copy where every copy of trail ``name`` (in every region) has ``changes``."""
-
-    def change(_: str, region: Region) -> Region:
-        if region.trails is None:
-            return region
-        trails = tuple(
-            dataclasses.replace(t, **changes) if t.name == name else t for t in region.trails
-        )
-        return dataclasses.replace(region, trails=trails)
-
-    return with_regions(account, change)
+    return with_regions(
+        account,
+        lambda _, r: dataclasses.replace(r, trails=_changed(r.trails, name, changes)),
+    )
 
 
 def with_log_group(account: Account, name: str = LOG_GROUP_NAME, **changes: Any) -> Account:
-    def change(_: str, region: Region) -> Region:
-        if name not in region.log_groups:
-            return region
-        groups = dict(region.log_groups)
-        groups[name] = dataclasses.replace(groups[name], **changes)
-        return dataclasses.replace(region, log_groups=groups)
-
-    return with_regions(account, change)
+    return with_regions(
+        account,
+        lambda _, r: dataclasses.replace(r, log_groups=_changed_at(r.log_groups, name, changes)),
+    )
 
 
 def with_filter(account: Account, name: str, **changes: Any) -> Account:
     """A copy where the metric filter ``name`` has ``changes`` (e.g. ``pattern=...``)."""
 
-    def change_group(group: LogGroup) -> LogGroup:
-        if group.metric_filters is None:
-            return group
-        filters = tuple(
-            dataclasses.replace(f, **changes) if f.name == name else f for f in group.metric_filters
-        )
-        return dataclasses.replace(group, metric_filters=filters)
-
     def change(_: str, region: Region) -> Region:
-        groups = {key: change_group(group) for key, group in region.log_groups.items()}
+        groups = {
+            key: dataclasses.replace(g, metric_filters=_changed(g.metric_filters, name, changes))
+            for key, g in region.log_groups.items()
+        }
         return dataclasses.replace(region, log_groups=groups)
 
     return with_regions(account, change)
@@ -286,29 +284,18 @@ def with_transformation(account: Account, filter_name: str, **changes: Any) -> A
 
 def with_alarm(account: Account, name: str, **changes: Any) -> Account:
     """A copy where the alarm ``name`` has ``changes`` (e.g. ``threshold=2.0``)."""
-
-    def change(_: str, region: Region) -> Region:
-        if region.alarms is None:
-            return region
-        alarms = tuple(
-            dataclasses.replace(a, **changes) if a.name == name else a for a in region.alarms
-        )
-        return dataclasses.replace(region, alarms=alarms)
-
-    return with_regions(account, change)
+    return with_regions(
+        account,
+        lambda _, r: dataclasses.replace(r, alarms=_changed(r.alarms, name, changes)),
+    )
 
 
 def with_topic(account: Account, arn: str, **changes: Any) -> Account:
     """A copy where the topic ``arn`` has ``changes`` (e.g. ``exists=False``)."""
-
-    def change(_: str, region: Region) -> Region:
-        if arn not in region.topics:
-            return region
-        topics = dict(region.topics)
-        topics[arn] = dataclasses.replace(topics[arn], **changes)
-        return dataclasses.replace(region, topics=topics)
-
-    return with_regions(account, change)
+    return with_regions(
+        account,
+        lambda _, r: dataclasses.replace(r, topics=_changed_at(r.topics, arn, changes)),
+    )
 
 
 def with_errors(account: Account, *errors: CollectionError) -> Account:

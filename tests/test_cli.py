@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import one_error_line, run
 
 from scanner.catalog import Rule, load_catalog
 from scanner.cli import main
@@ -34,20 +35,6 @@ IAM_EVENTS = event_names("iam-policy-changes")
 
 def either(names: Sequence[str]) -> str:
     return event_name_pattern(names)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("scanner: error: ")
-    assert "Traceback" not in err
-    return lines[0]
 
 
 # ------------------------------------------------------------------------------ rules list

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import one_error_line, run
 
 from scanner import demo, emulation
-from scanner.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(emulation.MOTO_ERROR_SHAPE_WARNING)]
 
@@ -39,19 +39,6 @@ def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.delenv("NO_COLOR", raising=False)
     return endpoint
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("scanner: error: ")
-    return lines[0]
 
 
 def test_the_management_account_alone_passes_and_exits_0(

@@ -191,7 +191,7 @@ alerts:
   alertmanager:
     - {{url: "http://127.0.0.1:9093"}}
 """
-    env = {"SLACK_URL": "https://hooks.slack.test/T000/B000/XXXX"}
+    env = {"SLACK_URL": "https://hooks.slack.test/T000/B000/tok3n9"}
     config = cfg.parse(text, env)
     hook, slack = config.alerts.webhooks[0], config.alerts.slack[0]
     assert hook.read_secret() == b"first"
@@ -200,7 +200,7 @@ alerts:
     assert slack.read_url(env) == env["SLACK_URL"]
     assert config.http.read_token() == "t0ken"
     assert [t.name for t in config.alerts.targets] == ["hook", "slack-0", "alertmanager-0"]
-    assert "rotated" not in repr(config) and "XXXX" not in repr(config)
+    assert "rotated" not in repr(config) and "tok3n9" not in repr(config)
 
 
 def test_a_secret_that_cannot_be_read_stops_the_daemon_at_start(tmp_path: Path) -> None:

@@ -152,21 +152,26 @@ def test_topic_that_does_not_exist_is_marked_so(aws: str) -> None:
     assert "does not exist" in finding.reason
 
 
-def test_account_whose_role_cannot_be_assumed_is_an_error_and_the_scan_goes_on(
-    aws: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ids = org.organization("alpha", "locked")
-    org.chain(org.management(), name="org", organization_trail=True, rules=(ROOT,))
-    # moto does not check role trust: refuse the locked account's role in moto's STS.
-    locked_role = f"arn:aws:iam::{ids['locked']}:role/{org.ROLE}"
+def refuse_member_role(monkeypatch: pytest.MonkeyPatch, account_id: str) -> str:
+    """moto does not check role trust: make its STS refuse the member role of one account."""
+    role = f"arn:aws:iam::{account_id}:role/{org.ROLE}"
     faults.inject(
         monkeypatch,
         TokenResponse,
         "assume_role",
         "AccessDenied",
-        f"not authorized to perform sts:AssumeRole on {locked_role}",
-        when=lambda response: response._get_param("RoleArn") == locked_role,
+        f"not authorized to perform sts:AssumeRole on {role}",
+        when=lambda response: response._get_param("RoleArn") == role,
     )
+    return role
+
+
+def test_account_whose_role_cannot_be_assumed_is_an_error_and_the_scan_goes_on(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = org.organization("alpha", "locked")
+    org.chain(org.management(), name="org", organization_trail=True, rules=(ROOT,))
+    locked_role = refuse_member_role(monkeypatch, ids["locked"])
 
     result = scan(organization=True)
 
@@ -190,15 +195,7 @@ def test_a_topic_in_an_account_that_cannot_be_entered_leaves_that_account_an_err
     ids = org.organization("alpha", "locked")
     topic_arn = org.topic(org.enter(ids["locked"]), "central-alerts")
     org.chain(org.enter(ids["alpha"]), rules=(ROOT,), topic_arn=topic_arn)
-    locked_role = f"arn:aws:iam::{ids['locked']}:role/{org.ROLE}"
-    faults.inject(  # moto does not check role trust: refuse the role in moto's STS
-        monkeypatch,
-        TokenResponse,
-        "assume_role",
-        "AccessDenied",
-        f"not authorized to perform sts:AssumeRole on {locked_role}",
-        when=lambda response: response._get_param("RoleArn") == locked_role,
-    )
+    refuse_member_role(monkeypatch, ids["locked"])
 
     result = scan(organization=True)
 
