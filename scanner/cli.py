@@ -47,8 +47,9 @@ from scanner.catalog import (
     load_catalog,
 )
 from scanner.daemon.commands import add_commands, add_demo_arguments, run_demo_serve
+from scanner.errors import InventoryError
 from scanner.evaluate import evaluate
-from scanner.model import Finding, Inventory, InventoryError, Status
+from scanner.model import Finding, Inventory, Status
 from scanner.patterns import PatternSyntaxError, render
 from scanner.remediation import FORMATS
 

@@ -37,6 +37,7 @@ from typing import Any
 from unittest import mock
 
 from scanner.catalog import Catalog, load_catalog
+from scanner.errors import EmulationError
 from scanner.testing import healthy_filter
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account: where fake credentials act
@@ -76,10 +77,6 @@ CLEARED_ENVIRONMENT = (
 # AccessDenied of a refused role): AWS sends exactly that, so the warning is noise here. In the
 # form of a warnings filter (``action:message``) that pytest's ``filterwarnings`` takes too.
 MOTO_ERROR_SHAPE_WARNING = r"ignore:Exception\(\w+\) with code \w+ does not match an error shape"
-
-
-class EmulationError(RuntimeError):
-    """The emulator cannot be used (moto missing) or the description is inconsistent."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from scanner.errors import InventoryError
+
 # --------------------------------------------------------------------------------------------
 # The chain of links (data first).
 
@@ -131,10 +133,6 @@ class Status(enum.StrEnum):
 # Account states as AWS Organizations reports them; only ACTIVE accounts are evaluated.
 ACCOUNT_ACTIVE = "ACTIVE"
 ACCOUNT_SUSPENDED = "SUSPENDED"
-
-
-class InventoryError(ValueError):
-    """The JSON does not describe a valid inventory (or finding); the message names the field."""
 
 
 # --------------------------------------------------------------------------------------------

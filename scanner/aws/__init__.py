@@ -10,9 +10,9 @@ Import :func:`collect` and :class:`ScanOptions` from here.
 
 from __future__ import annotations
 
-from scanner.aws.credentials import ScanError
 from scanner.aws.limits import CallStats, RateLimits
 from scanner.aws.scan import CollectResult, Progress, ScanOptions, collect
+from scanner.errors import ScanError
 
 __all__ = [
     "CallStats",

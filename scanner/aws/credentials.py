@@ -32,14 +32,11 @@ from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped, un
 
 from scanner.aws.clients import ClientPool, Identity
 from scanner.aws.limits import Caller, CallFailed
+from scanner.errors import ScanError
 
 SESSION_NAME = "cloudtrail-monitoring-scanner"
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 ROLE_SESSION_SECONDS = 3600  # the cap for chained roles
-
-
-class ScanError(Exception):
-    """The scan cannot run at all (no credentials, the organization cannot be listed)."""
 
 
 def role_arn_for(partition: str, account_id: str, role_name: str) -> str:

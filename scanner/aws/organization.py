@@ -21,8 +21,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from scanner.aws.clients import Client
-from scanner.aws.credentials import ScanError
 from scanner.aws.limits import Caller, CallFailed
+from scanner.errors import ScanError
 from scanner.model import ACCOUNT_ACTIVE
 
 # The Organizations endpoint of each partition (a global service with one home region).

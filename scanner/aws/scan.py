@@ -33,7 +33,7 @@ from scanner.aws.account import (
     topic_region,
 )
 from scanner.aws.clients import ClientOptions, ClientPool, Identity
-from scanner.aws.credentials import DEFAULT_MEMBER_ROLE, Credentials, ScanError
+from scanner.aws.credentials import DEFAULT_MEMBER_ROLE, Credentials
 from scanner.aws.limits import DEFAULT_MAX_IN_FLIGHT, Caller, CallFailed, CallStats, RateLimits
 from scanner.aws.organization import (
     ORGANIZATIONS_REGION,
@@ -43,6 +43,7 @@ from scanner.aws.organization import (
     select,
 )
 from scanner.aws.regions import enabled_regions
+from scanner.errors import ScanError
 from scanner.model import Account, CollectionError, Inventory, arn_parts
 
 log = structlog.get_logger(__name__)

@@ -15,16 +15,15 @@ from scanner.catalog._load import build_catalog, load_catalog
 from scanner.catalog._types import (
     SEVERITIES,
     Catalog,
-    CatalogError,
     Profile,
     Reference,
     RemediationNames,
     Rule,
     Severity,
-    UnknownNameError,
     identifier_label,
 )
 from scanner.catalog.judge import Verdict, judge
+from scanner.errors import CatalogError, UnknownNameError
 
 __all__ = [
     "SEVERITIES",

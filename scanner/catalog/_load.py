@@ -36,12 +36,12 @@ from scanner.catalog._types import (
     SECURITYHUB,
     SEVERITIES,
     Catalog,
-    CatalogError,
     Profile,
     Reference,
     RemediationNames,
     Rule,
 )
+from scanner.errors import CatalogError
 from scanner.patterns import (
     JsonPattern,
     PatternSyntaxError,

@@ -17,10 +17,11 @@ An unknown name is an error of the caller, not of the data: it raises :class:`Un
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from scanner.errors import UnknownNameError
 from scanner.patterns import JsonPattern
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -31,25 +32,6 @@ ReferenceKind = Literal["published", "intended"]
 SECURITYHUB = "securityhub"
 CLOUDGUARD = "cloudguard"
 CIS_PREFIX = "cis-"
-
-
-class UnknownNameError(KeyError):
-    """A rule or profile name that does not exist (where it was looked up); lists valid ones."""
-
-    def __init__(
-        self, message: str, name: str, valid: Iterable[str], valid_label: str = "valid names"
-    ) -> None:
-        self.name = name
-        self.valid = tuple(valid)
-        super().__init__(f"{message}; {valid_label}: {', '.join(self.valid) or '(none)'}")
-
-    def __str__(self) -> str:
-        # KeyError would print the repr of its argument, quotes and all.
-        return str(self.args[0])
-
-
-class CatalogError(ValueError):
-    """The data file is inconsistent; the message names the rule or profile and the field."""
 
 
 def identifier_label(key: str) -> str:

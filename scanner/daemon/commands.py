@@ -23,7 +23,7 @@ from scanner.daemon import logs
 from scanner.daemon.config import EXAMPLE, Config, ConfigError, format_duration, from_mapping, load
 from scanner.daemon.runner import Daemon
 from scanner.daemon.sharding import ShardingError
-from scanner.daemon.state import StateError
+from scanner.errors import StateError
 
 EXIT_OK, EXIT_CANNOT_RUN = 0, 2
 DEMO_LISTEN = "127.0.0.1:9108"

@@ -41,18 +41,10 @@ from scanner.aws.credentials import DEFAULT_MEMBER_ROLE
 from scanner.aws.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RATES
 from scanner.aws.scan import DEFAULT_ACCOUNT_CONCURRENCY
 from scanner.catalog import load_catalog
+from scanner.errors import ConfigError
 
 ENV_PREFIX = "SCANNER_"
 DEFAULT_LISTEN = "127.0.0.1:9108"  # a workstation; the container image sets 0.0.0.0:9108
-
-
-class ConfigError(ValueError):
-    """An invalid configuration; ``str()`` is one line, ``config: <field>: <what is wrong>``."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        self.where = where
-        self.problem = problem
-        super().__init__(f"config: {where}: {problem}" if where else f"config: {problem}")
 
 
 # --------------------------------------------------------------------------------------------

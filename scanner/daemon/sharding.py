@@ -17,11 +17,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from scanner.errors import ShardingError
+
 _ORDINAL = re.compile(r".*-(\d+)")
-
-
-class ShardingError(ValueError):
-    """The shard cannot be determined; one line naming the setting."""
 
 
 def shard_of(account_id: str, total: int) -> int:

@@ -51,6 +51,7 @@ from scanner.daemon.transitions import (
     Transition,
     advance,
 )
+from scanner.errors import StateError
 from scanner.model import Finding, Status, decode, encode_object
 
 Target = WebhookConfig | SlackConfig | AlertmanagerConfig
@@ -115,10 +116,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_pending ON outbox (target, state, id);
     """,
 )
-
-
-class StateError(RuntimeError):
-    """The state file cannot be used; the message names the file and says why."""
 
 
 @dataclass(frozen=True, slots=True)

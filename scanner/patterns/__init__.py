@@ -7,6 +7,7 @@ thousands of times.
 
 from __future__ import annotations
 
+from scanner.errors import PatternSyntaxError
 from scanner.patterns.ast import (
     And,
     Comparison,
@@ -18,7 +19,7 @@ from scanner.patterns.ast import (
 )
 from scanner.patterns.coverage import Coverage, Gap, covers, overlaps
 from scanner.patterns.match import atoms, matches
-from scanner.patterns.parser import PatternSyntaxError, parse
+from scanner.patterns.parser import parse
 from scanner.patterns.render import render
 
 

@@ -23,6 +23,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from scanner.errors import PatternSyntaxError
 from scanner.patterns.ast import (
     And,
     Comparison,
@@ -50,20 +51,6 @@ _OPERATORS = ("!=", "<=", ">=", "=", "<", ">")
 # Characters that end an unquoted value or a selector key.
 _VALUE_STOP = set(" \t\r\n(){}&|\"'")
 _KEY_STOP = set(" \t\r\n(){}&|\"'.[]=!<>%,")
-
-
-class PatternSyntaxError(ValueError):
-    """A filter pattern that CloudWatch Logs would reject (or that we cannot read).
-
-    ``position`` is a 0-based offset into the pattern text, ``expected`` what would have been
-    valid there.
-    """
-
-    def __init__(self, message: str, position: int, expected: str) -> None:
-        super().__init__(f"at position {position}: {message}")
-        self.position = position
-        self.expected = expected
-        self.detail = message
 
 
 def _describe(text: str, pos: int) -> str:
