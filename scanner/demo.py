@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from scanner.aws import CollectResult, Progress, ScanOptions, collect
-from scanner.aws.limits import DEFAULT_RATES
+from scanner.aws.gateway import DEFAULT_RATES
 from scanner.emulation import (
     MANAGEMENT_ACCOUNT_ID,
     Account,

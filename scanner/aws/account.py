@@ -33,10 +33,10 @@ from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner import _alarm
 from scanner.aws import _shapes
 from scanner.aws.clients import ClientPool, Identity
-from scanner.aws.limits import Caller, CallFailed
+from scanner.aws.gateway import Caller, CallFailed
+from scanner.evaluate.alarms import watches
 from scanner.model import (
     Account,
     Alarm,
@@ -46,7 +46,10 @@ from scanner.model import (
     Topic,
     Trail,
     Transformation,
-    arn_parts,
+    arn_account,
+    arn_region,
+    is_sns_topic,
+    log_group_of,
 )
 
 # The error codes that mean the resource does not exist, per operation.
@@ -105,22 +108,13 @@ def _owned(trail: Trail, account_id: str) -> bool:
 
 def _log_group(arn: str) -> tuple[str, str, str] | None:
     """``(account, region, name)`` of a log group ARN, ``None`` if it is not one."""
-    try:
-        _, service, region, account, resource = arn_parts(arn)
-    except ValueError:
-        return None
-    if service != "logs" or not resource.startswith("log-group:"):
-        return None
-    return account, region, resource.removeprefix("log-group:").removesuffix(":*")
+    parsed = log_group_of(arn)
+    return (parsed[2], parsed[1], parsed[3]) if parsed else None
 
 
 def _topic(arn: str) -> tuple[str, str] | None:
     """``(account, region)`` of an SNS topic ARN, ``None`` for any other action."""
-    try:
-        _, service, region, account, _ = arn_parts(arn)
-    except ValueError:
-        return None
-    return (account, region) if service == "sns" else None
+    return (arn_account(arn), arn_region(arn)) if is_sns_topic(arn) else None
 
 
 class AccountCollector:
@@ -278,7 +272,7 @@ class AccountCollector:
             data.alarms = None
             return
         alarms = (_shapes.alarm(item) for item in items)
-        data.alarms = [a for a in alarms if any(_alarm.watches(a, t) for t in metrics)]
+        data.alarms = [a for a in alarms if any(watches(a, t) for t in metrics)]
 
 
 def topic_region(arn: str) -> str:

@@ -18,7 +18,7 @@ new client builds an SSL context and loads the CA bundle on its first request (~
 * Every client uses :class:`_SharedSSLSession`, which builds the SSL context once per process
   instead of once per client.
 
-aiobotocore has no type information: ``Any`` stays inside this module and :mod:`.limits`;
+aiobotocore has no type information: ``Any`` stays inside this module and :mod:`.gateway`;
 the rest of the package sees :class:`Client` and :class:`Identity`.
 """
 
@@ -35,6 +35,8 @@ from aiobotocore.config import AioConfig  # type: ignore[import-untyped, unused-
 from aiobotocore.httpsession import AIOHTTPSession  # type: ignore[import-untyped, unused-ignore]
 from aiobotocore.session import AioSession  # type: ignore[import-untyped, unused-ignore]
 from botocore.httpsession import create_urllib3_context, get_cert_path  # type: ignore[import-untyped, unused-ignore]
+
+from scanner.model.arns import arn_partition
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 30.0
@@ -69,8 +71,7 @@ class Identity:
 
     @property
     def partition(self) -> str:
-        parts = self.arn.split(":")
-        return parts[1] if len(parts) > 1 and parts[1] else "aws"
+        return arn_partition(self.arn) or "aws"
 
 
 @dataclass(eq=False, slots=True)

@@ -12,11 +12,11 @@ Theory of operation:
   other account is entered by ``arn:<partition>:iam::<account>:role/<member_role_name>``, with
   ``external_id`` when given.
 * Assumed credentials are aiobotocore refreshable credentials: botocore asks them for keys on
-  every request, and they call AssumeRole again (through :class:`~scanner.aws.limits.Caller`,
+  every request, and they call AssumeRole again (through :class:`~scanner.aws.gateway.Caller`,
   so the call is throttled and counted) when fewer than 15 minutes remain, which matters for role
   chaining (sessions capped at one hour) and long scans.
 * Identities are cached per account for the scan, failures too: an account whose role cannot be
-  assumed costs one AssumeRole, and the :class:`~scanner.aws.limits.CallFailed` it raised is
+  assumed costs one AssumeRole, and the :class:`~scanner.aws.gateway.CallFailed` it raised is
   raised again to every later asker (the account is reported with that error, the scan goes on).
 """
 
@@ -31,16 +31,13 @@ from aiobotocore.credentials import AioRefreshableCredentials  # type: ignore[im
 from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped, unused-ignore]
 
 from scanner.aws.clients import ClientPool, Identity
-from scanner.aws.limits import Caller, CallFailed
+from scanner.aws.gateway import Caller, CallFailed
 from scanner.errors import ScanError
+from scanner.model.arns import arn_account, role_arn
 
 SESSION_NAME = "cloudtrail-monitoring-scanner"
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 ROLE_SESSION_SECONDS = 3600  # the cap for chained roles
-
-
-def role_arn_for(partition: str, account_id: str, role_name: str) -> str:
-    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
 
 
 def _expiry(value: object) -> str:
@@ -112,7 +109,7 @@ class Credentials:
         me = await self.caller_identity()
         if account_id == me.account_id:
             return me
-        arn = role_arn_for(me.partition, account_id, self.member_role_name)
+        arn = role_arn(account_id, self.member_role_name, me.partition)
         return await self._assume(me, arn, account_id, external_id=self.external_id)
 
     async def _assume(
@@ -130,7 +127,7 @@ class Credentials:
         credentials = AioRefreshableCredentials.create_from_metadata(
             metadata, refresh_using=refresh, method="assume-role"
         )
-        account_id = assumed_arn.split(":")[4] if assumed_arn.count(":") >= 5 else ""
+        account_id = arn_account(assumed_arn)
         return Identity(
             key=f"role:{key}", account_id=account_id, arn=assumed_arn, credentials=credentials
         )

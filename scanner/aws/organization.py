@@ -21,7 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from scanner.aws.clients import Client
-from scanner.aws.limits import Caller, CallFailed
+from scanner.aws.gateway import Caller, CallFailed
 from scanner.errors import ScanError
 from scanner.model import ACCOUNT_ACTIVE
 

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from scanner.aws.clients import Client, ClientPool
-from scanner.aws.limits import Caller, CallFailed
+from scanner.aws.gateway import Caller, CallFailed
 from scanner.model import CollectionError
 
 ENABLED = frozenset({"opt-in-not-required", "opted-in"})

@@ -4,7 +4,7 @@ This is the package's entry point (the CLI, the demo and the daemon call :func:`
 Invariants:
 
 * One :class:`~scanner.aws.clients.ClientPool` (one base session) and one
-  :class:`~scanner.aws.limits.Caller` (throttles, counters) per scan; every AWS call of the scan
+  :class:`~scanner.aws.gateway.Caller` (throttles, counters) per scan; every AWS call of the scan
   goes through them, so :attr:`CollectResult.stats` counts all of them.
 * An account that cannot be entered (AssumeRole refused, missing role) is an
   :class:`~scanner.model.Account` with ``error`` set; an account that fails unexpectedly is one
@@ -34,7 +34,7 @@ from scanner.aws.account import (
 )
 from scanner.aws.clients import ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import DEFAULT_MEMBER_ROLE, Credentials
-from scanner.aws.limits import DEFAULT_MAX_IN_FLIGHT, Caller, CallFailed, CallStats, RateLimits
+from scanner.aws.gateway import DEFAULT_MAX_IN_FLIGHT, Caller, CallFailed, CallStats, RateLimits
 from scanner.aws.organization import (
     ORGANIZATIONS_REGION,
     OrgAccount,
@@ -44,7 +44,7 @@ from scanner.aws.organization import (
 )
 from scanner.aws.regions import enabled_regions
 from scanner.errors import ScanError
-from scanner.model import Account, CollectionError, Inventory, arn_parts
+from scanner.model import Account, CollectionError, Inventory, arn_account
 
 log = structlog.get_logger(__name__)
 
@@ -69,7 +69,7 @@ class ScanOptions:
       ``home_region``: where STS and EC2 DescribeRegions are called (default: the profile's
       region, else us-east-1).
     * ``rate_limits``: requests per second per (account, region, service), by service name,
-      overriding :data:`~scanner.aws.limits.DEFAULT_RATES`; ``max_in_flight``: global cap.
+      overriding :data:`~scanner.aws.gateway.DEFAULT_RATES`; ``max_in_flight``: global cap.
     * ``retry_mode`` (standard | adaptive) and ``max_attempts``: botocore's retries.
     * ``account_concurrency``: accounts collected at the same time.
     * ``listing``: the organization as :func:`list_accounts` gave it earlier (the daemon caches
@@ -106,10 +106,6 @@ class CollectResult:
     suspended: tuple[Account, ...]
     duration: float
     clients: int = 0  # botocore clients created during the scan
-
-
-def _topic_owner(arn: str) -> str:
-    return arn_parts(arn)[3]
 
 
 class _Scan:
@@ -189,7 +185,7 @@ class _Scan:
         evaluator says so."""
         by_owner: dict[str, set[str]] = {}
         for arn in self.foreign_topics:
-            owner = _topic_owner(arn)
+            owner = arn_account(arn)
             if owner in self.collected or (
                 owner in members and members[owner].active and owner not in attempted
             ):  # an owner attempted and not collected could not be entered: say so, no retry

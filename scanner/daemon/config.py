@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 from scanner.aws import ScanOptions
 from scanner.aws.credentials import DEFAULT_MEMBER_ROLE
-from scanner.aws.limits import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RATES
+from scanner.aws.gateway import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RATES
 from scanner.aws.scan import DEFAULT_ACCOUNT_CONCURRENCY
 from scanner.catalog import load_catalog
 from scanner.errors import ConfigError

@@ -1,6 +1,7 @@
 """Does a CloudWatch alarm go to ALARM on one event that its metric filter matches?
 
-Pure, and used only by :mod:`scanner.evaluate` (links ``alarm`` and ``alarm_condition``).
+Pure. The evaluator's links ``alarm`` and ``alarm_condition`` are decided here; the collector
+uses :func:`watches` to read only the alarms on a filter's metric.
 
 Theory of operation. A metric filter publishes, for each matching log event, its metric value
 ``v`` (the transformation's ``metric_value``; ``"$.field"`` is the event's own number and cannot

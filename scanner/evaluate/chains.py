@@ -1,57 +1,26 @@
-"""Inventory + rules -> findings: walk the chain of links, account by account, rule by rule.
+"""The walk: every chain of links by which one rule could hold for one account.
 
-Pure: reads an :class:`~scanner.model.Inventory`, returns findings; no I/O, no clock.
-
-Theory of operation. For one account, every trail that can record its events starts *chains*:
-its own trails (deduplicated by ARN across regions, since DescribeTrails shows multi-region and
-organization trails in every region) and the organization trails of the management account,
-which cover every member. A chain branches at each choice the data offer: each metric filter of
-the trail's log group, each alarm watching that filter's metric, each SNS topic among the alarm's
-actions. Every chain gets a status on each of the ten links of :data:`scanner.model.LINKS`:
-
-* ``ok`` or ``broken`` when the data decide it ("cannot prove" is broken: the configuration is
-  what we cannot vouch for, not the collection);
-* ``unknown`` when a datum is missing because a call failed (the detail quotes the call);
-* ``missing`` when an earlier link leaves nothing to look at (no log group: no filter).
-
-Later links are evaluated wherever the data allow, so a chain broken for sure is broken even if
-an earlier datum is unknown. A chain is broken if any link is, else unknown if any link is, else
-it holds. The rule's verdict over all chains of the account:
-
-* PASS if any chain holds (the reason says which);
-* otherwise ERROR if any chain is unknown: the missing datum might have completed it, so the
-  scanner says neither PASS nor FAIL and quotes the failed call;
-* otherwise FAIL, explained by the chain that got furthest, among the chains meant for the
-  rule: a chain whose filter covers the rule comes first, then one whose filter concerns it;
-  then the furthest first broken link; at the filter, the pattern that comes closest (fewest
-  missed kinds of event); then the most links that hold (:meth:`_Chain.rank`). Filters that
-  share no event with the rule (written for another control) are not candidates, unless they
-  can match nothing at all and name the rule's conditions (``&&`` written for ``||``).
-
-Chains depend on the trail, the rule and the owner's data only, not on the member evaluated, so
-they are computed once per (trail, rule) and shared by every member an organization trail covers.
-If a member's trail listing failed everywhere its own trails are unknown (an unknown chain);
-listings that succeeded in some regions are enough, because the only trails that can hold are
-multi-region ones and those are listed in every region.
+Pure. For one trail and one rule, :class:`Walker` branches at each choice the data offer (each
+metric filter of the trail's log group, each alarm watching that filter's metric, each SNS topic
+among the alarm's actions) and gives every :class:`Chain` a status on each of the ten links of
+:data:`scanner.model.LINKS`. How a verdict is drawn from the chains is :mod:`.verdict`'s job.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from scanner import _alarm
-from scanner._trails import covering_trails, selectors_problem
-from scanner.catalog import Catalog, Rule, Verdict, judge, load_catalog
+from scanner.catalog import Rule, Verdict, judge
+from scanner.evaluate import alarms
+from scanner.evaluate.trails import selectors_problem
 from scanner.model import (
     ACCOUNT_SUSPENDED,
     LINKS,
     Account,
     Alarm,
     CollectionError,
-    Finding,
     Inventory,
     Link,
     LinkResult,
@@ -59,13 +28,13 @@ from scanner.model import (
     LogGroup,
     MetricFilter,
     Region,
-    Status,
     Topic,
     Trail,
     Transformation,
     arn_account,
-    arn_parts,
     arn_region,
+    is_sns_topic,
+    log_group_of,
 )
 from scanner.patterns import (
     Comparison,
@@ -76,7 +45,6 @@ from scanner.patterns import (
     overlaps,
     parse,
 )
-from scanner.remediation import RemediationContext, remediation_for
 
 OK, BROKEN, UNKNOWN, MISSING = (
     LinkStatus.OK,
@@ -93,16 +61,16 @@ CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "trails": ("cloudtrail", ("DescribeTrails",)),
     "logging": ("cloudtrail", ("GetTrailStatus",)),
     "selectors": ("cloudtrail", ("GetEventSelectors",)),
-    "log_group": ("logs", ("DescribeLogGroups", "DescribeMetricFilters")),
+    "log_group": ("logs", ("DescribeMetricFilters",)),
     "filters": ("logs", ("DescribeMetricFilters",)),
     "alarms": ("cloudwatch", ("DescribeAlarms",)),
-    "topic": ("sns", ("ListTopics", "GetTopicAttributes", "ListSubscriptionsByTopic")),
-    "subscriptions": ("sns", ("ListSubscriptionsByTopic", "ListSubscriptions")),
+    "topic": ("sns", ("ListSubscriptionsByTopic",)),
+    "subscriptions": ("sns", ("ListSubscriptionsByTopic",)),
 }
 
 
 @dataclass(frozen=True, slots=True)
-class _Chain:
+class Chain:
     """One way the rule could hold: a LinkResult per link, and what remediation needs."""
 
     links: tuple[LinkResult, ...]
@@ -176,7 +144,7 @@ def _quote(error: CollectionError | None) -> str:
 # The walk.
 
 
-class _Walker:
+class Walker:
     """Builds the chains of one rule; holds the inventory and caches per (trail, rule)."""
 
     def __init__(self, inventory: Inventory, profile: str) -> None:
@@ -223,7 +191,7 @@ class _Walker:
 
     # Links.
 
-    def chains(self, trail: Trail, rule: Rule) -> Iterable[_Chain]:
+    def chains(self, trail: Trail, rule: Rule) -> Iterable[Chain]:
         """The trail's chains for the rule, computed once and only as far as they are read."""
         key = (trail, rule.id)
         if key not in self._cache:
@@ -261,7 +229,7 @@ class _Walker:
                 links.append(link(Link.SELECTORS, BROKEN, problem))
         return links
 
-    def _trail_chains(self, trail: Trail, rule: Rule) -> Iterator[_Chain]:
+    def _trail_chains(self, trail: Trail, rule: Rule) -> Iterator[Chain]:
         head = self._trail_links(trail)
         notes: tuple[str, ...] = ()
         if trail.latest_cloudwatch_logs_delivery_error:
@@ -273,10 +241,10 @@ class _Walker:
         if isinstance(located, str):
             at = (trail.log_group_arn or trail.arn, trail.account_id, trail.home_region)
             links = _complete([*head, _result(Link.LOG_GROUP, BROKEN, located, at)])
-            yield _Chain(links, trail.account_id, trail=trail, notes=notes)
+            yield Chain(links, trail.account_id, trail=trail, notes=notes)
             return
         name, arn, account_id, region = located
-        base = _Chain((), account_id, region, trail, name, notes=notes)
+        base = Chain((), account_id, region, trail, name, notes=notes)
         link, group = self._log_group_link(trail, name, (arn, account_id, region))
         head.append(link)
         at = (name, account_id, region)
@@ -330,8 +298,8 @@ class _Walker:
         return _result(Link.LOG_GROUP, OK, detail, at), group
 
     def _filter_chains(
-        self, base: _Chain, head: list[LinkResult], metric_filter: MetricFilter, rule: Rule
-    ) -> Iterator[_Chain]:
+        self, base: Chain, head: list[LinkResult], metric_filter: MetricFilter, rule: Rule
+    ) -> Iterator[Chain]:
         owner, region = base.owner, base.region
         name = f'metric filter "{metric_filter.name}" on log group "{metric_filter.log_group_name}"'
         notes = base.notes
@@ -356,8 +324,8 @@ class _Walker:
             yield from self._alarm_chains(with_t, [*head, link], transformation)
 
     def _alarm_chains(
-        self, base: _Chain, head: list[LinkResult], t: Transformation
-    ) -> Iterator[_Chain]:
+        self, base: Chain, head: list[LinkResult], t: Transformation
+    ) -> Iterator[Chain]:
         owner, region = base.owner, base.region or ""
         metric = f"{t.metric_namespace}/{t.metric_name}"
         filter_name = base.metric_filter.name if base.metric_filter else ""
@@ -368,7 +336,7 @@ class _Walker:
             link = _result(Link.ALARM, UNKNOWN, detail, (metric, owner, region))
             yield dataclasses.replace(base, links=_complete([*head, link]))
             return
-        watching = [a for a in found.alarms if _alarm.watches(a, t)]
+        watching = [a for a in found.alarms if alarms.watches(a, t)]
         if not watching:
             detail = (
                 f'no alarm in {region} watches metric {metric} of metric filter "{filter_name}"'
@@ -379,7 +347,7 @@ class _Walker:
         for alarm in watching:
             yield from self._action_chains(base, [*head, *self._alarm_links(alarm, t, base)], alarm)
 
-    def _alarm_links(self, alarm: Alarm, t: Transformation, base: _Chain) -> list[LinkResult]:
+    def _alarm_links(self, alarm: Alarm, t: Transformation, base: Chain) -> list[LinkResult]:
         owner, region = base.owner, base.region
 
         def link(link: Link, status: LinkStatus, detail: str) -> LinkResult:
@@ -388,15 +356,15 @@ class _Walker:
         name = f'alarm "{alarm.name}"'
         links = [link(Link.ALARM, OK, f"{name} watches {t.metric_namespace}/{t.metric_name}")]
         try:
-            problem = _alarm.condition_problem(alarm, t)
-        except _alarm.Unprovable as why:
+            problem = alarms.condition_problem(alarm, t)
+        except alarms.Unprovable as why:
             links.append(link(Link.ALARM_CONDITION, BROKEN, str(why)))
         else:
             if problem is None:
                 links.append(link(Link.ALARM_CONDITION, OK, f"{name} fires on one event"))
             else:
                 links.append(link(Link.ALARM_CONDITION, BROKEN, problem))
-        sns = [a for a in alarm.alarm_actions if _is_sns(a)]
+        sns = [a for a in alarm.alarm_actions if is_sns_topic(a)]
         if not alarm.actions_enabled:
             links.append(link(Link.ACTIONS, BROKEN, f"{name} has its actions disabled"))
         elif not sns:
@@ -409,11 +377,9 @@ class _Walker:
             links.append(link(Link.ACTIONS, OK, f"{name} notifies {', '.join(sns)}"))
         return links
 
-    def _action_chains(
-        self, base: _Chain, head: list[LinkResult], alarm: Alarm
-    ) -> Iterator[_Chain]:
+    def _action_chains(self, base: Chain, head: list[LinkResult], alarm: Alarm) -> Iterator[Chain]:
         with_alarm = dataclasses.replace(base, alarm=alarm)
-        topics = [a for a in alarm.alarm_actions if _is_sns(a)]
+        topics = [a for a in alarm.alarm_actions if is_sns_topic(a)]
         if not topics:
             yield dataclasses.replace(with_alarm, links=_complete(head))
             return
@@ -464,11 +430,11 @@ class _Walker:
 class _Replay:
     """An iterator's items, produced on first demand and replayed to later readers."""
 
-    def __init__(self, items: Iterator[_Chain]) -> None:
+    def __init__(self, items: Iterator[Chain]) -> None:
         self._items = items
-        self._seen: list[_Chain] = []
+        self._seen: list[Chain] = []
 
-    def __iter__(self) -> Iterator[_Chain]:
+    def __iter__(self) -> Iterator[Chain]:
         yield from self._seen
         for item in self._items:
             self._seen.append(item)
@@ -532,19 +498,11 @@ def _log_group_of(trail: Trail) -> tuple[str, str, str, str] | str:
     """``(name, arn, account, region)`` of the trail's log group, or why there is none."""
     if not trail.log_group_arn:
         return f'trail "{trail.name}" does not deliver to CloudWatch Logs'
-    try:
-        _, _, region, account_id, resource = arn_parts(trail.log_group_arn)
-    except ValueError:
+    parsed = log_group_of(trail.log_group_arn)
+    if parsed is None:
         return f'trail "{trail.name}" names an invalid log group ARN {trail.log_group_arn}'
-    name = resource.removeprefix("log-group:").removesuffix(":*")
+    _, region, account_id, name = parsed
     return name, trail.log_group_arn.removesuffix(":*"), account_id, region
-
-
-def _is_sns(arn: str) -> bool:
-    try:
-        return arn_parts(arn)[1] == "sns"
-    except ValueError:
-        return False
 
 
 def _event_names(verdict: Verdict) -> list[str]:
@@ -568,177 +526,15 @@ def _filter_detail(name: str, verdict: Verdict) -> tuple[LinkStatus, str]:
     return BROKEN, f"{name} misses {count} {noun} ({shown}{more})"
 
 
-# --------------------------------------------------------------------------------------------
-# Verdicts.
-
-
-def _unknown_trails(account: Account) -> _Chain:
+def unknown_trails(account: Account) -> Chain:
     error = account.error_for(*CALLS["trails"])
     why = "no region was collected" if error is None and not account.regions else _quote(error)
     detail = f"cannot list the trails of account {account.id}: {why}"
     link = _result(Link.TRAIL, UNKNOWN, detail, (account.id, account.id, None))
-    return _Chain(_complete([link]), account.id)
+    return Chain(_complete([link]), account.id)
 
 
-def _no_trail(account: Account) -> _Chain:
+def no_trail(account: Account) -> Chain:
     detail = f"no CloudTrail trail records the events of account {account.id}"
     link = _result(Link.TRAIL, BROKEN, detail, (account.id, account.id, None))
-    return _Chain(_complete([link]), account.id)
-
-
-def _elsewhere(chain: _Chain, account: Account) -> str:
-    if chain.owner == account.id or chain.trail is None:
-        return ""
-    return f' (organization trail "{chain.trail.name}" of account {chain.owner})'
-
-
-def _holds(chain: _Chain) -> str:
-    parts = []
-    if chain.trail is not None:
-        parts.append(f'trail "{chain.trail.name}"')
-    if chain.log_group is not None:
-        parts.append(f'log group "{chain.log_group}" in {chain.region}')
-    if chain.metric_filter is not None:
-        parts.append(f'metric filter "{chain.metric_filter.name}"')
-    if chain.alarm is not None:
-        parts.append(f'alarm "{chain.alarm.name}"')
-    if chain.topic is not None:
-        parts.append(f"topic {chain.topic}")
-    return "monitored through " + ", ".join(parts)
-
-
-def _context(chain: _Chain, account: Account, inventory: Inventory) -> RemediationContext:
-    """What remediation needs to write commands with the account's own names."""
-    trail, t = chain.trail, chain.transformation
-    region = chain.region or (trail.home_region if trail is not None else None)
-    account_id = chain.owner or account.id
-    return RemediationContext(
-        account_id=account_id,
-        partition=account.partition,
-        region=region,
-        trail_name=trail.name if trail is not None else None,
-        trail_home_region=trail.home_region if trail is not None else None,
-        log_group_name=chain.log_group,
-        log_group_region=chain.region if chain.log_group is not None else None,
-        filter_name=chain.metric_filter.name if chain.metric_filter is not None else None,
-        metric_name=t.metric_name if t is not None else None,
-        metric_namespace=t.metric_namespace if t is not None else None,
-        alarm_name=chain.alarm.name if chain.alarm is not None else None,
-        topic_arn=_subscribed_topic(inventory, account_id, region),
-    )
-
-
-def _subscribed_topic(inventory: Inventory, account_id: str, region: str | None) -> str | None:
-    """A topic of the account with a confirmed subscriber, in ``region`` if there is one."""
-    account = inventory.account(account_id)
-    regions = sorted(account.regions.items(), key=lambda item: item[0] != region) if account else []
-    for _, found in regions:
-        for arn, topic in sorted(found.topics.items()):
-            if topic.exists and any(s.confirmed for s in topic.subscriptions or ()):
-                return arn
-    return None
-
-
-def _pick(chains: Iterable[_Chain]) -> tuple[Status, _Chain] | None:
-    """The rule's verdict and the chain that explains it; stops reading at a chain that holds."""
-    seen: list[_Chain] = []
-    for chain in chains:
-        if chain.status is OK:
-            return Status.PASS, chain
-        seen.append(chain)
-    unknown = [c for c in seen if c.status is UNKNOWN]
-    if unknown:
-        return Status.ERROR, max(unknown, key=_Chain.rank)
-    return (Status.FAIL, max(seen, key=_Chain.rank)) if seen else None
-
-
-def _finding(
-    inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[_Chain]
-) -> Finding:
-    preferred = rule.accepted_in(profile)[0]
-    base = Finding(
-        account_id=account.id,
-        account_name=account.name,
-        rule=rule.id,
-        title=rule.title,
-        severity=rule.severity,
-        profile=profile,
-        status=Status.ERROR,
-        reason="",
-        reference=preferred.name,
-    )
-    picked = _pick(chains)
-    if picked is None:
-        picked = Status.FAIL, _no_trail(account)
-    status, chain = picked
-    verdict = chain.verdict
-    finding = dataclasses.replace(
-        base,
-        status=status,
-        chain=chain.links,
-        reference=verdict.reference.name if verdict is not None else preferred.name,
-        notes=tuple(dict.fromkeys(chain.notes)),
-    )
-    if status is Status.PASS:
-        return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
-    link = chain.first(UNKNOWN if status is Status.ERROR else BROKEN)
-    assert link is not None  # by _pick: an ERROR chain has an unknown link, a FAIL one a broken
-    finding = dataclasses.replace(finding, reason=link.detail + _elsewhere(chain, account))
-    if status is Status.ERROR:
-        return finding
-    finding = dataclasses.replace(finding, broken_link=link.link)
-    if verdict is not None and not verdict.covered and link.link is Link.FILTER:
-        finding = dataclasses.replace(
-            finding,
-            missed_events=tuple(verdict.missed),
-            gaps=tuple(gap.description for gap in verdict.gaps),
-        )
-    reference = verdict.reference if verdict is not None else preferred
-    fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
-    return dataclasses.replace(finding, remediation=fixes)
-
-
-def evaluate(
-    inventory: Inventory, profile: str | None = None, catalog: Catalog | None = None
-) -> list[Finding]:
-    """A finding per (active account, rule of the profile), in inventory then catalog order.
-
-    ``profile`` defaults to the catalog's default profile ("recommended"). Suspended accounts and
-    accounts collected only as dependencies (not in ``inventory.reported_accounts``) get no
-    finding; an account that could not be scanned gets ERROR for every rule.
-    """
-    catalog = catalog or load_catalog()
-    name = catalog.profile(profile).name
-    rules = catalog.rules_in(name)
-    walker = _Walker(inventory, name)
-    findings: list[Finding] = []
-    for account in inventory.accounts:
-        if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
-            continue
-        if account.error is not None:
-            reason = f"account {account.id} could not be scanned: {account.error.describe()}"
-            findings.extend(_account_error(account, rule, name, reason) for rule in rules)
-            continue
-        trails, listed = covering_trails(inventory, account)
-        unlisted = [] if listed else [_unknown_trails(account)]
-        for rule in rules:
-            chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
-            findings.append(_finding(inventory, account, rule, name, chains))
-    return findings
-
-
-def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
-    return Finding(
-        account_id=account.id,
-        account_name=account.name,
-        rule=rule.id,
-        title=rule.title,
-        severity=rule.severity,
-        profile=profile,
-        status=Status.ERROR,
-        reason=reason,
-        reference=rule.accepted_in(profile)[0].name,
-    )
-
-
-__all__ = ["CALLS", "SKIPPED_ACCOUNT_STATUSES", "covering_trails", "evaluate", "selectors_problem"]
+    return Chain(_complete([link]), account.id)

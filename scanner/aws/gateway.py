@@ -1,4 +1,4 @@
-"""Every AWS call goes through :meth:`Caller.call`: throttled, counted, its failure classified.
+"""The call gateway: every AWS call goes through :meth:`Caller.call`, throttled and counted.
 
 Invariants:
 

@@ -1,6 +1,6 @@
 """Which trails record an account's events, and whether a trail records every management event.
 
-Pure; used by :mod:`scanner.evaluate` for the first links of the chain.
+Pure; the first links of the chain (trail, logging, selectors).
 
 DescribeTrails shows a multi-region trail, and an organization trail, in every region of every
 account it covers, each time as a copy that may hold more or less of what the other calls

@@ -1,0 +1,17 @@
+"""The evaluate layer: Inventory + rules -> Findings. Pure: no I/O, no clock.
+
+* :mod:`~scanner.evaluate.trails`: which trails record an account's events; selectors.
+* :mod:`~scanner.evaluate.alarms`: does an alarm go to ALARM on one matching event.
+* :mod:`~scanner.evaluate.chains`: the walk, every chain by which a rule could hold.
+* :mod:`~scanner.evaluate.verdict`: the verdict over the chains, and :func:`evaluate`.
+
+This module only re-exports.
+"""
+
+from __future__ import annotations
+
+from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES
+from scanner.evaluate.trails import covering_trails, selectors_problem
+from scanner.evaluate.verdict import evaluate
+
+__all__ = ["CALLS", "SKIPPED_ACCOUNT_STATUSES", "covering_trails", "evaluate", "selectors_problem"]

@@ -1,0 +1,218 @@
+"""Inventory + rules -> findings: the verdict of each (account, rule) over its chains.
+
+Pure: reads an :class:`~scanner.model.Inventory`, returns findings; no I/O, no clock.
+
+Theory of operation. For one account, every trail that can record its events starts *chains*:
+its own trails (deduplicated by ARN across regions, since DescribeTrails shows multi-region and
+organization trails in every region) and the organization trails of the management account,
+which cover every member. A chain branches at each choice the data offer: each metric filter of
+the trail's log group, each alarm watching that filter's metric, each SNS topic among the alarm's
+actions. Every chain gets a status on each of the ten links of :data:`scanner.model.LINKS`:
+
+* ``ok`` or ``broken`` when the data decide it ("cannot prove" is broken: the configuration is
+  what we cannot vouch for, not the collection);
+* ``unknown`` when a datum is missing because a call failed (the detail quotes the call);
+* ``missing`` when an earlier link leaves nothing to look at (no log group: no filter).
+
+Later links are evaluated wherever the data allow, so a chain broken for sure is broken even if
+an earlier datum is unknown. A chain is broken if any link is, else unknown if any link is, else
+it holds. The rule's verdict over all chains of the account:
+
+* PASS if any chain holds (the reason says which);
+* otherwise ERROR if any chain is unknown: the missing datum might have completed it, so the
+  scanner says neither PASS nor FAIL and quotes the failed call;
+* otherwise FAIL, explained by the chain that got furthest, among the chains meant for the
+  rule: a chain whose filter covers the rule comes first, then one whose filter concerns it;
+  then the furthest first broken link; at the filter, the pattern that comes closest (fewest
+  missed kinds of event); then the most links that hold (:meth:`Chain.rank`). Filters that
+  share no event with the rule (written for another control) are not candidates, unless they
+  can match nothing at all and name the rule's conditions (``&&`` written for ``||``).
+
+Chains depend on the trail, the rule and the owner's data only, not on the member evaluated, so
+they are computed once per (trail, rule) and shared by every member an organization trail covers.
+If a member's trail listing failed everywhere its own trails are unknown (an unknown chain);
+listings that succeeded in some regions are enough, because the only trails that can hold are
+multi-region ones and those are listed in every region.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable
+
+from scanner.catalog import Catalog, Rule, load_catalog
+from scanner.evaluate.chains import (
+    BROKEN,
+    OK,
+    SKIPPED_ACCOUNT_STATUSES,
+    UNKNOWN,
+    Chain,
+    Walker,
+    no_trail,
+    unknown_trails,
+)
+from scanner.evaluate.trails import covering_trails
+from scanner.model import (
+    Account,
+    Finding,
+    Inventory,
+    Link,
+    Status,
+)
+from scanner.remediation import RemediationContext, remediation_for
+
+
+def _elsewhere(chain: Chain, account: Account) -> str:
+    if chain.owner == account.id or chain.trail is None:
+        return ""
+    return f' (organization trail "{chain.trail.name}" of account {chain.owner})'
+
+
+def _holds(chain: Chain) -> str:
+    parts = []
+    if chain.trail is not None:
+        parts.append(f'trail "{chain.trail.name}"')
+    if chain.log_group is not None:
+        parts.append(f'log group "{chain.log_group}" in {chain.region}')
+    if chain.metric_filter is not None:
+        parts.append(f'metric filter "{chain.metric_filter.name}"')
+    if chain.alarm is not None:
+        parts.append(f'alarm "{chain.alarm.name}"')
+    if chain.topic is not None:
+        parts.append(f"topic {chain.topic}")
+    return "monitored through " + ", ".join(parts)
+
+
+def _context(chain: Chain, account: Account, inventory: Inventory) -> RemediationContext:
+    """What remediation needs to write commands with the account's own names."""
+    trail, t = chain.trail, chain.transformation
+    region = chain.region or (trail.home_region if trail is not None else None)
+    account_id = chain.owner or account.id
+    return RemediationContext(
+        account_id=account_id,
+        partition=account.partition,
+        region=region,
+        trail_name=trail.name if trail is not None else None,
+        trail_home_region=trail.home_region if trail is not None else None,
+        log_group_name=chain.log_group,
+        log_group_region=chain.region if chain.log_group is not None else None,
+        filter_name=chain.metric_filter.name if chain.metric_filter is not None else None,
+        metric_name=t.metric_name if t is not None else None,
+        metric_namespace=t.metric_namespace if t is not None else None,
+        alarm_name=chain.alarm.name if chain.alarm is not None else None,
+        topic_arn=_subscribed_topic(inventory, account_id, region),
+    )
+
+
+def _subscribed_topic(inventory: Inventory, account_id: str, region: str | None) -> str | None:
+    """A topic of the account with a confirmed subscriber, in ``region`` if there is one."""
+    account = inventory.account(account_id)
+    regions = sorted(account.regions.items(), key=lambda item: item[0] != region) if account else []
+    for _, found in regions:
+        for arn, topic in sorted(found.topics.items()):
+            if topic.exists and any(s.confirmed for s in topic.subscriptions or ()):
+                return arn
+    return None
+
+
+def _pick(chains: Iterable[Chain]) -> tuple[Status, Chain] | None:
+    """The rule's verdict and the chain that explains it; stops reading at a chain that holds."""
+    seen: list[Chain] = []
+    for chain in chains:
+        if chain.status is OK:
+            return Status.PASS, chain
+        seen.append(chain)
+    unknown = [c for c in seen if c.status is UNKNOWN]
+    if unknown:
+        return Status.ERROR, max(unknown, key=Chain.rank)
+    return (Status.FAIL, max(seen, key=Chain.rank)) if seen else None
+
+
+def _finding(
+    inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[Chain]
+) -> Finding:
+    preferred = rule.accepted_in(profile)[0]
+    base = Finding(
+        account_id=account.id,
+        account_name=account.name,
+        rule=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        profile=profile,
+        status=Status.ERROR,
+        reason="",
+        reference=preferred.name,
+    )
+    picked = _pick(chains)
+    if picked is None:
+        picked = Status.FAIL, no_trail(account)
+    status, chain = picked
+    verdict = chain.verdict
+    finding = dataclasses.replace(
+        base,
+        status=status,
+        chain=chain.links,
+        reference=verdict.reference.name if verdict is not None else preferred.name,
+        notes=tuple(dict.fromkeys(chain.notes)),
+    )
+    if status is Status.PASS:
+        return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
+    link = chain.first(UNKNOWN if status is Status.ERROR else BROKEN)
+    assert link is not None  # by _pick: an ERROR chain has an unknown link, a FAIL one a broken
+    finding = dataclasses.replace(finding, reason=link.detail + _elsewhere(chain, account))
+    if status is Status.ERROR:
+        return finding
+    finding = dataclasses.replace(finding, broken_link=link.link)
+    if verdict is not None and not verdict.covered and link.link is Link.FILTER:
+        finding = dataclasses.replace(
+            finding,
+            missed_events=tuple(verdict.missed),
+            gaps=tuple(gap.description for gap in verdict.gaps),
+        )
+    reference = verdict.reference if verdict is not None else preferred
+    fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
+    return dataclasses.replace(finding, remediation=fixes)
+
+
+def evaluate(
+    inventory: Inventory, profile: str | None = None, catalog: Catalog | None = None
+) -> list[Finding]:
+    """A finding per (active account, rule of the profile), in inventory then catalog order.
+
+    ``profile`` defaults to the catalog's default profile ("recommended"). Suspended accounts and
+    accounts collected only as dependencies (not in ``inventory.reported_accounts``) get no
+    finding; an account that could not be scanned gets ERROR for every rule.
+    """
+    catalog = catalog or load_catalog()
+    name = catalog.profile(profile).name
+    rules = catalog.rules_in(name)
+    walker = Walker(inventory, name)
+    findings: list[Finding] = []
+    for account in inventory.accounts:
+        if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
+            continue
+        if account.error is not None:
+            reason = f"account {account.id} could not be scanned: {account.error.describe()}"
+            findings.extend(_account_error(account, rule, name, reason) for rule in rules)
+            continue
+        trails, listed = covering_trails(inventory, account)
+        unlisted = [] if listed else [unknown_trails(account)]
+        for rule in rules:
+            chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
+            findings.append(_finding(inventory, account, rule, name, chains))
+    return findings
+
+
+def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
+    return Finding(
+        account_id=account.id,
+        account_name=account.name,
+        rule=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        profile=profile,
+        status=Status.ERROR,
+        reason=reason,
+        reference=rule.accepted_in(profile)[0].name,
+    )

@@ -1,0 +1,47 @@
+"""What the evaluator derives from an inventory: one finding per account and rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.model.chain import Link, LinkStatus, Status
+from scanner.model.codec import decode, encode_object
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    """The verdict on one link of one chain, and the resource it was judged on."""
+
+    link: Link
+    status: LinkStatus
+    resource: str = ""  # an ARN, or a name when there is no ARN (metric filters)
+    account_id: str = ""
+    region: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    account_id: str
+    account_name: str
+    rule: str
+    title: str
+    severity: str
+    profile: str
+    status: Status
+    reason: str
+    broken_link: Link | None = None
+    chain: tuple[LinkResult, ...] = ()
+    reference: str | None = None  # the name of the reference pattern judged against
+    missed_events: tuple[dict[str, Any], ...] = ()
+    gaps: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    remediation: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: object) -> Finding:
+        return decode(cls, data)
+
+    def to_json(self) -> dict[str, Any]:
+        return encode_object(self)
