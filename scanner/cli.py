@@ -545,8 +545,8 @@ def _scan(args: argparse.Namespace, out: _Out) -> int:
 
 
 def _demo(args: argparse.Namespace, out: _Out) -> int:
-    from scanner import demo
-    from scanner.emulation import EmulationError
+    from scanner.testing import demo
+    from scanner.testing.emulation import EmulationError
 
     if args.serve:
         return run_demo_serve(args, out)

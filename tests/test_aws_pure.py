@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from scanner.aws import _shapes
-from scanner.aws.limits import CallStats, RateLimits, _throttler
+from scanner.aws.gateway import CallStats, RateLimits, _throttler
 from scanner.aws.organization import OrgAccount, select
 from scanner.aws.regions import narrow
 from scanner.model import AdvancedEventSelector, EventSelector, FieldSelector, MetricStat

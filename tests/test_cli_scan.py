@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_run import one_error_line, run
 
-from scanner import demo, emulation
+from scanner.testing import demo, emulation
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(emulation.MOTO_ERROR_SHAPE_WARNING)]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from scanner import demo, emulation
-from scanner.emulation import MANAGEMENT_ACCOUNT_ID
 from scanner.model import Finding, Link, Status, Trail
+from scanner.testing import demo, emulation
+from scanner.testing.emulation import MANAGEMENT_ACCOUNT_ID
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(emulation.MOTO_ERROR_SHAPE_WARNING)]
 

@@ -170,8 +170,8 @@ def demo_config(
     options: Mapping[str, tuple[str, str]] | None = None,
 ) -> Config:
     """The daemon's configuration for the demo organization served at ``endpoint_url``."""
-    from scanner.demo import EMULATOR_ACCOUNT_CONCURRENCY as CONCURRENCY
-    from scanner.demo import EMULATOR_RATES, REGIONS
+    from scanner.testing.demo import EMULATOR_ACCOUNT_CONCURRENCY as CONCURRENCY
+    from scanner.testing.demo import EMULATOR_RATES, REGIONS
 
     raw: dict[str, Any] = {
         "organization": {"enabled": True},
@@ -190,8 +190,8 @@ def demo_config(
 
 def run_demo_serve(args: argparse.Namespace, out: Output) -> int:
     """``scanner demo --serve``: the daemon on the emulated demo organization."""
-    from scanner.demo import ORGANIZATION
-    from scanner.emulation import EmulationError, emulate, fake_credentials
+    from scanner.testing.demo import ORGANIZATION
+    from scanner.testing.emulation import EmulationError, emulate, fake_credentials
 
     try:
         emulator = emulate(ORGANIZATION)

@@ -23,13 +23,13 @@ from scanner.daemon.metrics import Metrics
 from scanner.daemon.service import Service
 from scanner.daemon.sharding import Shard
 from scanner.daemon.state import StateStore
-from scanner.emulation import (
+from scanner.testing.emulation import (
     MANAGEMENT_ACCOUNT_ID,
     MOTO_ERROR_SHAPE_WARNING,
-    Account,
-    Organization,
-    Topic,
-    Trail,
+    AccountSpec,
+    OrganizationSpec,
+    TopicSpec,
+    TrailSpec,
     emulate,
     fake_credentials,
     monitors,
@@ -39,12 +39,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(MOTO_ERROR_SHAPE_WARN
 
 RULES = ("iam-policy-changes", "ssm-actions")
 LOG_GROUP = "trail-logs"
-ORGANIZATION = Organization(
-    management=Account(
+ORGANIZATION = OrganizationSpec(
+    management=AccountSpec(
         MANAGEMENT_ACCOUNT_ID,
         "management",
-        trails=(Trail("account-trail", log_group=LOG_GROUP, monitors=monitors(*RULES)),),
-        topics=(Topic(),),
+        trails=(TrailSpec("account-trail", log_group=LOG_GROUP, monitors=monitors(*RULES)),),
+        topics=(TopicSpec(),),
     )
 )
 

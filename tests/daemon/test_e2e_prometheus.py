@@ -31,8 +31,8 @@ from prometheus_stack import (
 
 from scanner.daemon.commands import demo_config
 from scanner.daemon.runner import Daemon
-from scanner.demo import ORGANIZATION
-from scanner.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
+from scanner.testing.demo import ORGANIZATION
+from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
 
 pytestmark = [
     pytest.mark.slow,

@@ -18,9 +18,9 @@ from scanner.daemon.runner import Daemon
 from scanner.daemon.service import Service
 from scanner.daemon.sharding import Shard
 from scanner.daemon.state import StateStore
-from scanner.demo import ORGANIZATION
-from scanner.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
 from scanner.model import Account, Inventory, Region, Status
+from scanner.testing.demo import ORGANIZATION
+from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
 
 A = "111111111111"
 pytestmark = pytest.mark.filterwarnings(MOTO_ERROR_SHAPE_WARNING)
@@ -249,7 +249,7 @@ def test_the_daemon_serves_the_demo_organization_and_stops_on_request(tmp_path: 
                 async with http.get(url) as r:
                     failing = {f["rule"] for f in (await r.json())["findings"]}
             # orders-prod's own trail is stopped: the rules only it monitors fail.
-            from scanner.demo import MEMBER_RULES
+            from scanner.testing.demo import MEMBER_RULES
 
             assert failing == set(MEMBER_RULES)
         finally:

@@ -19,22 +19,23 @@ from dataclasses import dataclass
 
 from scanner.aws import CollectResult, Progress, ScanOptions, collect
 from scanner.aws.gateway import DEFAULT_RATES
-from scanner.emulation import (
+from scanner.evaluate import evaluate
+from scanner.model import Finding
+from scanner.model.arns import topic_arn
+from scanner.testing.emulation import (
+    HOME_REGION,
     MANAGEMENT_ACCOUNT_ID,
-    Account,
+    AccountSpec,
     Monitor,
-    Organization,
-    Selector,
+    OrganizationSpec,
+    SelectorSpec,
     Subscriber,
-    Topic,
-    Trail,
+    TopicSpec,
+    TrailSpec,
     emulate,
     fake_credentials,
     monitors,
-    topic_arn,
 )
-from scanner.evaluate import evaluate
-from scanner.model import Finding
 
 # Two regions are enough to tell a single-region trail from a multi-region one.
 REGIONS = ("us-east-1", "eu-west-1")
@@ -65,7 +66,7 @@ MEMBER_RULES = (
 )
 
 SECURITY_ACCOUNT_ID = "210000000001"
-CENTRAL_TOPIC = topic_arn(SECURITY_ACCOUNT_ID, "central-alerts")
+CENTRAL_TOPIC = topic_arn(SECURITY_ACCOUNT_ID, HOME_REGION, "central-alerts")
 TRAIL_LOGS = "cloudtrail-logs"
 
 # Patterns with a flaw a reviewer could miss.
@@ -82,19 +83,19 @@ NACL_CHANGES_AND_FOR_OR = (
 )
 
 
-def _own_trail(*changed: Monitor, **trail: object) -> Trail:
+def _own_trail(*changed: Monitor, **trail: object) -> TrailSpec:
     """The member's own trail monitoring :data:`MEMBER_RULES`, with some monitors replaced."""
     replaced = {m.rule: m for m in changed}
     chosen = tuple(replaced.get(m.rule, m) for m in monitors(*MEMBER_RULES))
     settings: dict[str, object] = {"log_group": TRAIL_LOGS, "monitors": chosen, **trail}
-    return Trail("account-trail", **settings)  # type: ignore[arg-type]
+    return TrailSpec("account-trail", **settings)  # type: ignore[arg-type]
 
 
 def _member(
-    number: int, name: str, ou: tuple[str, ...], about: str, *trails: Trail, **more: object
-) -> Account:
-    settings: dict[str, object] = {"topics": (Topic(),), **more}
-    return Account(
+    number: int, name: str, ou: tuple[str, ...], about: str, *trails: TrailSpec, **more: object
+) -> AccountSpec:
+    settings: dict[str, object] = {"topics": (TopicSpec(),), **more}
+    return AccountSpec(
         f"2100000000{number:02d}",
         name,
         ou,
@@ -108,20 +109,20 @@ PRODUCTION = ("Workloads", "Production")
 STAGING = ("Workloads", "Staging")
 SANDBOX = ("Sandbox",)
 
-ORGANIZATION = Organization(
-    management=Account(
+ORGANIZATION = OrganizationSpec(
+    management=AccountSpec(
         MANAGEMENT_ACCOUNT_ID,
         "management",
         trails=(
-            Trail(
+            TrailSpec(
                 "organization-trail",
                 organization=True,
                 log_group="organization-trail-logs",
                 monitors=monitors(*ORG_RULES),
             ),
-            Trail("management-trail", log_group=TRAIL_LOGS, monitors=monitors(*MEMBER_RULES)),
+            TrailSpec("management-trail", log_group=TRAIL_LOGS, monitors=monitors(*MEMBER_RULES)),
         ),
-        topics=(Topic(),),
+        topics=(TopicSpec(),),
         about="its organization trail covers every member and monitors the identity rules; "
         "its own trail monitors the rest",
     ),
@@ -132,7 +133,7 @@ ORGANIZATION = Organization(
             ("Security",),
             "healthy; owns the central alerts topic other accounts notify",
             _own_trail(),
-            topics=(Topic(), Topic("central-alerts")),
+            topics=(TopicSpec(), TopicSpec("central-alerts")),
         ),
         _member(
             2,
@@ -160,14 +161,14 @@ ORGANIZATION = Organization(
             "search-prod",
             PRODUCTION,
             "its trail's selectors exclude management events",
-            _own_trail(selectors=(Selector(include_management_events=False),)),
+            _own_trail(selectors=(SelectorSpec(include_management_events=False),)),
         ),
         _member(
             6,
             "billing-staging",
             STAGING,
             "its trail delivers to no CloudWatch Logs group",
-            Trail("account-trail"),
+            TrailSpec("account-trail"),
         ),
         _member(
             7,
@@ -210,7 +211,7 @@ ORGANIZATION = Organization(
             SANDBOX,
             "its alarms notify a topic whose only subscription is still pending",
             _own_trail(),
-            topics=(Topic(subscribers=(Subscriber("qa@example.com", confirmed=False),)),),
+            topics=(TopicSpec(subscribers=(Subscriber("qa@example.com", confirmed=False),)),),
         ),
         _member(
             13,
@@ -250,7 +251,7 @@ EMULATOR_ACCOUNT_CONCURRENCY = 32
 class DemoResult:
     """The scan of the demo organization, its findings, and the seconds it all took."""
 
-    organization: Organization
+    organization: OrganizationSpec
     endpoint_url: str
     collected: CollectResult
     findings: list[Finding]
@@ -260,7 +261,7 @@ class DemoResult:
 def run(
     profile: str | None = None,
     progress: Progress | None = None,
-    organization: Organization = ORGANIZATION,
+    organization: OrganizationSpec = ORGANIZATION,
 ) -> DemoResult:
     """Seed the emulator, scan it for real, evaluate it; :class:`EmulationError` without moto."""
     started = time.monotonic()

@@ -38,6 +38,7 @@ from scanner.model import (
     Topic,
     Trail,
     Transformation,
+    arns,
 )
 from scanner.patterns import Comparison, Op, atoms, render
 from scanner.patterns.ast import StringValue
@@ -54,19 +55,20 @@ SUBSCRIBER = "security@example.com"
 
 
 def trail_arn(account_id: str, region: str = HOME_REGION, name: str = TRAIL_NAME) -> str:
-    return f"arn:aws:cloudtrail:{region}:{account_id}:trail/{name}"
+    """:func:`scanner.model.arns.trail_arn` with this module's defaults."""
+    return arns.trail_arn(account_id, region, name)
 
 
 def log_group_arn(account_id: str, region: str = HOME_REGION, name: str = LOG_GROUP_NAME) -> str:
-    return f"arn:aws:logs:{region}:{account_id}:log-group:{name}:*"
+    return arns.log_group_arn(account_id, region, name)
 
 
 def topic_arn(account_id: str, region: str = HOME_REGION, name: str = TOPIC_NAME) -> str:
-    return f"arn:aws:sns:{region}:{account_id}:{name}"
+    return arns.topic_arn(account_id, region, name)
 
 
 def alarm_arn(account_id: str, region: str, name: str) -> str:
-    return f"arn:aws:cloudwatch:{region}:{account_id}:alarm:{name}"
+    return arns.alarm_arn(account_id, region, name)
 
 
 def rules_for(
