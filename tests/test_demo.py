@@ -33,7 +33,7 @@ OUTRANKED = {
     "api-staging": ("nacl-changes", Link.FILTER),
 }
 # Account -> (what the scan must have seen of its own trail, the link its member rules break at).
-BROKEN_TRAILS = {
+BROKEN_TRAILS: dict[str, tuple[dict[str, object], Link]] = {
     "orders-prod": ({"is_logging": False}, Link.LOGGING),
     "analytics-prod": ({"is_multi_region": False}, Link.TRAIL),
     "search-prod": ({}, Link.SELECTORS),

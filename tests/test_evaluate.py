@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 
@@ -173,7 +174,7 @@ def test_excluded_management_event_sources_fail() -> None:
 MANAGEMENT = FieldSelector("eventCategory", equals=("Management",))
 
 
-def advanced(*selectors: tuple[FieldSelector, ...]) -> dict[str, object]:
+def advanced(*selectors: tuple[FieldSelector, ...]) -> dict[str, Any]:
     return {
         "event_selectors": (),
         "advanced_event_selectors": tuple(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,13 @@ test_atoms = st.builds(FieldTest, selectors, st.sampled_from(list(FieldTestKind)
 atoms = st.one_of(string_atoms, string_atoms, number_atoms, test_atoms)
 
 
+def _joined(group: type[And] | type[Or]) -> Callable[[list[Expr]], Expr]:
+    def join(items: list[Expr]) -> Expr:
+        return group(tuple(items))
+
+    return join
+
+
 def _exprs(depth: int, kind: type[And] | type[Or] | None) -> st.SearchStrategy[Expr]:
     """Alternate And/Or so the tree is already in the parser's flattened form."""
     if depth == 0:
@@ -49,9 +57,7 @@ def _exprs(depth: int, kind: type[And] | type[Or] | None) -> st.SearchStrategy[E
     for group in (And, Or):
         if group is not kind:
             options.append(
-                st.lists(_exprs(depth - 1, group), min_size=2, max_size=3).map(
-                    lambda items, g=group: g(tuple(items))
-                )
+                st.lists(_exprs(depth - 1, group), min_size=2, max_size=3).map(_joined(group))
             )
     return st.one_of(*options)
 

@@ -10,7 +10,7 @@ import json
 import random
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -338,7 +338,7 @@ def test_retry_after_is_honoured(secret_file: Path) -> None:
 
 
 def test_a_refusal_for_good_is_abandoned_and_the_next_message_goes(secret_file: Path) -> None:
-    async def main() -> list[dict[str, Any]]:
+    async def main() -> list[MutableMapping[str, Any]]:
         receiver = Receiver(statuses=[400])
         async with serving(receiver):
             alerts = AlertsConfig(webhooks=(webhook(receiver, secret_file),), retry=FAST)
@@ -383,7 +383,7 @@ def test_secrets_never_appear_in_logs_or_in_the_state(tmp_path: Path, secret_fil
     slack_token = "T0SECRET/B0SECRET/xoxbSuperSecretSlackToken"
     query_token = "queryTokenVerySecret42"
 
-    async def main() -> list[dict[str, Any]]:
+    async def main() -> list[MutableMapping[str, Any]]:
         hook, chat = Receiver(statuses=[503, 503]), Receiver(statuses=[503, 403])
         async with serving(hook, chat):
             env = {"SLACK": f"{chat.url}/services/{slack_token}"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from scanner.cli.serve import run_config_check, run_config_example
 from scanner.daemon import config as cfg
-from scanner.daemon.commands import run_config_check, run_config_example
 
 
 class Lines:

@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from test_alerts import SECRET, Receiver, serving
+from daemon.test_alerts import SECRET, Receiver, serving
 
 from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config, from_mapping

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions
-from scanner.daemon.commands import demo_config
+from scanner.cli.serve import demo_config
 from scanner.daemon.config import Config, from_mapping
 from scanner.daemon.metrics import Metrics
 from scanner.daemon.runner import Daemon
@@ -263,7 +263,7 @@ def test_the_daemon_serves_the_demo_organization_and_stops_on_request(tmp_path: 
 
 DEMO_SERVE = """
 import argparse, sys
-from scanner.daemon.commands import add_demo_arguments, run_demo_serve
+from scanner.cli.serve import add_demo_arguments, run_demo_serve
 
 class Out:
     def line(self, text=""):
@@ -317,10 +317,10 @@ def test_serve_with_an_invalid_option_stops_with_one_line(
 ) -> None:
     import argparse
 
-    from scanner.daemon.commands import add_commands
+    from scanner.cli.serve import register
 
     parser = argparse.ArgumentParser(prog="scanner")
-    add_commands(parser.add_subparsers(dest="command"))
+    register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["serve", "--listen", "nowhere", "--shard", "1"])
 
     class Out:

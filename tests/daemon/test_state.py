@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
-from scanner.daemon.state import MIGRATIONS, StateError, StateStore, Target, iso
-from scanner.daemon.transitions import Kind
+from scanner.daemon.state import MIGRATIONS, StateStore, Target, iso
+from scanner.daemon.transitions import Kind, Transition
+from scanner.errors import StateError
 from scanner.model import Finding, Link, Status
 from scanner.testing import synthetic_finding
 
@@ -32,7 +33,9 @@ def finding(status: Status, account: str = ACCOUNT, rule: str = RULE) -> Finding
     return synthetic_finding(status, account, rule, Link.ALARM, remediation={"console": "do this"})
 
 
-def record(store: StateStore, n: int, *statuses: Status, targets: tuple[Target, ...] = TARGETS):
+def record(
+    store: StateStore, n: int, *statuses: Status, targets: tuple[Target, ...] = TARGETS
+) -> list[Transition]:
     """Scan number ``n`` (its times derive from n) with one finding per status, one per account."""
     findings = [finding(s, a) for a, s in zip((ACCOUNT, OTHER), statuses, strict=False)]
     return store.record_scan(

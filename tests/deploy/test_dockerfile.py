@@ -141,9 +141,9 @@ def test_requirements_pin_every_runtime_dependency_and_nothing_else() -> None:
             pins[canonicalize_name(name)] = version
     for text in project["dependencies"]:
         requirement = Requirement(text)
-        version = pins.get(canonicalize_name(requirement.name))
-        assert version is not None, f"{requirement.name} is not pinned"
-        assert requirement.specifier.contains(version), f"{requirement.name}=={version}: {text}"
+        pinned = pins.get(canonicalize_name(requirement.name))
+        assert pinned is not None, f"{requirement.name} is not pinned"
+        assert requirement.specifier.contains(pinned), f"{requirement.name}=={pinned}: {text}"
     for extra in project["optional-dependencies"].values():
         for text in extra:
             assert canonicalize_name(Requirement(text).name) not in pins, f"{text} is an extra"

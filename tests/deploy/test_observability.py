@@ -63,7 +63,8 @@ def rule_expressions() -> dict[str, str]:
 
 
 def dashboard() -> dict[str, Any]:
-    return json.loads(DASHBOARD.read_text())
+    loaded: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    return loaded
 
 
 def dashboard_expressions() -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from deploy.test_observability import DASHBOARD, RULES, rule_expressions, tool
 from prometheus_stack import (
     PROMETHEUS,
     Process,
@@ -30,9 +31,8 @@ from prometheus_stack import (
     get_json,
     start_prometheus,
 )
-from test_observability import DASHBOARD, RULES, rule_expressions, tool
 
-from scanner.daemon.commands import demo_config
+from scanner.cli.serve import demo_config
 from scanner.daemon.runner import Daemon
 from scanner.testing.demo import ORGANIZATION
 from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials

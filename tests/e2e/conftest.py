@@ -7,8 +7,8 @@ import os
 import urllib.request
 from collections.abc import Iterator
 
-import faults
 import pytest
+from e2e import faults
 from moto.server import ThreadedMotoServer
 
 FAKE_ENV = {

@@ -11,9 +11,9 @@ import asyncio
 from typing import Any
 
 import boto3
-import emulated_org as org
-import faults
 import pytest
+from e2e import emulated_org as org
+from e2e import faults
 from moto.cloudtrail.responses import CloudTrailResponse
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
@@ -302,6 +302,7 @@ def test_alarms_are_paginated(aws: str, monkeypatch: pytest.MonkeyPatch) -> None
 
     def paged(self: CloudWatchResponse) -> ActionResult:
         result = original(self)
+        assert isinstance(result.result, dict)
         alarms = sorted(result.result["MetricAlarms"], key=lambda a: a.name)
         size = int(self._get_param("MaxRecords") or 100)
         start = int(self._get_param("NextToken") or 0)

@@ -1,9 +1,10 @@
 """The daemon's commands: ``scanner serve``, ``scanner config check|example``, ``demo --serve``.
 
-:func:`add_commands` adds them to the CLI's sub-parsers and :func:`add_demo_arguments` adds
+:func:`register` adds them to the CLI's sub-parsers and :func:`add_demo_arguments` adds
 ``--serve`` and ``--listen`` to ``scanner demo``; each handler takes ``(args, out)`` like the
 CLI's own and returns the exit code: 0 ran (or the file is valid), 2 cannot run, with one line
 ``scanner: error: ...`` on stderr (an invalid configuration says ``config: <field>: ...``).
+The daemon itself (aiohttp, the AWS layer) is imported only when a handler runs.
 
 Command-line options override the configuration file and the environment, and are validated
 with them, so ``--listen nonsense`` fails the same way as ``http.listen: nonsense``.
@@ -17,13 +18,12 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from scanner.daemon import logs
-from scanner.daemon.config import EXAMPLE, Config, ConfigError, format_duration, from_mapping, load
-from scanner.daemon.runner import Daemon
-from scanner.daemon.sharding import ShardingError
-from scanner.errors import StateError
+from scanner.errors import ConfigError, ShardingError, StateError
+
+if TYPE_CHECKING:  # the daemon is imported when a command runs: the CLI starts fast
+    from scanner.daemon.config import Config
 
 EXIT_OK, EXIT_CANNOT_RUN = 0, 2
 DEMO_LISTEN = "127.0.0.1:9108"
@@ -59,6 +59,8 @@ def _options(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
 
 async def serve(config: Config, announce: Callable[[str], None] | None = None) -> None:
     """Run the daemon until SIGTERM or SIGINT."""
+    from scanner.daemon.runner import Daemon
+
     daemon = Daemon(config)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -75,6 +77,8 @@ async def serve(config: Config, announce: Callable[[str], None] | None = None) -
 
 
 def _run(config: Config, announce: Callable[[str], None] | None = None) -> int:
+    from scanner.daemon import logs
+
     logs.configure(config.logging.format, config.logging.level)
     try:
         asyncio.run(serve(config, announce))
@@ -87,6 +91,8 @@ def _run(config: Config, announce: Callable[[str], None] | None = None) -> int:
 
 def run_serve(args: argparse.Namespace, out: Output) -> int:
     """``scanner serve``."""
+    from scanner.daemon.config import load
+
     try:
         config = load(args.config, os.environ, _options(args))
     except ConfigError as err:
@@ -96,6 +102,8 @@ def run_serve(args: argparse.Namespace, out: Output) -> int:
 
 def run_config_check(args: argparse.Namespace, out: Output) -> int:
     """``scanner config check FILE``: validate, print what the daemon would do, exit 0 or 2."""
+    from scanner.daemon.config import format_duration, load
+
     try:
         config = load(args.file, os.environ)
     except ConfigError as err:
@@ -118,11 +126,13 @@ def run_config_check(args: argparse.Namespace, out: Output) -> int:
 
 def run_config_example(args: argparse.Namespace, out: Output) -> int:
     """``scanner config example``: a commented configuration with every default."""
+    from scanner.daemon.config import EXAMPLE
+
     out.line(EXAMPLE.rstrip("\n"))
     return EXIT_OK
 
 
-def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``serve`` and ``config`` to the CLI's sub-parsers."""
     text = "run the daemon: scheduled scans, /metrics, /api/v1/findings, alerts"
     serve_parser = subparsers.add_parser("serve", help=text, description=text)
@@ -185,6 +195,8 @@ def demo_config(
     }
     for section, values in (overrides or {}).items():
         raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
+    from scanner.daemon.config import from_mapping
+
     return from_mapping(raw, {}, options)
 
 
@@ -217,9 +229,9 @@ def run_demo_serve(args: argparse.Namespace, out: Output) -> int:
 
 
 __all__ = [
-    "add_commands",
     "add_demo_arguments",
     "demo_config",
+    "register",
     "run_config_check",
     "run_config_example",
     "run_demo_serve",

@@ -1,0 +1,76 @@
+"""The ``scanner`` command: the parser made of every command module, and :func:`main`.
+
+A command that cannot run writes ONE line, ``scanner: error: ...``, to stderr and never a
+traceback: every expected failure is a :class:`~scanner.errors.ScannerError`, caught here.
+
+The CLI decides nothing: verdicts come from :func:`scanner.catalog.judge` and
+:func:`scanner.evaluate.evaluate`, the same code the daemon uses, so the command line can never
+disagree with the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+import structlog
+
+from scanner.cli import demo, remediate, rules, scan, serve
+from scanner.cli.output import (
+    EXIT_CANNOT_RUN,
+    EXIT_OK,
+    PROG,
+    Out,
+    Parser,
+)
+from scanner.errors import ScannerError
+
+
+def _parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        description="Prove that the CloudTrail monitoring controls of every AWS account work.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (rules, scan, demo, remediate, serve):
+        module.register(commands)
+    return parser
+
+
+def _fail(message: str) -> int:
+    one_line = " ".join(message.split())
+    print(f"{PROG}: error: {one_line}", file=sys.stderr)
+    return EXIT_CANNOT_RUN
+
+
+def _quiet_logs() -> None:
+    """The command's output is its report: library logs go to stderr, warnings and worse only."""
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (see the module docstring)."""
+    _quiet_logs()
+    try:
+        args = _parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace, Out], int] = args.handler
+        return handler(args, Out(sys.stdout))
+    except ScannerError as err:
+        return _fail(str(err))
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else EXIT_OK
+    except BrokenPipeError:
+        # The reader went away (``scanner rules show X | head``): stop quietly, and keep Python
+        # from complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1  # what Python's documentation recommends for a broken pipe
+
+
+__all__ = ["main"]

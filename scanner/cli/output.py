@@ -1,0 +1,137 @@
+"""Where commands write: colour on a terminal only, aligned tables, a progress bar, ``--output``.
+
+The exit codes are a contract: 0 the command ran (and ``evaluate``, ``scan`` or ``demo`` found
+only PASS); 1 one of them found a FAIL or an ERROR; 2 the command cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, NoReturn
+
+from scanner.errors import UsageError
+
+PROG = "scanner"
+EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
+WIDTH = 100
+
+_COLOURS = {
+    "PASS": "32",
+    "FAIL": "31",
+    "ERROR": "33",
+    "critical": "31",
+    "high": "33",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors through :class:`UsageError` (one line, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class Out:
+    """Where the command writes, and whether it may colour what it writes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        isatty = getattr(stream, "isatty", None)
+        self.colour = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.stream)
+
+    def json(self, data: object) -> None:
+        print(json.dumps(data, indent=2, ensure_ascii=False), file=self.stream)
+
+    def paint(self, text: str, key: str) -> str:
+        code = _COLOURS.get(key)
+        return f"\033[{code}m{text}\033[0m" if self.colour and code else text
+
+    def table(
+        self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = ""
+    ) -> None:
+        """Aligned columns; cells whose text is a colour key are painted after padding."""
+        widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+
+        def fmt(cells: Sequence[str], paint: bool) -> str:
+            padded = [
+                self.paint(cell.ljust(width), cell) if paint else cell.ljust(width)
+                for cell, width in zip(cells, widths, strict=True)
+            ]
+            return (indent + "  ".join(padded)).rstrip()
+
+        self.line(fmt(headers, paint=False))
+        for row in rows:
+            self.line(fmt(row, paint=True))
+
+
+def wrap(text: str, indent: str, hang: str = "") -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent + hang)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class ProgressBar:
+    """``scanning accounts [#####     ] 7/15`` on stderr, redrawn in place; only on a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.drawn = False
+
+    @classmethod
+    def on_terminal(cls, stream: IO[str]) -> ProgressBar | None:
+        isatty = getattr(stream, "isatty", None)
+        return cls(stream) if isatty and isatty() else None
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + " " * (self.WIDTH - filled)
+        self.stream.write(f"\rscanning accounts [{bar}] {done}/{total}")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def write_json(path: str, data: object) -> None:
+    try:
+        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    except OSError as err:
+        raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def with_output(args: argparse.Namespace, out: Out, write: Callable[[Out], int]) -> int:
+    """Write to ``--output FILE`` (no colour) when given, else to ``out``."""
+    if not getattr(args, "output", None):
+        return write(out)
+    try:
+        with open(args.output, "w", encoding="utf-8") as stream:
+            return write(Out(stream))
+    except OSError as err:
+        raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+
+
+Handler = Callable[[argparse.Namespace, Out], int]
+
+
+def add_command(
+    group: argparse._SubParsersAction[Parser], name: str, handler: Handler, help_text: str
+) -> Parser:
+    """A sub-command whose ``args.handler`` is ``handler``."""
+    sub = group.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(handler=handler)
+    return sub

@@ -1,0 +1,74 @@
+"""``scanner remediate``: the fixes of the failing findings, from a saved inventory or a scan."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scanner.catalog import load_catalog
+from scanner.cli.options import (
+    collect,
+    read_inventory,
+    rules_profile_option,
+    scan_options,
+    scan_options_from,
+)
+from scanner.cli.output import (
+    EXIT_OK,
+    Out,
+    Parser,
+    add_command,
+    plural,
+)
+from scanner.errors import UsageError
+from scanner.evaluate import evaluate
+from scanner.model import Status
+from scanner.remediation import FORMATS
+
+
+def _remediate(args: argparse.Namespace, out: Out) -> int:
+    profile = load_catalog().profile(args.rules_profile)
+    if args.inventory:
+        inventory = read_inventory(Path(args.inventory))
+    else:
+        inventory = collect(scan_options_from(args)).inventory
+    if args.account and inventory.account(args.account) is None:
+        raise UsageError(f"account {args.account} is not in the inventory")
+    findings = [
+        f for f in evaluate(inventory, profile.name) if args.account in (None, f.account_id)
+    ]
+    failing = [f for f in findings if f.status is Status.FAIL and f.remediation]
+    undecided = sum(1 for f in findings if f.status is Status.ERROR)
+    comment = "#"
+    for finding in failing:
+        out.line(
+            f"{comment} {finding.account_id} ({finding.account_name}) {finding.rule}: "
+            f"{finding.reason}"
+        )
+        out.line(finding.remediation[args.format].rstrip("\n"))
+        out.line()
+    out.line(
+        f"{comment} {plural(len(failing), 'failing finding')} to fix"
+        + (
+            f"; {undecided} ERROR findings could not be decided (see 'scanner scan')"
+            if undecided
+            else ""
+        )
+    )
+    return EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    remediate = add_command(
+        commands,
+        "remediate",
+        _remediate,
+        "print the fixes of the failing findings, from a saved inventory or a scan",
+    )
+    remediate.add_argument(
+        "--inventory", metavar="FILE", help="a saved inventory (else: scan with the options below)"
+    )
+    remediate.add_argument("--account", metavar="ID", help="only this account's fixes")
+    remediate.add_argument("--format", choices=FORMATS, default="cli")
+    rules_profile_option(remediate, "--rules-profile", dest="rules_profile")
+    scan_options(remediate)

@@ -1,0 +1,169 @@
+"""The report of ``evaluate``, ``scan`` and ``demo``: one table and one JSON for all three.
+
+A scan adds its own figures (regions, API calls, duration, suspended accounts, failed calls per
+account) to the summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scanner.catalog import Profile
+from scanner.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Out,
+    plural,
+)
+from scanner.model import Finding, Inventory, Status
+
+if TYPE_CHECKING:
+    from scanner.aws import CollectResult
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    """What a scan adds to the report: where it looked, what it cost, what it skipped."""
+
+    regions: tuple[str, ...]
+    api_calls: int
+    retries: int
+    throttles: int
+    seconds: float
+    suspended: tuple[tuple[str, str, str], ...]  # (id, name, status)
+    account_errors: Mapping[str, tuple[str, ...]]
+    notes: Mapping[str, str] = field(default_factory=dict)  # per account, printed under it
+
+
+def summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
+    counts = Counter(str(f.status) for f in findings)
+    return {
+        "profile": profile.name,
+        "accounts": len({f.account_id for f in findings}),
+        "findings": len(findings),
+        **{status.value: counts.get(status.value, 0) for status in Status},
+    }
+
+
+def scan_summary(findings: Sequence[Finding], facts: ScanFacts) -> dict[str, Any]:
+    return {
+        "rules": len({f.rule for f in findings}),
+        "regions": list(facts.regions),
+        "api_calls": facts.api_calls,
+        "retries": facts.retries,
+        "throttles": facts.throttles,
+        "duration_seconds": round(facts.seconds, 3),
+        "suspended": [
+            {"account_id": i, "account_name": n, "status": s} for i, n, s in facts.suspended
+        ],
+        "account_errors": {k: list(v) for k, v in facts.account_errors.items()},
+    }
+
+
+def account_rows(out: Out, group: Sequence[Finding]) -> None:
+    errors = {f.reason for f in group if f.status is Status.ERROR}
+    if len(errors) == 1 and all(f.status is Status.ERROR for f in group):
+        # An account that could not be scanned: one reason for every rule, said once.
+        out.line(f"  {out.paint('ERROR', 'ERROR')}  all {len(group)} rules: {errors.pop()}")
+        return
+    rows = [
+        [
+            str(f.status),
+            f.rule,
+            str(f.broken_link) if f.broken_link is not None else "-",
+            f.reason,
+        ]
+        for f in group
+    ]
+    out.table(["STATUS", "RULE", "BROKEN LINK", "REASON"], rows, indent="  ")
+
+
+def report(
+    out: Out,
+    findings: Sequence[Finding],
+    profile: Profile,
+    inventory: Inventory,
+    *,
+    facts: ScanFacts | None = None,
+    fmt: str = "table",
+) -> int:
+    """Print the findings (table or JSON); the exit code they call for."""
+    totals = summary(findings, profile)
+    if facts is not None:
+        totals.update(scan_summary(findings, facts))
+    if fmt == "json":
+        out.json({"findings": [f.to_json() for f in findings], "summary": totals})
+    else:
+        report_table(out, findings, profile, inventory, facts=facts, summary=totals)
+    failed = totals[Status.FAIL.value] + totals[Status.ERROR.value]
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def report_table(
+    out: Out,
+    findings: Sequence[Finding],
+    profile: Profile,
+    inventory: Inventory,
+    *,
+    facts: ScanFacts | None,
+    summary: Mapping[str, Any],
+) -> None:
+    accounts: dict[str, list[Finding]] = {}
+    for finding in findings:
+        accounts.setdefault(finding.account_id, []).append(finding)
+    for account_id, group in accounts.items():
+        account = inventory.account(account_id)
+        where = f"  ({'/'.join(account.ou_path)})" if account and account.ou_path else ""
+        out.line(f"{account_id}  {group[0].account_name}{where}")
+        note = facts.notes.get(account_id) if facts else None
+        if note:
+            out.line(f"  {note}")
+        account_rows(out, group)
+        out.line()
+    if facts is not None:
+        for account_id, name, status in facts.suspended:
+            out.line(f"{account_id}  {name}  {status.lower()}: not scanned")
+        if facts.suspended:
+            out.line()
+        errors = sum(len(v) for v in facts.account_errors.values())
+        out.line(
+            f"Scanned {plural(summary['accounts'], 'account')} in "
+            f"{plural(len(facts.regions), 'region')} for {plural(summary['rules'], 'rule')}: "
+            f"{facts.api_calls} API calls ({facts.retries} retried, {facts.throttles} throttled, "
+            f"{plural(errors, 'failed call')} recorded) in {facts.seconds:.1f} s"
+        )
+        if facts.suspended:
+            out.line(f"Skipped {plural(len(facts.suspended), 'account')} not ACTIVE (see above)")
+    counts = ", ".join(
+        f"{out.paint(str(summary[s.value]) + ' ' + s.value, s.value)}" for s in Status
+    )
+    accounts_text = plural(summary["accounts"], "account")
+    out.line(
+        f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): {counts}"
+    )
+
+
+def facts_of(collected: CollectResult, notes: Mapping[str, str] | None = None) -> ScanFacts:
+    inventory = collected.inventory
+    errors: dict[str, tuple[str, ...]] = {}
+    for account in inventory.accounts:
+        described = [e.describe() for e in (account.error, *account.errors) if e is not None]
+        if described:
+            errors[account.id] = tuple(dict.fromkeys(described))
+    if inventory.errors:
+        errors["organization"] = tuple(e.describe() for e in inventory.errors)
+    regions = sorted({r for a in inventory.accounts for r in a.regions})
+    stats = collected.stats
+    return ScanFacts(
+        regions=tuple(regions),
+        api_calls=stats.calls,
+        retries=stats.retries,
+        throttles=stats.throttles,
+        seconds=collected.duration,
+        suspended=tuple((a.id, a.name, a.status) for a in collected.suspended),
+        account_errors=errors,
+        notes=dict(notes or {}),
+    )

@@ -1,0 +1,160 @@
+"""``scanner rules list|show|check-pattern``: the catalog, and one pattern judged against a rule."""
+
+from __future__ import annotations
+
+import argparse
+
+from scanner.catalog import Reference, identifier_label, judge, load_catalog
+from scanner.cli.options import format_option, profile_option
+from scanner.cli.output import (
+    EXIT_OK,
+    Out,
+    Parser,
+    add_command,
+    wrap,
+)
+from scanner.errors import UsageError
+from scanner.patterns import PatternSyntaxError, render
+
+
+def _rules_list(args: argparse.Namespace, out: Out) -> int:
+    catalog = load_catalog()
+    profile = catalog.profile(args.profile)
+    rules = catalog.rules_in(profile)
+    if args.format == "json":
+        out.json(
+            {
+                "profile": profile.name,
+                "rules": [
+                    {
+                        "id": rule.id,
+                        "severity": rule.severity,
+                        "title": rule.title,
+                        "identifiers": {key: rule.identifier(key) for key in profile.identifiers},
+                    }
+                    for rule in rules
+                ],
+            }
+        )
+        return EXIT_OK
+    headers = ["RULE", "SEVERITY", *(identifier_label(k).upper() for k in profile.identifiers)]
+    rows = [
+        [
+            rule.id,
+            rule.severity,
+            *(rule.identifier(key) or "-" for key in profile.identifiers),
+            rule.title,
+        ]
+        for rule in rules
+    ]
+    out.line(f"{profile.name}: {profile.title}. {profile.description}")
+    out.line()
+    out.table([*headers, "TITLE"], rows)
+    out.line()
+    out.line(f"{len(rules)} rules")
+    return EXIT_OK
+
+
+def _show_reference(ref: Reference, out: Out) -> None:
+    if ref.kind == "published":
+        state = " BROKEN" if ref.broken else ""
+        out.line(f"  {ref.name}  (published{state}: {ref.source})")
+    else:
+        out.line(f"  {ref.name}  ({ref.source})")
+    out.line(wrap("profiles: " + ", ".join(ref.profiles), "    ", "          "))
+    out.line(f"    text:     {ref.text}")
+    rendered = render(ref.pattern)
+    if rendered != ref.text:
+        out.line(f"    reads as: {rendered}")
+    for note in ref.pattern.notes:
+        out.line(wrap(f"note: {note}", "    ", "      "))
+    if ref.explanation:
+        out.line(wrap(f"why: {ref.explanation}", "    ", "     "))
+    if ref.broken:
+        out.line(wrap(f"broken: {ref.broken} Never accepted itself.", "    ", "        "))
+
+
+def _rules_show(args: argparse.Namespace, out: Out) -> int:
+    catalog = load_catalog()
+    profile = catalog.profile(args.profile)
+    rule = catalog.rule(args.rule)
+    sections = ", ".join(
+        f"{identifier_label(key).removeprefix('CIS ')}: {number}"
+        for key, number in rule.cis_sections.items()
+    )
+    names = rule.remediation
+    facts = [
+        ("severity", rule.severity),
+        ("watches", rule.event_source or "events of any service"),
+        ("CIS", sections or "-"),
+        ("Security Hub", rule.securityhub_control or "-"),
+        ("CloudGuard", rule.cloudguard_rule or "-"),
+        ("profiles", ", ".join(rule.profiles)),
+        (
+            "remediation",
+            f"metric {names.metric_namespace}/{names.metric_name}, filter {names.filter_name}, "
+            f"alarm {names.alarm_name}",
+        ),
+    ]
+    out.line(f"{rule.id}: {rule.title}")
+    for label, value in facts:
+        out.line(f"  {label.ljust(14)}{value}")
+    out.line()
+    out.line("Why it matters")
+    out.line(wrap(rule.rationale, "  "))
+    if rule.notes:
+        out.line()
+        out.line("Notes")
+        for note in rule.notes:
+            out.line(wrap(f"- {note}", "  ", "  "))
+    out.line()
+    out.line("References")
+    for ref in rule.references:
+        _show_reference(ref, out)
+    out.line()
+    accepted = rule.accepted.get(profile.name, ())
+    if not accepted:
+        out.line(f"Not part of profile {profile.name}.")
+        return EXIT_OK
+    out.line(
+        f"Accepted under {profile.name}: a filter passes when it covers any of these; "
+        "the first is preferred"
+    )
+    for number, ref in enumerate(accepted, start=1):
+        out.line(f"  {number}. {ref.name}")
+    return EXIT_OK
+
+
+def _rules_check_pattern(args: argparse.Namespace, out: Out) -> int:
+    catalog = load_catalog()
+    profile = catalog.profile(args.profile)
+    rule = catalog.rule(args.rule)
+    try:
+        verdict = judge(rule, profile, args.pattern)
+    except PatternSyntaxError as err:
+        raise UsageError(f"invalid pattern {err}") from None
+    out.json(verdict.to_json())
+    return EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    rules = commands.add_parser("rules", help="the rule catalog", description="The rule catalog.")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+
+    listing = add_command(rule_commands, "list", _rules_list, "list the rules of a profile")
+    profile_option(listing)
+    format_option(listing)
+
+    show = add_command(rule_commands, "show", _rules_show, "everything about one rule")
+    show.add_argument("rule", metavar="RULE")
+    profile_option(show)
+
+    check = add_command(
+        rule_commands,
+        "check-pattern",
+        _rules_check_pattern,
+        "does a filter pattern satisfy a rule? prints one JSON verdict",
+    )
+    check.add_argument("rule", metavar="RULE")
+    check.add_argument("pattern", metavar="PATTERN", help="a CloudWatch Logs filter pattern")
+    profile_option(check)

@@ -1,0 +1,65 @@
+"""``scanner evaluate`` (a saved inventory) and ``scanner scan`` (AWS), through one report."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from scanner.catalog import load_catalog
+from scanner.cli.options import (
+    collect,
+    format_option,
+    read_inventory,
+    rules_profile_option,
+    scan_options,
+    scan_options_from,
+)
+from scanner.cli.output import (
+    Out,
+    Parser,
+    add_command,
+    with_output,
+    write_json,
+)
+from scanner.cli.report import facts_of, report
+from scanner.evaluate import evaluate
+
+
+def _evaluate(args: argparse.Namespace, out: Out) -> int:
+    catalog = load_catalog()
+    profile = catalog.profile(args.profile)
+    inventory = read_inventory(Path(args.inventory))
+    findings = evaluate(inventory, profile.name)
+    return report(out, findings, profile, inventory, fmt=args.format)
+
+
+def _scan(args: argparse.Namespace, out: Out) -> int:
+    profile = load_catalog().profile(args.rules_profile)  # a bad profile fails before any call
+    collected = collect(scan_options_from(args))
+    if args.save_inventory:
+        write_json(args.save_inventory, collected.inventory.to_json())
+    findings = evaluate(collected.inventory, profile.name)
+    facts = facts_of(collected)
+    return with_output(
+        args,
+        out,
+        lambda o: report(o, findings, profile, collected.inventory, facts=facts, fmt=args.format),
+    )
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    evaluation = add_command(
+        commands, "evaluate", _evaluate, "evaluate a saved inventory (JSON) against a profile"
+    )
+    evaluation.add_argument("--inventory", required=True, metavar="FILE")
+    rules_profile_option(evaluation, "--profile", "--rules-profile", dest="profile")
+    format_option(evaluation)
+
+    scan = add_command(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
+    scan_options(scan)
+    rules_profile_option(scan, "--rules-profile", dest="rules_profile")
+    format_option(scan)
+    scan.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    scan.add_argument(
+        "--save-inventory", metavar="FILE", help="also save the inventory (JSON) for 'evaluate'"
+    )
