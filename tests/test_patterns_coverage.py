@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from scanner.patterns import covers, matches, overlaps, parse
 
 CONTROLS = Path(__file__).resolve().parent / "data" / "controls.json"
