@@ -8,7 +8,7 @@ from typing import Any
 
 from scanner.patterns import covers, matches, overlaps, parse
 
-CONTROLS = Path(__file__).resolve().parent / "data" / "controls.json"
+CONTROLS = Path(__file__).resolve().parents[1] / "catalog" / "reference" / "controls.json"
 
 IAM = (
     "{($.eventName=DeleteGroupPolicy)||($.eventName=DeleteRolePolicy)||"

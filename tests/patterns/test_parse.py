@@ -25,7 +25,7 @@ from scanner.patterns.ast import (
     TermPattern,
 )
 
-CONTROLS = Path(__file__).resolve().parent / "data" / "controls.json"
+CONTROLS = Path(__file__).resolve().parents[1] / "catalog" / "reference" / "controls.json"
 
 
 def published_texts() -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from scanner.catalog import (
 )
 from scanner.patterns import covers, matches, pin
 
-CONTROLS = Path(__file__).resolve().parent / "data" / "controls.json"
+CONTROLS = Path(__file__).resolve().parents[1] / "catalog" / "reference" / "controls.json"
 CIS = ["cis-1.2", "cis-1.4", "cis-1.5", "cis-2.0", "cis-3.0", "cis-4.0", "cis-5.0"]
 SG_EVENTS = [
     "AuthorizeSecurityGroupIngress",
