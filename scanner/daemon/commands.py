@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from scanner.daemon import logs
 from scanner.daemon.config import EXAMPLE, Config, ConfigError, format_duration, from_mapping, load
-from scanner.daemon.runner import Daemon
+from scanner.daemon.lifecycle import Daemon
 from scanner.daemon.sharding import ShardingError
 from scanner.errors import StateError
 

@@ -33,7 +33,7 @@ from prometheus_stack import (
 from test_observability import DASHBOARD, RULES, rule_expressions, tool
 
 from scanner.daemon.commands import demo_config
-from scanner.daemon.runner import Daemon
+from scanner.daemon.lifecycle import Daemon
 from scanner.testing.demo import ORGANIZATION
 from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
 
