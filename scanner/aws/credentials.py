@@ -32,11 +32,11 @@ from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped, un
 
 from scanner.aws.clients import ClientPool, Identity
 from scanner.aws.gateway import Caller, CallFailed
+from scanner.aws_defaults import DEFAULT_MEMBER_ROLE
 from scanner.errors import ScanError
 from scanner.model.arns import arn_account, role_arn
 
 SESSION_NAME = "cloudtrail-monitoring-scanner"
-DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"
 ROLE_SESSION_SECONDS = 3600  # the cap for chained roles
 
 

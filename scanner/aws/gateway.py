@@ -33,22 +33,12 @@ from asyncio_throttle.throttler import Throttler
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped, unused-ignore]
 
 from scanner.aws.clients import Client
+from scanner.aws_defaults import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RATES
 from scanner.model import CollectionError
 
 log = structlog.get_logger(__name__)
 
-# Requests per second per (account, region, service): about half the documented quotas.
-DEFAULT_RATES: Mapping[str, float] = {
-    "cloudtrail": 5.0,  # DescribeTrails / GetTrailStatus / GetEventSelectors: 10/s
-    "cloudwatch": 4.0,  # DescribeAlarms: 9/s
-    "logs": 3.0,  # DescribeMetricFilters: 5/s
-    "sns": 5.0,  # ListSubscriptionsByTopic: 10/s (30/s in us-east-1)
-    "organizations": 2.0,  # a few per second, one request in flight
-    "sts": 10.0,  # AssumeRole: 600/s per account, shared with everyone else's tooling
-    "ec2": 10.0,  # DescribeRegions: 100/s bucket, shared with the account's workloads
-}
 FALLBACK_RATE = 2.0
-DEFAULT_MAX_IN_FLIGHT = 64
 
 # Services whose every call is serialised account-wide (one request in flight).
 SERIAL_SERVICES = frozenset({"organizations"})

@@ -33,8 +33,8 @@ from scanner.aws.account import (
     topic_region,
 )
 from scanner.aws.clients import ClientOptions, ClientPool, Identity
-from scanner.aws.credentials import DEFAULT_MEMBER_ROLE, Credentials
-from scanner.aws.gateway import DEFAULT_MAX_IN_FLIGHT, Caller, CallFailed, CallStats, RateLimits
+from scanner.aws.credentials import Credentials
+from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits
 from scanner.aws.organization import (
     ORGANIZATIONS_REGION,
     OrgAccount,
@@ -43,13 +43,17 @@ from scanner.aws.organization import (
     select,
 )
 from scanner.aws.regions import enabled_regions
+from scanner.aws_defaults import (
+    DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_MEMBER_ROLE,
+)
 from scanner.errors import ScanError
 from scanner.model import Account, CollectionError, Inventory, arn_account
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_HOME_REGION = "us-east-1"
-DEFAULT_ACCOUNT_CONCURRENCY = 8
 
 Progress = Callable[[int, int], None]
 
@@ -69,7 +73,7 @@ class ScanOptions:
       ``home_region``: where STS and EC2 DescribeRegions are called (default: the profile's
       region, else us-east-1).
     * ``rate_limits``: requests per second per (account, region, service), by service name,
-      overriding :data:`~scanner.aws.gateway.DEFAULT_RATES`; ``max_in_flight``: global cap.
+      overriding :data:`~scanner.aws_defaults.DEFAULT_RATES`; ``max_in_flight``: global cap.
     * ``retry_mode`` (standard | adaptive) and ``max_attempts``: botocore's retries.
     * ``account_concurrency``: accounts collected at the same time.
     * ``listing``: the organization as :func:`list_accounts` gave it earlier (the daemon caches

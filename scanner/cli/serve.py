@@ -59,7 +59,7 @@ def _options(args: argparse.Namespace) -> dict[str, tuple[str, str]]:
 
 async def serve(config: Config, announce: Callable[[str], None] | None = None) -> None:
     """Run the daemon until SIGTERM or SIGINT."""
-    from scanner.daemon.runner import Daemon
+    from scanner.daemon.lifecycle import Daemon
 
     daemon = Daemon(config)
     loop = asyncio.get_running_loop()

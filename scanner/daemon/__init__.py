@@ -1,10 +1,12 @@
 """The daemon: scans on a schedule, exported to Prometheus, remembered in SQLite, alerted on change.
 
 One job per module: :mod:`.config` (the YAML file and its ``SCANNER_*`` overrides),
-:mod:`.sharding` (which accounts are this replica's), :mod:`.metrics` (families derived from
-findings), :mod:`.service` (the scheduler and one scan's pipeline), :mod:`.http` (the
-endpoints), :mod:`.logs` (structlog set-up), :mod:`.commands` (``scanner serve``,
-``scanner config``); :mod:`.state`, :mod:`.transitions` and :mod:`.alerts` keep what was seen
-and tell receivers what changed. Nothing here decides a verdict: findings come from
-:func:`scanner.evaluate.evaluate`, the same code as ``scanner scan``.
+:mod:`.sharding` (which accounts are this replica's), :mod:`.accounts` (the cached account
+list cut to this shard), :mod:`.metrics` (families derived from findings), :mod:`.scheduler`
+(one scan's pipeline and the loop that runs it on schedule), :mod:`.http` (the endpoints),
+:mod:`.lifecycle` (the daemon assembled, started and stopped in order), :mod:`.logs`
+(structlog set-up), :mod:`.commands` (``scanner serve``, ``scanner config``); :mod:`.state`,
+:mod:`.transitions` and :mod:`.alerts` keep what was seen and tell receivers what changed.
+Nothing here decides a verdict: findings come from :func:`scanner.evaluate.evaluate`, the same
+code as ``scanner scan``.
 """

@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from scanner.daemon.metrics import CONTENT_TYPE
-from scanner.daemon.service import Service
+from scanner.daemon.scheduler import Service
 from scanner.model import Finding, Status
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)

@@ -84,7 +84,7 @@ class AccountView:
 
 
 @dataclass(frozen=True)
-class ScanRecord:
+class ScanResult:
     """One scan as the metrics see it; ``findings``/``accounts`` are this shard's only.
 
     A scan that did not complete (``outcome`` failed or deadline) carries no findings: the
@@ -442,7 +442,7 @@ class Metrics:
         }
         self.state.last_success = last_success
 
-    def record(self, scan: ScanRecord) -> None:
+    def record(self, scan: ScanResult) -> None:
         state = self.state
         state.scans[scan.outcome] += 1
         state.last_scan = scan.finished
@@ -482,7 +482,7 @@ __all__ = [
     "Family",
     "MetricState",
     "Metrics",
-    "ScanRecord",
+    "ScanResult",
     "credential_refreshes",
     "version",
 ]

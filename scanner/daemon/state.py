@@ -119,7 +119,9 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class ScanRecord:
+class ScanSummary:
+    """The last scan the store recorded: when, and how many accounts, verdicts, transitions."""
+
     scan: str  # the scan's identity (its start time, ISO 8601)
     started: datetime
     finished: datetime
@@ -167,7 +169,7 @@ class StateStore:
         self._lock = threading.RLock()
         self._tracks: dict[PairKey, Track] = {}
         self._accounts: dict[str, str] = {}
-        self._last: ScanRecord | None = None
+        self._last: ScanSummary | None = None
 
     # ----------------------------------------------------------------------------------------
     # Opening.
@@ -222,7 +224,7 @@ class StateStore:
         self._accounts = dict(self._db.execute("SELECT account_id, name FROM accounts"))
         self._last = self._read_last_scan()
 
-    def _read_last_scan(self) -> ScanRecord | None:
+    def _read_last_scan(self) -> ScanSummary | None:
         row = self._db.execute(
             "SELECT scan, started, finished, accounts, passed, failed, errored, transitions"
             " FROM scans ORDER BY id DESC LIMIT 1"
@@ -230,7 +232,7 @@ class StateStore:
         if row is None:
             return None
         scan, started, finished, *counts = row
-        return ScanRecord(scan, _from_epoch(started), _from_epoch(finished), *counts)
+        return ScanSummary(scan, _from_epoch(started), _from_epoch(finished), *counts)
 
     def close(self) -> None:
         with self._lock:
@@ -272,7 +274,7 @@ class StateStore:
         with self._lock:
             return dict(self._accounts)
 
-    def last_scan(self) -> ScanRecord | None:
+    def last_scan(self) -> ScanSummary | None:
         with self._lock:
             return self._last
 
@@ -367,7 +369,7 @@ class StateStore:
             )
         self._tracks = outcome.tracks
         self._accounts = outcome.accounts
-        self._last = ScanRecord(
+        self._last = ScanSummary(
             scan,
             started,
             finished,

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from scanner.aws import CollectResult, Progress, ScanOptions, collect
-from scanner.aws.gateway import DEFAULT_RATES
+from scanner.aws_defaults import DEFAULT_RATES
 from scanner.evaluate import evaluate
 from scanner.model import Finding
 from scanner.model.arns import topic_arn

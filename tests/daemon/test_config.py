@@ -38,35 +38,6 @@ def test_defaults_are_a_workstation_daemon_scanning_every_half_hour() -> None:
     assert (config.sharding.shard, config.sharding.total_shards) == (0, 1)
 
 
-def test_yaml_values_are_parsed_into_the_collector_options() -> None:
-    text = """
-organization:
-  enabled: true
-  role_arn: arn:aws:iam::111111111111:role/hub
-  include_accounts: ["111111111111", 222222222222]
-  exclude_ous: [ou-ab12-cdef3456]
-regions: {include: [us-east-1, eu-west-1]}
-limits: {rates: {organizations: 1, sts: 5.5}, retry_mode: adaptive}
-schedule: {interval: 1h30m, jitter: 90s, deadline: 45m}
-endpoint_url: http://127.0.0.1:5000
-"""
-    config = cfg.parse(text, {})
-    assert config.schedule.interval == 5400
-    options = config.scan_options()
-    assert options.organization
-    assert options.role_arn == "arn:aws:iam::111111111111:role/hub"
-    assert options.include_accounts == ("111111111111", "222222222222")
-    assert options.exclude_ous == ("ou-ab12-cdef3456",)
-    assert options.regions == ("us-east-1", "eu-west-1")
-    assert options.rate_limits == {"organizations": 1.0, "sts": 5.5}
-    assert options.retry_mode == "adaptive"
-    assert options.endpoint_url == "http://127.0.0.1:5000"
-    # A shard's scan replaces the organization filters by its own account list.
-    narrowed = config.scan_options(include_accounts=("333333333333",))
-    assert narrowed.include_accounts == ("333333333333",)
-    assert narrowed.exclude_ous == ()
-
-
 def test_environment_overrides_win_over_the_file() -> None:
     env = {
         "SCANNER_SCHEDULE_INTERVAL": "15m",
@@ -272,3 +243,22 @@ def test_a_webhook_url_may_come_from_a_secret_file_too(tmp_path: Path) -> None:
     assert "s3cr3t" not in repr(hook)
     with pytest.raises(cfg.ConfigError, match=r"alerts\.webhooks\[0\]: give exactly one of url"):
         cfg.parse(f"alerts:\n  webhooks:\n    - {{name: h, secret_file: {secret}}}\n", {})
+
+
+def test_checking_a_configuration_loads_no_aws_sdk() -> None:
+    # `scanner config check` and the Helm test validate files; botocore, aiobotocore and aiohttp
+    # take seconds to import and have nothing to say about a YAML file.
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, scanner.daemon.config as c; c.parse(c.EXAMPLE, {}); "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(done.stdout))
+    assert not loaded & {"botocore", "aiobotocore", "aiohttp", "asyncio_throttle"}
+    assert "yaml" in loaded  # the check above would pass vacuously if nothing was parsed

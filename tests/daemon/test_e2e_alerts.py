@@ -20,7 +20,7 @@ from daemon.test_alerts import SECRET, Receiver, serving
 from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config, from_mapping
 from scanner.daemon.metrics import Metrics
-from scanner.daemon.service import Service
+from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
 from scanner.daemon.state import StateStore
 from scanner.testing.emulation import (
@@ -67,7 +67,7 @@ def daemon_config(endpoint: str, state: Path, receiver: str, secret: Path) -> Co
 
 
 class Daemon:
-    """Service + store + dispatcher, as the runner wires them, with scans started by hand."""
+    """Service + store + dispatcher, wired as in .lifecycle, with scans started by hand."""
 
     def __init__(self, cfg: Config) -> None:
         self.store = StateStore.open(cfg.state.path)

@@ -30,7 +30,7 @@ from prometheus_stack import (
 )
 
 from scanner.cli.serve import demo_config
-from scanner.daemon.runner import Daemon
+from scanner.daemon.lifecycle import Daemon
 from scanner.testing.demo import ORGANIZATION
 from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
 

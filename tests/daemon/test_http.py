@@ -11,7 +11,7 @@ import aiohttp
 from scanner.daemon.config import Config
 from scanner.daemon.http import Server, make_app, start
 from scanner.daemon.metrics import Metrics
-from scanner.daemon.service import Service
+from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
 from scanner.model import Finding, Status
 

@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from scanner.aws import CallStats
-from scanner.daemon.metrics import FAMILIES, AccountView, Metrics, ScanRecord
+from scanner.daemon.metrics import FAMILIES, AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
 from scanner.model import Account, CollectionError, Finding, Status
 
@@ -57,8 +57,8 @@ def scan(
     seconds: float = 4.0,
     outcome: str = "success",
     stats: tuple[CallStats, ...] = (),
-) -> ScanRecord:
-    return ScanRecord(at - seconds, at, outcome, tuple(findings), tuple(accounts), stats)
+) -> ScanResult:
+    return ScanResult(at - seconds, at, outcome, tuple(findings), tuple(accounts), stats)
 
 
 def test_names_follow_the_prometheus_guidance() -> None:

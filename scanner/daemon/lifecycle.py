@@ -24,7 +24,7 @@ from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config
 from scanner.daemon.http import Server, make_app, start
 from scanner.daemon.metrics import Metrics
-from scanner.daemon.service import Collect, Service, default_collect
+from scanner.daemon.scheduler import Collect, Service, default_collect
 from scanner.daemon.sharding import Shard, resolve
 from scanner.daemon.state import StateStore
 

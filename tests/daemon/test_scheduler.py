@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon.polling import run, until
 
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions
 from scanner.cli.serve import demo_config
-from scanner.daemon.config import Config, from_mapping
+from scanner.daemon.config import Config, from_mapping, parse
 from scanner.daemon.metrics import Metrics
-from scanner.daemon.runner import Daemon
-from scanner.daemon.service import Service
+from scanner.daemon.scheduler import Service, scan_options
 from scanner.daemon.sharding import Shard
 from scanner.daemon.state import StateStore
 from scanner.model import Account, Inventory, Region, Status
@@ -60,15 +59,33 @@ def service(cfg: Config, collect: FakeCollect, store: StateStore | None = None) 
     return Service(cfg, Shard(), Metrics(), store=store, collect_fn=collect)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
-def run(coro: Awaitable[None]) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
+def test_yaml_values_are_parsed_into_the_collector_options() -> None:
+    text = """
+organization:
+  enabled: true
+  role_arn: arn:aws:iam::111111111111:role/hub
+  include_accounts: ["111111111111", 222222222222]
+  exclude_ous: [ou-ab12-cdef3456]
+regions: {include: [us-east-1, eu-west-1]}
+limits: {rates: {organizations: 1, sts: 5.5}, retry_mode: adaptive}
+schedule: {interval: 1h30m, jitter: 90s, deadline: 45m}
+endpoint_url: http://127.0.0.1:5000
+"""
+    config = parse(text, {})
+    assert config.schedule.interval == 5400
+    options = scan_options(config)
+    assert options.organization
+    assert options.role_arn == "arn:aws:iam::111111111111:role/hub"
+    assert options.include_accounts == ("111111111111", "222222222222")
+    assert options.exclude_ous == ("ou-ab12-cdef3456",)
+    assert options.regions == ("us-east-1", "eu-west-1")
+    assert options.rate_limits == {"organizations": 1.0, "sts": 5.5}
+    assert options.retry_mode == "adaptive"
+    assert options.endpoint_url == "http://127.0.0.1:5000"
+    # A shard's scan replaces the organization filters by its own account list.
+    narrowed = scan_options(config, include_accounts=("333333333333",))
+    assert narrowed.include_accounts == ("333333333333",)
+    assert narrowed.exclude_ous == ()
 
 
 def test_a_scan_evaluates_and_exports_the_findings() -> None:
@@ -221,120 +238,3 @@ def test_shards_of_the_demo_organization_are_disjoint_and_cover_it_exactly_once(
 
     with fake_credentials():
         run(scenario())
-
-
-@pytest.mark.slow
-def test_the_daemon_serves_the_demo_organization_and_stops_on_request(tmp_path: Path) -> None:
-    emulator = emulate(ORGANIZATION)
-    cfg = demo_config(
-        emulator.endpoint_url,
-        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
-    )
-
-    async def scenario() -> None:
-        import aiohttp
-
-        daemon = Daemon(cfg)
-        await daemon.start()
-        try:
-            assert daemon.service is not None
-            service = daemon.service
-            async with aiohttp.ClientSession() as http:
-                async with http.get(f"{daemon.url}/healthz") as r:
-                    assert r.status == 200
-                async with http.get(f"{daemon.url}/readyz") as r:
-                    assert r.status == 503  # an empty state file: not ready before a scan
-                await until(lambda: service.health.ready, 60)
-                url = f"{daemon.url}/api/v1/findings?account=210000000003&status=FAIL"
-                async with http.get(url) as r:
-                    failing = {f["rule"] for f in (await r.json())["findings"]}
-            # orders-prod's own trail is stopped: the rules only it monitors fail.
-            from scanner.testing.demo import MEMBER_RULES
-
-            assert failing == set(MEMBER_RULES)
-        finally:
-            started = time.monotonic()
-            await daemon.stop()
-            assert time.monotonic() - started < 5
-
-    with fake_credentials():
-        run(scenario())
-
-
-DEMO_SERVE = """
-import argparse, sys
-from scanner.cli.serve import add_demo_arguments, run_demo_serve
-
-class Out:
-    def line(self, text=""):
-        print(text, flush=True)
-
-parser = argparse.ArgumentParser()
-add_demo_arguments(parser)
-sys.exit(run_demo_serve(parser.parse_args(sys.argv[1:]), Out()))
-"""
-
-
-@pytest.mark.slow
-def test_demo_serve_is_ready_after_its_first_scan_and_exits_promptly_on_sigterm() -> None:
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import urllib.error
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    argv = [sys.executable, "-c", DEMO_SERVE, "--serve", "--listen", f"127.0.0.1:{port}"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        ready = False
-        while not ready and time.monotonic() < deadline and proc.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    ready = r.status == 200
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.3)
-        assert ready, proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
-        proc.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        out, err = proc.communicate(timeout=10)
-        assert time.monotonic() - started < 5
-        assert proc.returncode == 0, err
-        assert f"Serving the demo organization on http://127.0.0.1:{port}" in out
-        assert "scan_completed" in err and "daemon_stopped" in err
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-
-
-def test_serve_with_an_invalid_option_stops_with_one_line(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    import argparse
-
-    from scanner.cli.serve import register
-
-    parser = argparse.ArgumentParser(prog="scanner")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["serve", "--listen", "nowhere", "--shard", "1"])
-
-    class Out:
-        def line(self, text: str = "") -> None:
-            raise AssertionError("nothing is printed to stdout")
-
-    assert args.handler(args, Out()) == 2
-    err = capsys.readouterr().err
-    assert err == (
-        "scanner: error: config: http.listen (from --listen): not HOST:PORT "
-        "(e.g. 127.0.0.1:9108, 0.0.0.0:9108, [::]:9108)\n"
-    )
-    args = parser.parse_args(["serve", "--shard", "2", "--total-shards", "2"])
-    assert args.handler(args, Out()) == 2
-    assert (
-        "config: sharding.shard: must be below sharding.total_shards (2)" in capsys.readouterr().err
-    )

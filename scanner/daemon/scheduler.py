@@ -36,7 +36,7 @@ import structlog
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collect
 from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
-from scanner.daemon.metrics import AccountView, Metrics, ScanRecord
+from scanner.daemon.metrics import AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
 from scanner.evaluate import evaluate
 from scanner.model import Finding, Inventory, Status
@@ -75,11 +75,35 @@ async def default_collect(options: ScanOptions) -> CollectResult:
     return await collect(options)
 
 
+def scan_options(config: Config, include_accounts: tuple[str, ...] | None = None) -> ScanOptions:
+    """The collector's options; ``include_accounts`` replaces the organization filters."""
+    org = config.organization
+    only = include_accounts is not None
+    return ScanOptions(
+        organization=org.enabled,
+        role_arn=org.role_arn,
+        member_role_name=org.member_role_name,
+        external_id=org.external_id,
+        include_accounts=include_accounts if include_accounts is not None else org.include_accounts,
+        exclude_accounts=() if only else org.exclude_accounts,
+        include_ous=() if only else org.include_ous,
+        exclude_ous=() if only else org.exclude_ous,
+        regions=config.regions.include,
+        exclude_regions=config.regions.exclude,
+        endpoint_url=config.endpoint_url or None,
+        rate_limits=dict(config.limits.rates),
+        max_in_flight=config.limits.max_in_flight,
+        retry_mode=config.limits.retry_mode,
+        max_attempts=config.limits.max_attempts,
+        account_concurrency=config.limits.account_concurrency,
+    )
+
+
 @dataclass
 class ScanOutcome:
     """What one scan produced, for the logs, the tests and the metrics."""
 
-    record: ScanRecord
+    record: ScanResult
     transitions: Sequence[Any] = ()
     error: str | None = None
     collected: tuple[str, ...] = ()  # the account ids collected (covered + dependencies)
@@ -121,7 +145,7 @@ class Service:
         self.collect_fn = collect_fn
         self.clock = clock
         self.rng = rng or random.Random()
-        self.options = config.scan_options()
+        self.options = scan_options(config)
         self.accounts = (
             AccountList(self.options, config.organization.account_list_refresh)
             if config.organization.enabled
@@ -178,7 +202,7 @@ class Service:
         findings = tuple(f for f in everything if f.account_id in covered)
         views = tuple(AccountView.of(a) for a in inventory.accounts if a.id in covered)
         finished = self.clock()
-        record = ScanRecord(started, finished, "success", findings, views, tuple(stats))
+        record = ScanResult(started, finished, "success", findings, views, tuple(stats))
         # From here on the scan completes even if the process is asked to stop.
         transitions = await asyncio.shield(self._commit(record, names))
         self.metrics.record(record)
@@ -207,14 +231,14 @@ class Service:
         names = {a.id: a.name for a in cover.covered if a.active}
         if not cover.covered:
             return Inventory(), frozenset(), names, ()
-        options = self.config.scan_options(include_accounts=tuple(sorted(cover.covered_ids)))
+        options = scan_options(self.config, include_accounts=tuple(sorted(cover.covered_ids)))
         result = await self.collect_fn(dataclasses.replace(options, listing=organization))
         stats.append(result.stats)
         collected = tuple(a.id for a in result.inventory.accounts)
         return result.inventory, cover.covered_ids, names, collected
 
     async def _commit(
-        self, record: ScanRecord, names: dict[str, str] | None
+        self, record: ScanResult, names: dict[str, str] | None
     ) -> Sequence[Any] | None:
         if self.store is None:
             return None
@@ -236,7 +260,7 @@ class Service:
     def _failed(
         self, started: float, outcome: str, stats: list[CallStats], reason: str
     ) -> ScanOutcome:
-        record = ScanRecord(started, self.clock(), outcome, stats=tuple(stats))
+        record = ScanResult(started, self.clock(), outcome, stats=tuple(stats))
         self.metrics.record(record)
         self.health.scans += 1
         self.health.last_outcome = outcome
@@ -244,7 +268,7 @@ class Service:
         return ScanOutcome(record, (), reason)
 
     def _log(
-        self, record: ScanRecord, collected: tuple[str, ...], transitions: Sequence[Any] | None
+        self, record: ScanResult, collected: tuple[str, ...], transitions: Sequence[Any] | None
     ) -> None:
         for view in record.accounts:
             for error in view.errors:
@@ -326,4 +350,4 @@ def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-__all__ = ["Dispatcher", "Health", "ScanOutcome", "Service", "Store"]
+__all__ = ["Dispatcher", "Health", "ScanOutcome", "Service", "Store", "scan_options"]

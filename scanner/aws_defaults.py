@@ -1,0 +1,32 @@
+"""The collector's defaults, importable without the AWS SDK.
+
+The daemon's configuration states these defaults and checks rate limits against the services
+named here; importing them from :mod:`scanner.aws` would load botocore, aiobotocore and aiohttp
+just to validate a YAML file. So they live here, with no imports, and :mod:`scanner.aws` takes
+them from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Requests per second per (account, region, service): about half the documented quotas.
+DEFAULT_RATES: Mapping[str, float] = {
+    "cloudtrail": 5.0,  # DescribeTrails / GetTrailStatus / GetEventSelectors: 10/s
+    "cloudwatch": 4.0,  # DescribeAlarms: 9/s
+    "logs": 3.0,  # DescribeMetricFilters: 5/s
+    "sns": 5.0,  # ListSubscriptionsByTopic: 10/s (30/s in us-east-1)
+    "organizations": 2.0,  # a few per second, one request in flight
+    "sts": 10.0,  # AssumeRole: 600/s per account, shared with everyone else's tooling
+    "ec2": 10.0,  # DescribeRegions: 100/s bucket, shared with the account's workloads
+}
+DEFAULT_MAX_IN_FLIGHT = 64  # requests in flight, all accounts together
+DEFAULT_ACCOUNT_CONCURRENCY = 8  # accounts collected at once
+DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in members
+
+__all__ = [
+    "DEFAULT_ACCOUNT_CONCURRENCY",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MEMBER_ROLE",
+    "DEFAULT_RATES",
+]
