@@ -51,7 +51,7 @@ from scanner.errors import InventoryError
 from scanner.evaluate import evaluate
 from scanner.model import Finding, Inventory, Status
 from scanner.patterns import PatternSyntaxError, render
-from scanner.remediation import FORMATS
+from scanner.remediation import FORMATS, listing
 
 if TYPE_CHECKING:  # the AWS side is imported when a command needs it: ``rules`` stays fast
     from scanner.aws import CollectResult, ScanOptions
@@ -588,16 +588,11 @@ def _remediate(args: argparse.Namespace, out: _Out) -> int:
     ]
     failing = [f for f in findings if f.status is Status.FAIL and f.remediation]
     undecided = sum(1 for f in findings if f.status is Status.ERROR)
-    comment = "#"
-    for finding in failing:
-        out.line(
-            f"{comment} {finding.account_id} ({finding.account_name}) {finding.rule}: "
-            f"{finding.reason}"
-        )
-        out.line(finding.remediation[args.format].rstrip("\n"))
+    if failing:  # each change once per account, naming the findings it fixes
+        out.line(listing(args.format, failing))
         out.line()
     out.line(
-        f"{comment} {_plural(len(failing), 'failing finding')} to fix"
+        f"# {_plural(len(failing), 'failing finding')} to fix"
         + (
             f"; {undecided} ERROR findings could not be decided (see 'scanner scan')"
             if undecided

@@ -90,6 +90,14 @@ LOGS_ROLE_ARN = "<CLOUDTRAIL_LOGS_ROLE_ARN>"
 REGION = "<REGION>"
 LOG_GROUP = "<LOG_GROUP_NAME>"
 PLACEHOLDER = re.compile(r"<[A-Z0-9_]+>")
+# What each one stands for (Terraform variables and CloudFormation parameters say so).
+PLACEHOLDERS: dict[str, str] = {
+    EMAIL: "The e-mail address the alarms notify (confirm the subscription it is sent).",
+    S3_BUCKET: "The S3 bucket the trail writes to (its policy must let CloudTrail write).",
+    LOGS_ROLE_ARN: "The role the trail assumes to deliver to CloudWatch Logs (its current one).",
+    REGION: "The region to monitor from (the account has no trail to go by).",
+    LOG_GROUP: "The log group the trail delivers to.",
+}
 
 # Names of what remediation creates beyond the rule's own filter, metric and alarm.
 NEW_TRAIL_NAME = "management-events"
@@ -110,7 +118,7 @@ ASSUME_ROLE_POLICY = {
 }
 
 
-def logs_policy(log_streams_arn: str) -> dict[str, object]:
+def logs_policy(log_streams_arn: object) -> dict[str, object]:
     """The policy that lets CloudTrail write to the log group's streams."""
     return {
         "Version": "2012-10-17",
@@ -194,10 +202,23 @@ class FindingPlan:
         kind, name = _DESCRIBED[resource]
         return f'{kind} "{self.values[name]}"'
 
-    def resources(self) -> tuple[Resource, ...]:
-        """The resources the steps change, each once, in the order the steps declare them."""
-        return tuple(dict.fromkeys(r for step in self.steps for r in CHANGES[step]))
+    def key(self, resource: Resource) -> tuple[str, ...]:
+        """What a change acts on: the fixes of two findings that change it are one fix."""
+        # IAM is global: one role of that name per account, whichever region its trail is in.
+        region = "" if resource == "role" else self.region(resource)
+        return (resource, region, *(self.values[name] for name in _KEY[resource]))
 
+
+# The values that tell one resource from another of its kind in a region.
+_KEY: dict[Resource, tuple[str, ...]] = {
+    "trail": ("trail_name",),
+    "log_group": ("log_group_name",),
+    "role": ("role_name",),
+    "filter": ("log_group_name", "filter_name"),
+    "alarm": ("alarm_name",),
+    "topic": ("topic_arn",),
+    "subscription": ("topic_arn",),
+}
 
 # How a resource that may exist is named: its kind and the value holding its name.
 _DESCRIBED: dict[Resource, tuple[str, str]] = {
@@ -408,6 +429,7 @@ __all__ = [
     "NEW_TOPIC_NAME",
     "NEW_TRAIL_NAME",
     "PLACEHOLDER",
+    "PLACEHOLDERS",
     "REGION",
     "ROLE_NAME",
     "ROLE_OF",

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import shlex
 
-from scanner.remediation.formats._text import (
-    PLACEHOLDER_NOTE,
-    Block,
-    has_placeholders,
-    header,
-    step_blocks,
-)
-from scanner.remediation.plan import FindingPlan, Step
+from scanner.remediation.account import AccountRemediation
+from scanner.remediation.formats import _text
+from scanner.remediation.formats._text import Block
+from scanner.remediation.plan import Step
 
 STEPS: dict[Step, tuple[Block, ...]] = {
     "new_trail": (
@@ -132,12 +128,13 @@ aws cloudwatch enable-alarm-actions --region ${region} --alarm-names ${alarm_nam
     ),
 }
 
-_HEADER = (
-    '# Account ${account_id}, ${rule_title} (${rule_id}): the chain breaks at "${broken_link}".'
-)
 
-
-def assemble(plan: FindingPlan) -> str:
-    texts = [text for _, text in step_blocks(plan, STEPS, shlex.quote)]
-    head = header(_HEADER, plan) + (f"\n# {PLACEHOLDER_NOTE}" if has_placeholders(texts) else "")
-    return "\n\n".join([head, *texts]) + "\n"
+def assemble(account: AccountRemediation) -> tuple[_text.Document, ...]:
+    """One script per account; with several findings, each change says which it fixes."""
+    texts = _text.change_texts(
+        account, STEPS, shlex.quote, lambda text, note: f"{_text.comment(note)}\n{text}"
+    )
+    head = f"# {_text.title(account)}"
+    if _text.has_placeholders(texts):
+        head += f"\n# {_text.PLACEHOLDER_NOTE}"
+    return (_text.Document(f"{account.account_id}.sh", "\n\n".join([head, *texts]) + "\n"),)

@@ -1,162 +1,228 @@
-"""The CloudFormation format: one stack per region, declaring the resources the fix changes.
+"""The CloudFormation format: one template per account and region, in JSON.
 
-A resource that exists already (the trail, the rule's own filter, an alarm kept by name) carries a
-comment saying to import it into the stack first.
+Why JSON. CloudFormation reads JSON as well as YAML, and the core may import no third-party
+package (no PyYAML), while writing YAML by hand is how the templates used to break. So each
+template is built as data and serialised with the standard library's :mod:`json`: valid by
+construction, and the same text for a finding's fix and for ``scanner remediate``. JSON has no
+comments, so what a YAML template said in comments is data: which findings a resource fixes and
+that it must be imported first go in the resource's ``Metadata``; what the scan cannot know is a
+``Parameter`` (and an unknown region is the stack's own, ``AWS::Region``).
+
+Within a template, a resource the stack creates is referred to (``Ref``, ``Fn::GetAtt``), so
+CloudFormation orders the work. A resource that exists already (the trail, the rule's own filter,
+an alarm kept by name) is retained on delete, as resource import requires.
 """
 
 from __future__ import annotations
 
+import json
 import re
-import textwrap
+from collections.abc import Callable
 
-from scanner.remediation.formats._text import (
-    PLACEHOLDER_NOTE,
-    Block,
-    fill,
-    has_placeholders,
-    header,
-)
-from scanner.remediation.plan import FindingPlan, Resource
-
-
-def quote(value: str) -> str:
-    """A single-quoted YAML scalar (a ``'`` is doubled)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-RESOURCES: dict[Resource, str] = {
-    "trail": """\
-${trail_note}Trail:
-  Type: AWS::CloudTrail::Trail
-  DeletionPolicy: Retain
-  Properties:
-    TrailName: ${trail_name}
-    S3BucketName: ${s3_bucket}
-    IsLogging: true
-    IsMultiRegionTrail: true
-    IncludeGlobalServiceEvents: true
-    CloudWatchLogsLogGroupArn: ${log_group_arn}
-    CloudWatchLogsRoleArn: ${role_arn}
-    EventSelectors:
-      - ReadWriteType: All
-        IncludeManagementEvents: true""",
-    "log_group": """\
-CloudTrailLogGroup:
-  Type: AWS::Logs::LogGroup
-  Properties:
-    LogGroupName: ${log_group_name}""",
-    "role": """\
-CloudTrailLogsRole:
-  Type: AWS::IAM::Role
-  Properties:
-    RoleName: ${role_name}
-    AssumeRolePolicyDocument:
-      Version: '2012-10-17'
-      Statement:
-        - Effect: Allow
-          Principal: {Service: cloudtrail.amazonaws.com}
-          Action: 'sts:AssumeRole'
-    Policies:
-      - PolicyName: ${role_policy_name}
-        PolicyDocument:
-          Version: '2012-10-17'
-          Statement:
-            - Effect: Allow
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents']
-              Resource: ${log_streams_arn}""",
-    "filter": """\
-${filter_note}${logical}Filter:
-  Type: AWS::Logs::MetricFilter
-  Properties:
-    FilterName: ${filter_name}
-    LogGroupName: ${log_group_ref}
-    FilterPattern: ${pattern}
-    MetricTransformations:
-      - MetricName: ${metric_name}
-        MetricNamespace: ${metric_namespace}
-        MetricValue: '1'""",
-    "alarm": """\
-${alarm_note}${logical}Alarm:
-  Type: AWS::CloudWatch::Alarm
-  Properties:
-    AlarmName: ${alarm_name}
-    AlarmDescription: ${alarm_description}
-    Namespace: ${metric_namespace}
-    MetricName: ${metric_name}
-    Statistic: Sum
-    Period: 300
-    EvaluationPeriods: 1
-    DatapointsToAlarm: 1
-    Threshold: 1
-    ComparisonOperator: GreaterThanOrEqualToThreshold
-    TreatMissingData: notBreaching
-    ActionsEnabled: true
-    AlarmActions:
-      - ${topic_arn}""",
-    "topic": """\
-AlarmTopic:
-  Type: AWS::SNS::Topic
-  Properties:
-    TopicName: ${topic_name}
-AlarmTopicSubscription:
-  Type: AWS::SNS::Subscription
-  Properties:
-    TopicArn: {Ref: AlarmTopic}
-    Protocol: email
-    Endpoint: ${email}""",
-    "subscription": """\
-AlarmTopicSubscription:
-  Type: AWS::SNS::Subscription
-  Properties:
-    TopicArn: ${topic_arn}
-    Protocol: email
-    Endpoint: ${email}""",
-}
-
-# Where the stack creates the log group and role itself, the trail refers to them.
-_CREATED_REFS = {
-    "log_group_ref": "{Ref: CloudTrailLogGroup}",
-    "log_group_arn": "{'Fn::GetAtt': [CloudTrailLogGroup, Arn]}",
-    "role_arn": "{'Fn::GetAtt': [CloudTrailLogsRole, Arn]}",
-}
-
-_HEADER = (
-    "# Account ${account_id}, ${rule_title} (${rule_id}): the chain breaks at "
-    '"${broken_link}". Stack in region ${region}.'
+from scanner.remediation.account import AccountRemediation, Change
+from scanner.remediation.formats._text import Document, Names, file_part, fixes, title
+from scanner.remediation.plan import (
+    ASSUME_ROLE_POLICY,
+    PLACEHOLDER,
+    PLACEHOLDERS,
+    REGION,
+    Resource,
+    logs_policy,
 )
 
-
-def _camel(rule_id: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", rule_id))
+Json = dict[str, object]
 
 
-def _raw(plan: FindingPlan) -> dict[str, str]:
-    """Logical ids, references to created resources, and notes on resources that exist."""
-    raw = {"logical": _camel(plan.values["rule_id"])}
-    if plan.delivery_here:
-        raw.update(_CREATED_REFS)
-    for kind in ("trail", "filter", "alarm"):
-        name = plan.exists(kind)
-        raw[f"{kind}_note"] = (
-            f"# {name} exists: import it into the stack first (resource import).\n" if name else ""
-        )
-    return raw
+def _camel(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text))
 
 
-def assemble(plan: FindingPlan) -> str:
-    raw = _raw(plan)
-    by_region: dict[str, list[str]] = {}
-    for resource in plan.resources():
-        text = fill(plan, Block(resource, RESOURCES[resource]), quote, raw)
-        by_region.setdefault(plan.region(resource), []).append(text)
-    note = has_placeholders(t for texts in by_region.values() for t in texts)
+class _Template:
+    """One stack: logical ids, what it creates (to refer to it), the parameters it needs."""
+
+    def __init__(self, account: AccountRemediation, changes: list[Change]) -> None:
+        self.account = account
+        self.keys = {change.key for change in changes}
+        self.names = Names()
+        self.parameters: dict[str, Json] = {}
+
+    def logical(self, change: Change, resource: Resource, suffix: str = "") -> str:
+        key = (*change.plan.key(resource), suffix)
+        return self.names(key, _LOGICAL[resource](change) + suffix)
+
+    def here(self, change: Change, resource: Resource) -> str | None:
+        """The logical id of a resource this stack creates, else ``None``."""
+        if change.plan.key(resource) not in self.keys:
+            return None
+        return self.logical(change, resource)
+
+    def value(self, text: str) -> object:
+        """The text, or a reference where it holds a ``<PLACEHOLDER>``."""
+        found = PLACEHOLDER.findall(text)
+        if not found:
+            return text
+        if text == REGION:
+            return {"Ref": "AWS::Region"}
+        if PLACEHOLDER.fullmatch(text):
+            return {"Ref": self._parameter(text)}
+        sub = text.replace("${", "${!")
+        for placeholder in found:
+            name = "AWS::Region" if placeholder == REGION else self._parameter(placeholder)
+            sub = sub.replace(placeholder, "${" + name + "}")
+        return {"Fn::Sub": sub}
+
+    def _parameter(self, placeholder: str) -> str:
+        name = _camel(placeholder.strip("<>").lower())
+        self.parameters[name] = {"Type": "String", "Description": PLACEHOLDERS[placeholder]}
+        return name
+
+
+def _trail(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    group, role = t.here(change, "log_group"), t.here(change, "role")
+    return {
+        "TrailName": v["trail_name"],
+        "S3BucketName": t.value(v["s3_bucket"]),
+        "IsLogging": True,
+        "IsMultiRegionTrail": True,
+        "IncludeGlobalServiceEvents": True,
+        "CloudWatchLogsLogGroupArn": {"Fn::GetAtt": [group, "Arn"]}
+        if group
+        else t.value(v["log_group_arn"]),
+        "CloudWatchLogsRoleArn": {"Fn::GetAtt": [role, "Arn"]} if role else t.value(v["role_arn"]),
+        "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}],
+    }
+
+
+def _log_group(t: _Template, change: Change) -> Json:
+    return {"LogGroupName": t.value(change.plan.values["log_group_name"])}
+
+
+def _role(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    policy = {
+        "PolicyName": v["role_policy_name"],
+        "PolicyDocument": logs_policy(t.value(v["log_streams_arn"])),
+    }
+    return {
+        "RoleName": v["role_name"],
+        "AssumeRolePolicyDocument": ASSUME_ROLE_POLICY,
+        "Policies": [policy],
+    }
+
+
+def _filter(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    group = t.here(change, "log_group")
+    transformation = {
+        "MetricName": v["metric_name"],
+        "MetricNamespace": v["metric_namespace"],
+        "MetricValue": "1",
+    }
+    return {
+        "FilterName": v["filter_name"],
+        "LogGroupName": {"Ref": group} if group else t.value(v["log_group_name"]),
+        "FilterPattern": v["pattern"],
+        "MetricTransformations": [transformation],
+    }
+
+
+def _alarm(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    topic = t.here(change, "topic")
+    return {
+        "AlarmName": v["alarm_name"],
+        "AlarmDescription": v["alarm_description"],
+        "Namespace": v["metric_namespace"],
+        "MetricName": v["metric_name"],
+        "Statistic": "Sum",
+        "Period": 300,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "Threshold": 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "notBreaching",
+        "ActionsEnabled": True,
+        "AlarmActions": [{"Ref": topic} if topic else t.value(v["topic_arn"])],
+    }
+
+
+def _topic(t: _Template, change: Change) -> Json:
+    return {"TopicName": change.plan.values["topic_name"]}
+
+
+def _subscription(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    topic = t.here(change, "topic")
+    return {
+        "TopicArn": {"Ref": topic} if topic else t.value(v["topic_arn"]),
+        "Protocol": "email",
+        "Endpoint": t.value(v["email"]),
+    }
+
+
+# Per resource: its CloudFormation type and the builder of its properties.
+_RESOURCES: dict[Resource, tuple[str, Callable[[_Template, Change], Json]]] = {
+    "trail": ("AWS::CloudTrail::Trail", _trail),
+    "log_group": ("AWS::Logs::LogGroup", _log_group),
+    "role": ("AWS::IAM::Role", _role),
+    "filter": ("AWS::Logs::MetricFilter", _filter),
+    "alarm": ("AWS::CloudWatch::Alarm", _alarm),
+    "topic": ("AWS::SNS::Topic", _topic),
+    "subscription": ("AWS::SNS::Subscription", _subscription),
+}
+# Logical ids: the base of each resource's.
+_LOGICAL: dict[Resource, Callable[[Change], str]] = {
+    "trail": lambda c: "Trail",
+    "log_group": lambda c: "CloudTrailLogGroup",
+    "role": lambda c: "CloudTrailLogsRole",
+    "filter": lambda c: _camel(c.plan.values["rule_id"]) + "Filter",
+    "alarm": lambda c: _camel(c.plan.values["rule_id"]) + "Alarm",
+    "topic": lambda c: "AlarmTopic",
+    "subscription": lambda c: "AlarmTopicSubscription",
+}
+
+
+def _resources(t: _Template, change: Change, many: bool) -> Json:
+    kind, build = _RESOURCES[change.resource]
+    resource: Json = {"Type": kind}
+    notes: dict[str, str] = {"Fixes": fixes(change.fixes)} if many else {}
+    what = change.plan.exists(change.resource)
+    if what:
+        notes["Import"] = f"{what} exists: import it into the stack first (resource import)."
+    if what or change.resource == "trail":
+        resource |= {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    if notes:
+        resource["Metadata"] = {"Remediation": notes}
+    found: Json = {t.logical(change, change.resource): resource | {"Properties": build(t, change)}}
+    if change.resource == "topic":  # a new topic comes with its subscription
+        subscription: Json = {
+            "Type": _RESOURCES["subscription"][0],
+            "Properties": _subscription(t, change),
+        }
+        found[t.logical(change, "topic", "Subscription")] = subscription
+    return found
+
+
+def assemble(account: AccountRemediation) -> tuple[Document, ...]:
+    """One template per region the changes act in, each a stack of its own."""
+    by_region: dict[str, list[Change]] = {}
+    for change in account.resources():
+        by_region.setdefault(change.region, []).append(change)
+    many = len(account.findings) > 1
     documents = []
-    for region, texts in by_region.items():
-        head = header(_HEADER, plan, region) + (f"\n# {PLACEHOLDER_NOTE}" if note else "")
-        body = "\n".join(textwrap.indent(text, "  ") for text in texts)
-        documents.append(
-            f"{head}\nAWSTemplateFormatVersion: '2010-09-09'\n"
-            f"Description: {quote(plan.values['rule_title'] + ' monitoring (remediation)')}\n"
-            f"Resources:\n{body}\n"
-        )
-    return "---\n".join(documents)
+    for region, changes in by_region.items():
+        t = _Template(account, changes)
+        resources: Json = {}
+        for change in changes:
+            resources |= _resources(t, change, many)
+        template: Json = {
+            "AWSTemplateFormatVersion": "2010-09-09",
+            "Description": f"{title(account)} Stack in region {region}."[:1024],
+        }
+        if t.parameters:
+            template["Parameters"] = t.parameters
+        template["Resources"] = resources
+        name = f"{account.account_id}-{file_part(region)}.json"
+        documents.append(Document(name, json.dumps(template, indent=2) + "\n"))
+    return tuple(documents)

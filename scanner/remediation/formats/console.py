@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import textwrap
 
-from scanner.remediation.formats._text import (
-    PLACEHOLDER_NOTE,
-    Block,
-    has_placeholders,
-    header,
-    step_blocks,
-)
-from scanner.remediation.plan import FindingPlan, Step
+from scanner.remediation.account import AccountRemediation
+from scanner.remediation.formats import _text
+from scanner.remediation.formats._text import Block
+from scanner.remediation.plan import Step
 
 
 def _quote(value: str) -> str:
@@ -121,16 +117,15 @@ CloudWatch console, region ${region} > Alarms > "${alarm_name}" > Actions > Enab
     ),
 }
 
-_HEADER = (
-    "Account ${account_id}, ${rule_title} (${rule_id}): the chain breaks at "
-    '"${broken_link}". Fix, in order:'
-)
 
-
-def assemble(plan: FindingPlan) -> str:
-    texts = [text for _, text in step_blocks(plan, STEPS, _quote)]
+def assemble(account: AccountRemediation) -> tuple[_text.Document, ...]:
+    """One numbered list per account; with several findings, each step says which it fixes."""
+    texts = _text.change_texts(
+        account, STEPS, _quote, lambda text, note: f"{text}\n{_text.comment(note, prefix='')}"
+    )
     steps = [textwrap.indent(text, "   ")[3:] for text in texts]
-    lines = [header(_HEADER, plan)] + [f"{i}. {text}" for i, text in enumerate(steps, 1)]
-    if has_placeholders(texts):
-        lines.append(PLACEHOLDER_NOTE)
-    return "\n".join(lines) + "\n"
+    lines = [f"{_text.title(account)} Fix, in order:"]
+    lines += [f"{i}. {text}" for i, text in enumerate(steps, 1)]
+    if _text.has_placeholders(texts):
+        lines.append(_text.PLACEHOLDER_NOTE)
+    return (_text.Document(f"{account.account_id}.txt", "\n".join(lines) + "\n"),)

@@ -22,7 +22,7 @@ from scanner.model import Link, LinkStatus
 from scanner.patterns import parse
 
 
-def test_cloudformation_is_yaml_with_the_same_fix() -> None:
+def test_cloudformation_is_json_with_the_same_fix() -> None:
     r = rule()
     text = fix(made(Link.FILTER, MISSING))["cloudformation"]
     (document,) = list(yaml.safe_load_all(text))
@@ -33,7 +33,11 @@ def test_cloudformation_is_yaml_with_the_same_fix() -> None:
     alarm = found["IamPolicyChangesAlarm"]["Properties"]
     assert (alarm["Threshold"], alarm["Period"], alarm["Statistic"]) == (1, 300, "Sum")
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    assert found["AlarmTopicSubscription"]["Properties"]["Endpoint"] == "<EMAIL_ADDRESS>"
+    # What the scan cannot know is a parameter, said what it stands for.
+    assert found["AlarmTopicSubscription"]["Properties"]["Endpoint"] == {"Ref": "EmailAddress"}
+    assert "e-mail" in document["Parameters"]["EmailAddress"]["Description"]
+    assert found["AlarmTopicSubscription"]["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 def test_cloudformation_puts_each_region_in_its_own_stack() -> None:
