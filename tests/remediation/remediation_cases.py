@@ -6,9 +6,14 @@ inventory (:func:`evaluated`); the CLI text is read as the shell reads it (:func
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
-from collections.abc import Mapping
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from scanner.catalog import Rule, load_catalog
@@ -28,7 +33,7 @@ from scanner.model import (
     Topic,
     Trail,
 )
-from scanner.remediation import remediation_for
+from scanner.remediation import Document, remediation_for
 
 ACCOUNT = "111122223333"
 HOME = "us-east-1"  # the trail's home region
@@ -192,3 +197,30 @@ def resources(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
             for label, body in by_label.items():
                 found[f"{hcl_string(kind)}.{hcl_string(label)}"] = body
     return found
+
+
+def fixed(finding: Finding, context: Mapping[str, str] = FULL) -> Finding:
+    """The finding as the evaluator returns it: its fix (and the fix's plan) inside."""
+    return dataclasses.replace(finding, remediation=fix(finding, context))
+
+
+# --------------------------------------------------------------------------------------------
+# Linting CloudFormation: cfn-lint once over many templates (it loads its rules once a run).
+
+
+def cfn_lint(documents: Iterable[Document], directory: Path) -> str:
+    """cfn-lint's findings on the templates, each saved under its own name; ``""`` if clean."""
+    files = []
+    for document in documents:
+        path = directory / document.name
+        path.write_text(document.text)
+        files.append(str(path))
+    assert files
+    found = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which(
+        "cfn-lint"
+    )
+    assert found, "cfn-lint is not installed (pip install cfn-lint; the test extra has it)"
+    result = subprocess.run(
+        [found, *files], capture_output=True, text=True, check=False, timeout=300
+    )
+    return f"exit {result.returncode}: {result.stdout}{result.stderr}" if result.returncode else ""
