@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hcl2
 import pytest
 from remediation_cases import (
@@ -13,6 +15,8 @@ from remediation_cases import (
     MISSING,
     OK,
     TOPIC,
+    TRAIL_ARN,
+    evaluated,
     fix,
     hcl_string,
     made,
@@ -20,7 +24,7 @@ from remediation_cases import (
     rule,
 )
 
-from scanner.model import Link, LinkStatus
+from scanner.model import Account, Inventory, Link, LinkStatus, Region
 from scanner.patterns import parse, render
 
 
@@ -64,3 +68,26 @@ def test_terraform_keeps_quotes_in_the_accounts_names() -> None:
 def test_every_broken_link_gives_terraform_that_parses(broken: Link, after: LinkStatus) -> None:
     text = fix(made(broken, after), {**FULL, "topic_arn": TOPIC})["terraform"]
     assert resources(hcl2.loads(text))
+
+
+def test_what_the_scan_cannot_know_is_a_declared_variable() -> None:
+    inv = Inventory(accounts=(Account(id=ACCOUNT, name="prod", regions={HOME: Region()}),))
+    text = evaluated(inv).remediation["terraform"]
+    parsed = hcl2.loads(text)
+    variables = {hcl_string(name) for entry in parsed["variable"] for name in entry}
+    assert variables == {"email_address", "s3_bucket_name", "region"}
+    used = set(re.findall(r"\bvar\.([a-z0-9_]+)", text))
+    assert used == variables
+    assert "<" not in text.replace("<PLACEHOLDER>", "")  # no placeholder left in the code
+    ((name, provider),) = parsed["provider"][0].items()
+    assert hcl_string(name) == "aws"
+    assert provider["region"] in ("var.region", "${var.region}")
+    trail = resources(parsed)["aws_cloudtrail.management_events"]
+    assert trail["s3_bucket_name"] in ("var.s3_bucket_name", "${var.s3_bucket_name}")
+
+
+def test_a_resource_that_exists_says_how_to_import_it() -> None:
+    text = fix(made(Link.LOGGING))["terraform"]
+    comments = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
+    command = f"terraform import aws_cloudtrail.main {TRAIL_ARN}"
+    assert f'Trail "main" exists: import it first ({command}).' in comments
