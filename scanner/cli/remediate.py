@@ -23,7 +23,7 @@ from scanner.cli.output import (
 from scanner.errors import UsageError
 from scanner.evaluate import evaluate
 from scanner.model import Status
-from scanner.remediation import FORMATS
+from scanner.remediation import FORMATS, listing
 
 
 def _remediate(args: argparse.Namespace, out: Out) -> int:
@@ -39,16 +39,11 @@ def _remediate(args: argparse.Namespace, out: Out) -> int:
     ]
     failing = [f for f in findings if f.status is Status.FAIL and f.remediation]
     undecided = sum(1 for f in findings if f.status is Status.ERROR)
-    comment = "#"
-    for finding in failing:
-        out.line(
-            f"{comment} {finding.account_id} ({finding.account_name}) {finding.rule}: "
-            f"{finding.reason}"
-        )
-        out.line(finding.remediation[args.format].rstrip("\n"))
+    if failing:  # each change once per account, naming the findings it fixes
+        out.line(listing(args.format, failing))
         out.line()
     out.line(
-        f"{comment} {plural(len(failing), 'failing finding')} to fix"
+        f"# {plural(len(failing), 'failing finding')} to fix"
         + (
             f"; {undecided} ERROR findings could not be decided (see 'scanner scan')"
             if undecided

@@ -1,0 +1,294 @@
+"""The Terraform format: one configuration per account, every resource declared once.
+
+The configuration is built as data (resource type, label, attributes, nested blocks) and written
+by one small HCL writer, so it is well-formed by construction: strings are HCL literals with
+``${`` and ``%{`` escaped (nothing in a name or pattern is interpolated), labels are unique per
+resource type (:class:`~scanner.remediation.formats._text.Names`), and a resource the
+configuration creates is referred to, not spelled out, so Terraform orders the work. Each region
+gets a provider alias. What the scan cannot know is a variable, declared with what it stands for.
+A resource that exists already (the trail, the rule's own filter, an alarm kept by name) carries a
+comment saying to import it first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from scanner.remediation.account import AccountRemediation, Change
+from scanner.remediation.formats._text import (
+    Document,
+    Names,
+    alias,
+    comment,
+    fixes,
+    title,
+)
+from scanner.remediation.plan import ASSUME_ROLE_POLICY, PLACEHOLDER, PLACEHOLDERS, Resource
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """An HCL expression written as it is: a reference, a function call, a keyword."""
+
+    text: str
+
+
+Value: TypeAlias = "str | int | bool | Expr | list[Value]"
+Body: TypeAlias = "dict[str, Value | Body]"  # a nested dict is a nested block
+
+
+def _variable(placeholder: str) -> str:
+    return placeholder.strip("<>").lower()
+
+
+def quote(value: str) -> str:
+    """An HCL string literal; ``${`` and ``%{`` are escaped so nothing is interpolated."""
+    text = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + text.replace("${", "$${").replace("%{", "%%{") + '"'
+
+
+def _value(value: Value) -> str:
+    if isinstance(value, Expr):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    if PLACEHOLDER.fullmatch(value):
+        return f"var.{_variable(value)}"
+    return _variables(quote(value))
+
+
+def _variables(template: str) -> str:
+    """Each ``<PLACEHOLDER>`` in an HCL string template interpolates its variable."""
+    return PLACEHOLDER.sub(lambda m: "${var." + _variable(m.group()) + "}", template)
+
+
+def _block(head: str, body: Body, pad: str = "") -> list[str]:
+    inner = pad + "  "
+    attributes = [(name, value) for name, value in body.items() if not isinstance(value, dict)]
+    width = max((len(name) for name, _ in attributes), default=0)
+    lines = [f"{pad}{head} {{"]
+    lines += [
+        f"{inner}{name.ljust(width)} = {_value(value).replace(chr(10), chr(10) + inner)}"
+        for name, value in attributes
+    ]
+    for name, value in body.items():
+        if isinstance(value, dict):
+            lines += ["", *_block(name, value, inner)]
+    return [*lines, f"{pad}}}"]
+
+
+def _jsonencode(document: object) -> Expr:
+    """A policy document as ``jsonencode(...)`` of its JSON, which is an HCL object too."""
+    text = json.dumps(document, indent=2).replace("${", "$${").replace("%{", "%%{")
+    return Expr(f"jsonencode({_variables(text)})")
+
+
+def _label(name: str) -> str:
+    label = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return label if label[:1].isalpha() or label[:1] == "_" else f"r_{label}"
+
+
+# --------------------------------------------------------------------------------------------
+# The resources, as data.
+
+Declared = list[tuple[str, str, Body]]  # (resource type, label, attributes)
+
+
+class _Config:
+    """One account's configuration: labels, and what it creates (to refer to it)."""
+
+    def __init__(self, account: AccountRemediation) -> None:
+        self.account = account
+        self.names: dict[str, Names] = {}
+
+    def label(self, kind: str, key: tuple[str, ...], base: str) -> str:
+        return self.names.setdefault(kind, Names("_"))(key, _label(base))
+
+    def ref(
+        self, change: Change, resource: Resource, attribute: str, kind: str | None = None
+    ) -> str | None:
+        """``type.label.attribute`` of a resource this configuration creates, else ``None``.
+
+        ``kind`` names a companion type (the role's policy) instead of the resource's own.
+        """
+        key = change.plan.key(resource)
+        if not self.account.creates(key):
+            return None
+        own, base = _LABELS[resource]
+        kind = kind or own
+        return f"{kind}.{self.label(kind, key, base(change))}.{attribute}"
+
+    def declare(self, change: Change) -> Declared:
+        """The resource (and its companion) a change declares: type, label, attributes."""
+        own, base = _LABELS[change.resource]
+        companion = _COMPANIONS.get(change.resource)
+        kinds = (own, companion) if companion else (own,)
+        labels = [self.label(kind, change.key, base(change)) for kind in kinds]
+        provider: Body = {"provider": Expr(f"aws.{alias(change.region)}")}
+        bodies = _BUILDERS[change.resource](self, change, labels[0])
+        return [
+            (k, label, provider | b) for k, label, b in zip(kinds, labels, bodies, strict=False)
+        ]
+
+
+def _trail(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    group = config.ref(change, "log_group", "arn")
+    role = config.ref(change, "role", "arn")
+    body: Body = {
+        "name": v["trail_name"],
+        "s3_bucket_name": v["s3_bucket"],
+        "is_multi_region_trail": True,
+        "include_global_service_events": True,
+        "enable_logging": True,
+        "cloud_watch_logs_group_arn": Expr(f'"${{{group}}}:*"') if group else v["log_group_arn"],
+        "cloud_watch_logs_role_arn": Expr(role) if role else v["role_arn"],
+    }
+    policy = config.ref(change, "role", "id", kind=_COMPANIONS["role"])
+    if policy:
+        body["depends_on"] = [Expr(policy.removesuffix(".id"))]
+    body["event_selector"] = {"read_write_type": "All", "include_management_events": True}
+    return [body]
+
+
+def _log_group(config: _Config, change: Change, _: str) -> list[Body]:
+    return [{"name": change.plan.values["log_group_name"]}]
+
+
+def _role(config: _Config, change: Change, label: str) -> list[Body]:
+    v = change.plan.values
+    role: Body = {"name": v["role_name"], "assume_role_policy": _jsonencode(ASSUME_ROLE_POLICY)}
+    policy: Body = {
+        "name": v["role_policy_name"],
+        "role": Expr(f"aws_iam_role.{label}.id"),
+        "policy": _jsonencode(json.loads(v["logs_policy"])),
+    }
+    return [role, policy]
+
+
+def _filter(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    group = config.ref(change, "log_group", "name")
+    return [
+        {
+            "name": v["filter_name"],
+            "log_group_name": Expr(group) if group else v["log_group_name"],
+            "pattern": v["pattern"],
+            "metric_transformation": {
+                "name": v["metric_name"],
+                "namespace": v["metric_namespace"],
+                "value": "1",
+            },
+        }
+    ]
+
+
+def _alarm(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    topic = config.ref(change, "topic", "arn")
+    return [
+        {
+            "alarm_name": v["alarm_name"],
+            "alarm_description": v["alarm_description"],
+            "namespace": v["metric_namespace"],
+            "metric_name": v["metric_name"],
+            "statistic": "Sum",
+            "period": 300,
+            "evaluation_periods": 1,
+            "datapoints_to_alarm": 1,
+            "threshold": 1,
+            "comparison_operator": "GreaterThanOrEqualToThreshold",
+            "treat_missing_data": "notBreaching",
+            "actions_enabled": True,
+            "alarm_actions": [Expr(topic) if topic else v["topic_arn"]],
+        }
+    ]
+
+
+def _topic(config: _Config, change: Change, label: str) -> list[Body]:
+    v = change.plan.values
+    subscription = _subscription(config, change, label)[0]
+    return [{"name": v["topic_name"]}, subscription | {"topic_arn": Expr(f"{_TOPIC}.{label}.arn")}]
+
+
+def _subscription(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    return [{"topic_arn": v["topic_arn"], "protocol": "email", "endpoint": v["email"]}]
+
+
+_TOPIC = "aws_sns_topic"
+_SUBSCRIPTION = "aws_sns_topic_subscription"
+
+# Per resource: its Terraform type and the base of its label; the builder of its bodies (a second
+# body is a companion resource: the role's policy, the new topic's subscription).
+_LABELS: dict[Resource, tuple[str, Callable[[Change], str]]] = {
+    "trail": ("aws_cloudtrail", lambda c: c.plan.values["trail_name"]),
+    "log_group": ("aws_cloudwatch_log_group", lambda c: "cloudtrail"),
+    "role": ("aws_iam_role", lambda c: "cloudtrail_to_cloudwatch_logs"),
+    "filter": ("aws_cloudwatch_log_metric_filter", lambda c: c.plan.values["rule_id"]),
+    "alarm": ("aws_cloudwatch_metric_alarm", lambda c: c.plan.values["rule_id"]),
+    "topic": (_TOPIC, lambda c: "alarms"),
+    "subscription": (_SUBSCRIPTION, lambda c: "alarms"),
+}
+_COMPANIONS: dict[Resource, str] = {"role": "aws_iam_role_policy", "topic": _SUBSCRIPTION}
+_BUILDERS: dict[Resource, Callable[[_Config, Change, str], list[Body]]] = {
+    "trail": _trail,
+    "log_group": _log_group,
+    "role": _role,
+    "filter": _filter,
+    "alarm": _alarm,
+    "topic": _topic,
+    "subscription": _subscription,
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The configuration.
+
+_VARIABLES_NOTE = "Set the variables first: they stand for what the scan cannot know."
+_IMPORT = "{what} exists: import it first (terraform import {address} {id})."
+
+
+def _resource(config: _Config, change: Change, many: bool) -> list[str]:
+    declared = config.declare(change)
+    kind, label, _ = declared[0]
+    notes = [comment(fixes(change.fixes))] if many else []
+    what = change.plan.exists(change.resource)
+    if what:
+        found = shlex.quote(change.plan.existing[change.resource])
+        notes.append(comment(_IMPORT.format(what=what, address=f"{kind}.{label}", id=found)))
+    blocks = ["\n".join(_block(f'resource "{k}" "{lb}"', body)) for k, lb, body in declared]
+    return ["\n".join([*notes, blocks[0]]), *blocks[1:]]
+
+
+def assemble(account: AccountRemediation) -> tuple[Document, ...]:
+    """One configuration per account: variables, one provider per region, the resources."""
+    config = _Config(account)
+    changes = account.resources()
+    many = len(account.findings) > 1
+    resources = [text for change in changes for text in _resource(config, change, many)]
+    regions = dict.fromkeys(change.region for change in changes)
+    providers = [
+        "\n".join(_block('provider "aws"', {"alias": alias(region), "region": region}))
+        for region in regions
+    ]
+    texts = [*providers, *resources]
+    used = dict.fromkeys(re.findall(r"\bvar\.([a-z0-9_]+)", "\n".join(texts)))
+    described = {_variable(p): about for p, about in PLACEHOLDERS.items()}
+    variables = [
+        "\n".join(_block(f'variable "{name}"', {"type": Expr("string"), "description": about}))
+        for name, about in described.items()
+        if name in used
+    ]
+    head = f"# {title(account)}" + (f"\n# {_VARIABLES_NOTE}" if variables else "")
+    text = "\n\n".join([head, *variables, *texts]) + "\n"
+    return (Document(f"{account.account_id}.tf", text),)

@@ -1,0 +1,110 @@
+"""Fixes in every format: a finding's own (kept in the finding), and an account's, grouped by cause.
+
+A finding's fix is planned once (:func:`~scanner.remediation.plan.plan_finding`) and written in
+every format; the plan travels with the texts (:class:`Remediation`), so that ``scanner
+remediate`` can group the plans of many findings by the account and the resource they change
+(:func:`plan_accounts`) and write each change once (:func:`render`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from scanner.catalog import Reference, Rule
+from scanner.model import Finding, Status
+from scanner.remediation.account import AccountRemediation, group
+from scanner.remediation.formats import ASSEMBLERS, Document, Format
+from scanner.remediation.plan import FindingPlan, RemediationContext, plan_finding
+
+
+class Remediation(dict[str, str]):
+    """A finding's fix: format -> text, as findings carry it; ``plan`` is what it was written from.
+
+    A plain mapping to everything that reads findings (JSON, alerts, the report); the plan is
+    there for grouping, and is not serialised: a finding read back from JSON has none.
+    """
+
+    __slots__ = ("plan",)
+
+    def __init__(self, texts: Mapping[str, str], plan: FindingPlan) -> None:
+        super().__init__(texts)
+        self.plan = plan
+
+
+def joined(documents: Iterable[Document]) -> str:
+    """Documents as one text: a single one as it is; several as a YAML stream of documents, each
+    introduced by a comment naming it (a JSON template is a YAML document too)."""
+    found = list(documents)
+    if len(found) == 1:
+        return found[0].text
+    return "---\n".join(f"# {document.name}\n{document.text}" for document in found)
+
+
+def remediation_for(
+    finding: Finding,
+    rule: Rule,
+    reference: Reference,
+    context: Mapping[str, str] | RemediationContext,
+) -> dict[str, str]:
+    """The fix of a FAIL finding in every format of :data:`FORMATS`; ``{}`` for PASS and ERROR.
+
+    ``reference`` is the reference the filter is judged against (its pattern is what a new filter
+    gets); ``context`` the names the scan found (see :class:`RemediationContext`). The result is a
+    :class:`Remediation`, which keeps the plan.
+    """
+    if finding.status is not Status.FAIL or finding.broken_link is None:
+        return {}
+    ctx = context if isinstance(context, RemediationContext) else RemediationContext.of(context)
+    plan = plan_finding(finding, rule, reference, ctx)
+    account = AccountRemediation.of([plan])
+    texts: dict[str, str] = {fmt: joined(assemble(account)) for fmt, assemble in ASSEMBLERS.items()}
+    return Remediation(texts, plan)
+
+
+def plan_of(finding: Finding) -> FindingPlan | None:
+    """The plan a FAIL finding's fix was written from; ``None`` for others, or one read back."""
+    fix = finding.remediation
+    return fix.plan if isinstance(fix, Remediation) else None
+
+
+def plan_accounts(findings: Iterable[Finding]) -> tuple[AccountRemediation, ...]:
+    """The FAIL findings' fixes grouped by the account they act in, each change once.
+
+    ``ValueError`` for a FAIL finding without a plan (read back from JSON: evaluate again).
+    """
+    plans = []
+    for finding in findings:
+        if finding.status is not Status.FAIL:
+            continue
+        plan = plan_of(finding)
+        if plan is None:
+            raise ValueError(
+                f"the fix of {finding.account_id} {finding.rule} has no plan to group "
+                "(a finding read back from JSON): evaluate the inventory again"
+            )
+        plans.append(plan)
+    return group(plans)
+
+
+def plan_account(findings: Iterable[Finding]) -> AccountRemediation:
+    """The fixes of FAIL findings that all act in one account (else ``ValueError``)."""
+    accounts = plan_accounts(findings)
+    if len(accounts) != 1:
+        raise ValueError(f"the fixes act in {len(accounts)} accounts, not one")
+    return accounts[0]
+
+
+def render(fmt: Format, accounts: Iterable[AccountRemediation]) -> tuple[Document, ...]:
+    """The documents of ``fmt`` for each account, in order (``KeyError`` for another format)."""
+    assemble = ASSEMBLERS[fmt]
+    return tuple(document for account in accounts for document in assemble(account))
+
+
+def listing(fmt: Format, findings: Iterable[Finding]) -> str:
+    """What ``scanner remediate`` prints: the FAIL findings, one line each, then the documents
+    of their accounts' fixes, each under a ``# ==== <file name>`` line."""
+    failing = [f for f in findings if f.status is Status.FAIL]
+    lines = [f"# {f.account_id} ({f.account_name}) {f.rule}: {f.reason}" for f in failing]
+    for document in render(fmt, plan_accounts(failing)):
+        lines += ["", f"# ==== {document.name}", document.text.rstrip("\n")]
+    return "\n".join(lines)
