@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -52,13 +54,18 @@ from scanner.patterns.ast import (
     StringValue,
     TermPattern,
 )
-from scanner.patterns.match import ABSENT, atom_holds, atoms, glob_match, matches
+from scanner.patterns.match import ABSENT, as_decimal, atom_holds, atoms, glob_match, matches
 from scanner.patterns.parser import parse
 from scanner.patterns.render import number_text, quote, render_value
 
 MAX_GAPS_SHOWN = 20
 MAX_GAPS_COUNTED = 500
 MAX_GLOB_STATES = 50_000
+# Work budgets: past them the answer is "undecided" with the reason, never a hang. Sized so any
+# pattern pair within CloudWatch's 1,024 characters is decided or given up well within a second.
+MAX_GLOB_WORK = 400_000
+MAX_EXPANSION_STEPS = 200_000
+MAX_SELECTORS = 200
 FRIENDLY_STRINGS = ("AnyOtherValue", "example", "other")
 
 
@@ -178,8 +185,15 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
     found: dict[tuple[bool, ...], str] = {signature(start): ""}
     seen = {start}
     queue: deque[tuple[State, str]] = deque([(start, "")])
+    work = 0
     while queue:
         (prefix, sets), text = queue.popleft()
+        work += len(alphabet) * (1 + sum(len(st) for st in sets))
+        if work > MAX_GLOB_WORK:
+            raise Undecidable(
+                "the wildcard values are too intricate to compare exactly "
+                f"(over {MAX_GLOB_WORK:,} automaton steps)"
+            )
         for ch in alphabet:
             grown = None if prefix is None else prefix + ch
             nxt: State = (
@@ -205,15 +219,57 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _number_candidates(constants: list[Decimal]) -> list[int | float]:
+    """A JSON number (int or float, as ``json.loads`` gives) in every region the constants cut
+    the number line into, where one exists: below, at, between and above them.
+
+    Exact, with no decimal-context rounding: a region between two 32-digit constants holds no
+    float, and an int only if they are far enough apart; such an empty region gets no witness,
+    because no event can have a value there.
+    """
     if not constants:
         return [0]
-    points = sorted(set(constants))
-    values: list[Decimal] = [points[0] - 1, points[-1] + 1, *points]
-    values += [(a + b) / 2 for a, b in itertools.pairwise(points)]
-    out: list[int | float] = []
-    for v in values:
-        out.append(int(v) if v == v.to_integral_value() else float(v))
+    points = sorted({Fraction(c) for c in constants})
+    out: list[int | float] = [math.floor(points[0]) - 1, math.floor(points[-1]) + 1]
+    for point in points:
+        if point.denominator == 1:
+            out.append(int(point))
+        else:
+            f = _float(point)
+            if f is not None and Fraction(as_decimal(f)) == point:
+                out.append(f)
+    for low, high in itertools.pairwise(points):
+        witness = _between(low, high)
+        if witness is not None:
+            out.append(witness)
     return out
+
+
+def _float(value: Fraction) -> float | None:
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _between(low: Fraction, high: Fraction) -> int | float | None:
+    """A readable JSON number strictly between two constants, or ``None`` if there is none."""
+    mid = (low + high) / 2
+    candidates: list[int | float] = []
+    if mid.denominator == 1:
+        candidates.append(int(mid))
+    f = _float(mid)
+    if f is not None and math.isfinite(f):
+        candidates.append(f)
+    candidates.append(math.floor(low) + 1)
+    f = _float(low)
+    if f is not None and math.isfinite(f):  # the smallest float above ``low``
+        while Fraction(as_decimal(f)) <= low:
+            f = math.nextafter(f, math.inf)
+        while math.isfinite(f) and Fraction(as_decimal(math.nextafter(f, -math.inf))) > low:
+            f = math.nextafter(f, -math.inf)
+        if math.isfinite(f):
+            candidates.append(f)
+    return next((c for c in candidates if low < Fraction(as_decimal(c)) < high), None)
 
 
 def _classes(selector_atoms: list[Atom], is_prefix: bool) -> list[_Class]:
@@ -261,12 +317,19 @@ class _Problem:
     atom_index: dict[Atom, int]
     atoms_of: dict[Selector, list[Atom]]
     classes: dict[Selector, list[_Class]]
+    steps: int = 0
 
 
 def _eval3(
     expr: Expr, assign: Mapping[Selector, _Class], problem: _Problem, unknown: list[Selector]
 ) -> bool | None:
     """Kleene evaluation; appends to ``unknown`` the selectors that could still decide it."""
+    problem.steps += 1
+    if problem.steps > MAX_EXPANSION_STEPS:
+        raise Undecidable(
+            "the patterns combine too many conditions to compare exactly "
+            f"(over {MAX_EXPANSION_STEPS:,} evaluation steps)"
+        )
     if isinstance(expr, Comparison | FieldTest):
         cls = assign.get(expr.selector)
         if cls is None:
@@ -462,6 +525,11 @@ def _problem(candidate: JsonPattern, reference: JsonPattern) -> _Problem:
             atoms_of[atom.selector] = []
         if atom not in atoms_of[atom.selector]:
             atoms_of[atom.selector].append(atom)
+    if len(order) > MAX_SELECTORS:
+        raise Undecidable(
+            f"the patterns look at {len(order)} different fields; coverage is decided for at "
+            f"most {MAX_SELECTORS}"
+        )
     atom_index = {a: i for sel_atoms in atoms_of.values() for i, a in enumerate(sel_atoms)}
     classes = {
         sel: _classes(sel_atoms, any(_is_ancestor(sel, o) for o in order))
@@ -485,9 +553,9 @@ def overlaps(candidate: Pattern, reference: Pattern) -> bool | None:
         return None
     try:
         problem = _problem(candidate, reference)
+        return next(_expand(problem, {}, want=True), None) is not None
     except Undecidable:
         return None
-    return next(_expand(problem, {}, want=True), None) is not None
 
 
 @lru_cache(maxsize=8192)
@@ -496,24 +564,24 @@ def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
         why = _unsupported(pattern, role)
         if why:
             return Coverage(covered=False, decided=False, reason=why)
-    try:
-        problem = _problem(candidate, reference)
-    except Undecidable as why:
-        return Coverage(covered=False, decided=False, reason=str(why))
-    order, atoms_of = problem.order, problem.atoms_of
     gaps: list[Gap] = []
     total = 0
-    for cube in _expand(problem, {}):
-        total += 1
-        if len(gaps) < MAX_GAPS_SHOWN:
-            event = _build_event(cube)
-            assert matches(reference, event) and not matches(candidate, event), event
-            words = ", ".join(
-                _describe_class(sel, cube[sel], atoms_of[sel]) for sel in order if sel in cube
-            )
-            gaps.append(Gap(words, event))
-        if total >= MAX_GAPS_COUNTED:
-            break
+    try:
+        problem = _problem(candidate, reference)
+        order, atoms_of = problem.order, problem.atoms_of
+        for cube in _expand(problem, {}):
+            total += 1
+            if len(gaps) < MAX_GAPS_SHOWN:
+                event = _build_event(cube)
+                assert matches(reference, event) and not matches(candidate, event), event
+                words = ", ".join(
+                    _describe_class(sel, cube[sel], atoms_of[sel]) for sel in order if sel in cube
+                )
+                gaps.append(Gap(words, event))
+            if total >= MAX_GAPS_COUNTED:
+                break
+    except Undecidable as why:
+        return Coverage(covered=False, decided=False, reason=str(why))
     if not gaps:
         return Coverage(
             covered=True, decided=True, reason="matches every event the reference matches"
