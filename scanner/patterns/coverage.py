@@ -31,7 +31,7 @@ import copy
 import itertools
 import math
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -48,6 +48,7 @@ from scanner.patterns.ast import (
     JsonPattern,
     NumberValue,
     Op,
+    Or,
     Pattern,
     RegexValue,
     Selector,
@@ -603,6 +604,18 @@ def _summary(gaps: list[Gap], total: int, capped: bool) -> str:
     return f"misses {count} {kinds} of event the reference matches: {shown}{more}"
 
 
+def _family(pattern: Pattern) -> str:
+    return {JsonPattern: "JSON", TermPattern: "term"}.get(type(pattern), "space-delimited")
+
+
+def _with_notes(result: Coverage, notes: tuple[str, ...]) -> Coverage:
+    if not notes:
+        return result
+    return Coverage(
+        result.covered, result.decided, result.gaps, result.truncated, result.reason, notes
+    )
+
+
 def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     """Whether ``candidate`` matches every event ``reference`` matches, with the gaps if not."""
     cand = parse(candidate) if isinstance(candidate, str) else candidate
@@ -610,7 +623,6 @@ def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     notes = tuple(
         f"{role}: {note}"
         for role, pattern in (("candidate", cand), ("reference", ref))
-        if isinstance(pattern, JsonPattern)
         for note in pattern.notes
     )
     if isinstance(cand, TermPattern) and not cand.terms:
@@ -620,21 +632,72 @@ def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     elif isinstance(cand, JsonPattern) and isinstance(ref, JsonPattern):
         result = _json_coverage(cand, ref)
     else:
-        kind = {JsonPattern: "JSON", TermPattern: "term"}.get(type(cand), "space-delimited")
-        ref_kind = {JsonPattern: "JSON", TermPattern: "term"}.get(type(ref), "space-delimited")
         result = Coverage(
             covered=False,
             decided=False,
             reason=(
-                f"the candidate is a {kind} pattern and the reference a {ref_kind} pattern; "
-                "coverage between different pattern families is not decided"
+                f"the candidate is a {_family(cand)} pattern and the reference a "
+                f"{_family(ref)} pattern; coverage between different pattern families is not "
+                "decided"
             ),
         )
-    if notes:
+    return _with_notes(result, notes)
+
+
+def covers_any(candidates: Sequence[Pattern | str], reference: Pattern | str) -> Coverage:
+    """Whether every event ``reference`` matches is matched by at least one candidate.
+
+    That is ``covers(P1 || P2 || ..., reference)``, decided exactly as :func:`covers` decides
+    one pattern, with the gaps of the union: events no candidate matches. People split a long
+    pattern over two metric filters because of CloudWatch's 1,024-character limit, and the two
+    filters together do the job. With one candidate this is :func:`covers`. Term and
+    space-delimited candidates are decided only as far as :func:`covers` decides them: the empty
+    pattern covers everything; otherwise, when the JSON candidates alone leave gaps, the result
+    is undecided (another family might fill them). Memoised like :func:`covers`.
+    """
+    parsed = tuple(parse(c) if isinstance(c, str) else c for c in candidates)
+    ref = parse(reference) if isinstance(reference, str) else reference
+    unique = tuple(dict.fromkeys(parsed))
+    if len(unique) == 1:
+        return covers(unique[0], ref)
+    notes = tuple(
+        f"candidate {i}: {note}"
+        for i, pattern in enumerate(parsed, start=1)
+        for note in pattern.notes
+    ) + tuple(f"reference: {note}" for note in ref.notes)
+    return _with_notes(_union_coverage(unique, ref), notes)
+
+
+@lru_cache(maxsize=4096)
+def _union_coverage(candidates: tuple[Pattern, ...], reference: Pattern) -> Coverage:
+    if any(isinstance(c, TermPattern) and not c.terms for c in candidates):
+        return Coverage(covered=True, decided=True, reason="the empty pattern matches every event")
+    if not isinstance(reference, JsonPattern):
         return Coverage(
-            result.covered, result.decided, result.gaps, result.truncated, result.reason, notes
+            covered=False,
+            decided=False,
+            reason=(
+                f"the reference is a {_family(reference)} pattern; coverage by a union of "
+                "patterns is decided for JSON references only"
+            ),
         )
-    return result
+    json_parts = [c.expr for c in candidates if isinstance(c, JsonPattern)]
+    others = [c for c in candidates if not isinstance(c, JsonPattern)]
+    union = (
+        JsonPattern(Or(tuple(json_parts))) if len(json_parts) != 1 else JsonPattern(json_parts[0])
+    )
+    result = _json_coverage(union, reference)
+    if result.covered or not others or not result.decided:
+        return result
+    kinds = sorted({_family(c) for c in others})
+    return Coverage(
+        covered=False,
+        decided=False,
+        reason=(
+            f"the JSON candidates together {result.reason}; whether the "
+            f"{' and '.join(kinds)} candidates match those events is not decided"
+        ),
+    )
 
 
-__all__ = ["Coverage", "Gap", "covers", "number_text", "overlaps", "quote"]
+__all__ = ["Coverage", "Gap", "covers", "covers_any", "number_text", "overlaps", "quote"]

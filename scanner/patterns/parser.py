@@ -462,6 +462,15 @@ def _delimited_value(r: _Reader, op: Op) -> Value:
 # ---------------------------------------------------------------------------------- entry
 
 
+def parse_selector(text: str) -> Selector:
+    """A selector as written in patterns (``$.a.b[0]``) or in prose (``a.b[0]``)."""
+    reader = _Reader(text if text.lstrip().startswith("$") else "$." + text.lstrip())
+    selector = _selector(reader)
+    if not reader.at_end():
+        raise reader.fail("the end of the selector")
+    return selector
+
+
 @lru_cache(maxsize=4096)
 def parse(text: str, *, origin: Origin = "aws") -> Pattern:
     """Parse any filter pattern; raise :class:`PatternSyntaxError` with position and expectation.
