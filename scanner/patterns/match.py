@@ -144,7 +144,7 @@ def condition_holds(op: Op, operand: Value, value: Any) -> bool:
     if op is Op.NE:
         return not value_equals(operand, value)
     assert isinstance(operand, NumberValue)
-    if not is_number(value) or math.isnan(value):  # json.loads accepts NaN; it orders with nothing
+    if not is_number(value) or (isinstance(value, float) and math.isnan(value)):  # NaN: unordered
         return False
     return bool(_RELATIONS[op](as_decimal(value), operand.value))
 

@@ -232,43 +232,72 @@ def _alternative(r: _Reader, budget: list[int]) -> _Alternative:
     return _Alternative(tuple(slots), anchored_start, anchored_end)
 
 
-@dataclass(frozen=True, slots=True)
 class Regex:
-    """A compiled CloudWatch regex; :meth:`search` says whether it occurs in a text."""
+    """A compiled CloudWatch regex; :meth:`search` says whether it occurs in a text.
 
-    source: str
-    alternatives: tuple[_Alternative, ...]
+    Bit-parallel simulation of the position automaton: bit ``i`` of the state says "the slots
+    before position ``i`` of some alternative have been matched". One step is a handful of
+    big-integer operations whatever the regex, so a search is linear in the text.
+    """
 
-    def _closure(self, states: set[tuple[int, int]]) -> set[tuple[int, int]]:
-        stack = list(states)
-        while stack:
-            a, i = stack.pop()
-            slots = self.alternatives[a].slots
-            if i < len(slots) and slots[i].optional and (a, i + 1) not in states:
-                states.add((a, i + 1))
-                stack.append((a, i + 1))
-        return states
+    def __init__(self, source: str, alternatives: tuple[_Alternative, ...]) -> None:
+        self.source = source
+        self.slots: list[_Slot | None] = []  # None marks an alternative's accepting position
+        start_all = start_floating = accept_any = accept_end = optional = 0
+        for alt in alternatives:
+            base = len(self.slots)
+            start_all |= 1 << base
+            if not alt.anchored_start:
+                start_floating |= 1 << base
+            self.slots.extend(alt.slots)
+            final = 1 << len(self.slots)
+            if alt.anchored_end:
+                accept_end |= final
+            else:
+                accept_any |= final
+            self.slots.append(None)
+        for i, slot in enumerate(self.slots):
+            if slot is not None and slot.optional:
+                optional |= 1 << i
+        self._optional = optional
+        self._start = self._closure(start_all)
+        self._floating = self._closure(start_floating)
+        self._accept_any = accept_any
+        self._accept_end = accept_end
+        self._masks: dict[str, tuple[int, int]] = {}
+
+    def _closure(self, state: int) -> int:
+        """Follow skips over optional slots: adding the seeds to the runs of optional positions
+        carries each seed to the end of its run; the bits that changed are those reached."""
+        runs = self._optional
+        return state | ((runs + (state & runs)) ^ runs)
+
+    def _masks_for(self, ch: str) -> tuple[int, int]:
+        """Positions whose slot accepts ``ch`` and moves on, and those that stay (``x*``)."""
+        masks = self._masks.get(ch)
+        if masks is None:
+            advance = stay = 0
+            for i, slot in enumerate(self.slots):
+                if slot is not None and slot.test(ch):
+                    if slot.repeat:
+                        stay |= 1 << i
+                    else:
+                        advance |= 1 << i
+            masks = (advance, stay)
+            if len(self._masks) >= 4096:
+                self._masks.clear()
+            self._masks[ch] = masks
+        return masks
 
     def search(self, text: str) -> bool:
-        alts = self.alternatives
-        floating = self._closure({(a, 0) for a, alt in enumerate(alts) if not alt.anchored_start})
-        current = self._closure({(a, 0) for a in range(len(alts))})
+        state = self._start
+        accept_any, floating = self._accept_any, self._floating
         for ch in text:
-            if self._accepts(current, at_end=False):
+            if state & accept_any:
                 return True
-            nxt: set[tuple[int, int]] = set(floating)
-            for a, i in current:
-                slots = alts[a].slots
-                if i < len(slots) and slots[i].test(ch):
-                    nxt.add((a, i) if slots[i].repeat else (a, i + 1))
-            current = self._closure(nxt)
-        return self._accepts(current, at_end=True)
-
-    def _accepts(self, states: set[tuple[int, int]], at_end: bool) -> bool:
-        alts = self.alternatives
-        return any(
-            i == len(alts[a].slots) and (at_end or not alts[a].anchored_end) for a, i in states
-        )
+            advance, stay = self._masks_for(ch)
+            state = self._closure(((state & advance) << 1) | (state & stay) | floating)
+        return bool(state & (accept_any | self._accept_end))
 
 
 @lru_cache(maxsize=1024)
