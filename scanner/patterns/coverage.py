@@ -23,6 +23,17 @@ one concrete event per distinct way it is.
 
 What is not decided (and said so): regular-expression values, and term or space-delimited
 patterns compared with JSON ones (other than the empty pattern, which matches everything).
+
+Bounded work. The expansion is exponential in the worst case (a CNF reference against a DNF
+candidate over 28 fields has 2^28 branches), so the glob automaton, the expansion and the number
+of fields each have a budget (:data:`MAX_GLOB_WORK`, :data:`MAX_EXPANSION_STEPS`,
+:data:`MAX_SELECTORS`), sized so any two patterns within CloudWatch's 1,024 characters are
+answered within a fraction of a second. Past a budget the answer is "undecided" with the reason,
+unless gaps were already found: those are real, so the verdict "not covered" stands (its count
+reads "at least"). Before expanding, a shape check (:func:`_implies`) settles the common case of a
+candidate that repeats the reference's conditions, which the expansion would enumerate in full.
+
+Several candidates together (:func:`covers_any`) are their disjunction, decided the same way.
 """
 
 from __future__ import annotations
