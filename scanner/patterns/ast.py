@@ -17,7 +17,7 @@ Three pattern families exist, as in CloudWatch Logs:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 
@@ -143,9 +143,13 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class TermPattern:
-    """Terms searched in the raw text; the empty pattern matches every event."""
+    """Terms searched in the raw text; the empty pattern matches every event.
+
+    ``notes`` (not part of equality) carries what a reader should know, as for JSON patterns.
+    """
 
     terms: tuple[Term, ...]
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +176,7 @@ class DelimitedField:
 @dataclass(frozen=True, slots=True)
 class SpaceDelimitedPattern:
     fields: tuple[DelimitedField, ...]
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
 
 Pattern = JsonPattern | TermPattern | SpaceDelimitedPattern

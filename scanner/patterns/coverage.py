@@ -23,16 +23,29 @@ one concrete event per distinct way it is.
 
 What is not decided (and said so): regular-expression values, and term or space-delimited
 patterns compared with JSON ones (other than the empty pattern, which matches everything).
+
+Bounded work. The expansion is exponential in the worst case (a CNF reference against a DNF
+candidate over 28 fields has 2^28 branches), so the glob automaton, the expansion and the number
+of fields each have a budget (:data:`MAX_GLOB_WORK`, :data:`MAX_EXPANSION_STEPS`,
+:data:`MAX_SELECTORS`), sized so any two patterns within CloudWatch's 1,024 characters are
+answered within a fraction of a second. Past a budget the answer is "undecided" with the reason,
+unless gaps were already found: those are real, so the verdict "not covered" stands (its count
+reads "at least"). Before expanding, a shape check (:func:`_implies`) settles the common case of a
+candidate that repeats the reference's conditions, which the expansion would enumerate in full.
+
+Several candidates together (:func:`covers_any`) are their disjunction, decided the same way.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import math
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -46,19 +59,26 @@ from scanner.patterns.ast import (
     JsonPattern,
     NumberValue,
     Op,
+    Or,
     Pattern,
     RegexValue,
     Selector,
     StringValue,
     TermPattern,
 )
-from scanner.patterns.match import ABSENT, atom_holds, atoms, glob_match, matches
+from scanner.patterns.match import ABSENT, as_decimal, atom_holds, atoms, glob_match, matches
 from scanner.patterns.parser import parse
 from scanner.patterns.render import number_text, quote, render_value
 
 MAX_GAPS_SHOWN = 20
 MAX_GAPS_COUNTED = 500
 MAX_GLOB_STATES = 50_000
+# Work budgets: past them the answer is "undecided" with the reason, never a hang. Sized so any
+# pattern pair within CloudWatch's 1,024 characters is decided or given up well within a second.
+MAX_GLOB_WORK = 200_000
+MAX_EXPANSION_STEPS = 100_000
+MAX_SELECTORS = 200
+MAX_IMPLICATION_PAIRS = 20_000
 FRIENDLY_STRINGS = ("AnyOtherValue", "example", "other")
 
 
@@ -178,8 +198,15 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
     found: dict[tuple[bool, ...], str] = {signature(start): ""}
     seen = {start}
     queue: deque[tuple[State, str]] = deque([(start, "")])
+    work = 0
     while queue:
         (prefix, sets), text = queue.popleft()
+        work += len(alphabet) * (1 + sum(len(st) for st in sets))
+        if work > MAX_GLOB_WORK:
+            raise Undecidable(
+                "the wildcard values are too intricate to compare exactly "
+                f"(over {MAX_GLOB_WORK:,} automaton steps)"
+            )
         for ch in alphabet:
             grown = None if prefix is None else prefix + ch
             nxt: State = (
@@ -205,15 +232,57 @@ def string_regions(globs: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _number_candidates(constants: list[Decimal]) -> list[int | float]:
+    """A JSON number (int or float, as ``json.loads`` gives) in every region the constants cut
+    the number line into, where one exists: below, at, between and above them.
+
+    Exact, with no decimal-context rounding: a region between two 32-digit constants holds no
+    float, and an int only if they are far enough apart; such an empty region gets no witness,
+    because no event can have a value there.
+    """
     if not constants:
         return [0]
-    points = sorted(set(constants))
-    values: list[Decimal] = [points[0] - 1, points[-1] + 1, *points]
-    values += [(a + b) / 2 for a, b in itertools.pairwise(points)]
-    out: list[int | float] = []
-    for v in values:
-        out.append(int(v) if v == v.to_integral_value() else float(v))
+    points = sorted({Fraction(c) for c in constants})
+    out: list[int | float] = [math.floor(points[0]) - 1, math.floor(points[-1]) + 1]
+    for point in points:
+        if point.denominator == 1:
+            out.append(int(point))
+        else:
+            f = _float(point)
+            if f is not None and Fraction(as_decimal(f)) == point:
+                out.append(f)
+    for low, high in itertools.pairwise(points):
+        witness = _between(low, high)
+        if witness is not None:
+            out.append(witness)
     return out
+
+
+def _float(value: Fraction) -> float | None:
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _between(low: Fraction, high: Fraction) -> int | float | None:
+    """A readable JSON number strictly between two constants, or ``None`` if there is none."""
+    mid = (low + high) / 2
+    candidates: list[int | float] = []
+    if mid.denominator == 1:
+        candidates.append(int(mid))
+    f = _float(mid)
+    if f is not None and math.isfinite(f):
+        candidates.append(f)
+    candidates.append(math.floor(low) + 1)
+    f = _float(low)
+    if f is not None and math.isfinite(f):  # the smallest float above ``low``
+        while Fraction(as_decimal(f)) <= low:
+            f = math.nextafter(f, math.inf)
+        while math.isfinite(f) and Fraction(as_decimal(math.nextafter(f, -math.inf))) > low:
+            f = math.nextafter(f, -math.inf)
+        if math.isfinite(f):
+            candidates.append(f)
+    return next((c for c in candidates if low < Fraction(as_decimal(c)) < high), None)
 
 
 def _classes(selector_atoms: list[Atom], is_prefix: bool) -> list[_Class]:
@@ -261,12 +330,19 @@ class _Problem:
     atom_index: dict[Atom, int]
     atoms_of: dict[Selector, list[Atom]]
     classes: dict[Selector, list[_Class]]
+    steps: int = 0
 
 
 def _eval3(
     expr: Expr, assign: Mapping[Selector, _Class], problem: _Problem, unknown: list[Selector]
 ) -> bool | None:
     """Kleene evaluation; appends to ``unknown`` the selectors that could still decide it."""
+    problem.steps += 1
+    if problem.steps > MAX_EXPANSION_STEPS:
+        raise Undecidable(
+            "the patterns combine too many conditions to compare exactly "
+            f"(over {MAX_EXPANSION_STEPS:,} evaluation steps)"
+        )
     if isinstance(expr, Comparison | FieldTest):
         cls = assign.get(expr.selector)
         if cls is None:
@@ -462,6 +538,11 @@ def _problem(candidate: JsonPattern, reference: JsonPattern) -> _Problem:
             atoms_of[atom.selector] = []
         if atom not in atoms_of[atom.selector]:
             atoms_of[atom.selector].append(atom)
+    if len(order) > MAX_SELECTORS:
+        raise Undecidable(
+            f"the patterns look at {len(order)} different fields; coverage is decided for at "
+            f"most {MAX_SELECTORS}"
+        )
     atom_index = {a: i for sel_atoms in atoms_of.values() for i, a in enumerate(sel_atoms)}
     classes = {
         sel: _classes(sel_atoms, any(_is_ancestor(sel, o) for o in order))
@@ -485,9 +566,44 @@ def overlaps(candidate: Pattern, reference: Pattern) -> bool | None:
         return None
     try:
         problem = _problem(candidate, reference)
+        return next(_expand(problem, {}, want=True), None) is not None
     except Undecidable:
         return None
-    return next(_expand(problem, {}, want=True), None) is not None
+
+
+def _implies(reference: Expr, candidate: Expr) -> bool:
+    """Whether ``reference`` implies ``candidate`` by their shape alone (sound, not complete).
+
+    A shortcut before the expansion, whose cost is exponential in the worst case: the same
+    conditions conjoined in both patterns (a filter that repeats the reference and adds a
+    clause) are common and would otherwise enumerate every way of satisfying them.
+    """
+    memo: dict[tuple[int, int], bool] = {}
+    budget = [MAX_IMPLICATION_PAIRS]
+
+    def implies(r: Expr, p: Expr) -> bool:
+        key = (id(r), id(p))
+        if key in memo:
+            return memo[key]
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if (
+            r == p
+            or (isinstance(p, And) and all(implies(r, q) for q in p.items))
+            or (isinstance(p, Or) and any(implies(r, q) for q in p.items))
+        ):
+            result = True
+        elif isinstance(r, Or):
+            result = all(implies(s, p) for s in r.items)
+        elif isinstance(r, And):
+            result = any(implies(s, p) for s in r.items)
+        else:
+            result = False
+        memo[key] = result
+        return result
+
+    return implies(reference, candidate)
 
 
 @lru_cache(maxsize=8192)
@@ -496,24 +612,32 @@ def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
         why = _unsupported(pattern, role)
         if why:
             return Coverage(covered=False, decided=False, reason=why)
-    try:
-        problem = _problem(candidate, reference)
-    except Undecidable as why:
-        return Coverage(covered=False, decided=False, reason=str(why))
-    order, atoms_of = problem.order, problem.atoms_of
+    if _implies(reference.expr, candidate.expr):
+        return Coverage(
+            covered=True, decided=True, reason="matches every event the reference matches"
+        )
     gaps: list[Gap] = []
     total = 0
-    for cube in _expand(problem, {}):
-        total += 1
-        if len(gaps) < MAX_GAPS_SHOWN:
-            event = _build_event(cube)
-            assert matches(reference, event) and not matches(candidate, event), event
-            words = ", ".join(
-                _describe_class(sel, cube[sel], atoms_of[sel]) for sel in order if sel in cube
-            )
-            gaps.append(Gap(words, event))
-        if total >= MAX_GAPS_COUNTED:
-            break
+    capped = False
+    try:
+        problem = _problem(candidate, reference)
+        order, atoms_of = problem.order, problem.atoms_of
+        for cube in _expand(problem, {}):
+            total += 1
+            if len(gaps) < MAX_GAPS_SHOWN:
+                event = _build_event(cube)
+                assert matches(reference, event) and not matches(candidate, event), event
+                words = ", ".join(
+                    _describe_class(sel, cube[sel], atoms_of[sel]) for sel in order if sel in cube
+                )
+                gaps.append(Gap(words, event))
+            if total >= MAX_GAPS_COUNTED:
+                capped = True
+                break
+    except Undecidable as why:
+        if not gaps:
+            return Coverage(covered=False, decided=False, reason=str(why))
+        capped = True  # the gaps found are real: not covered, though not all were counted
     if not gaps:
         return Coverage(
             covered=True, decided=True, reason="matches every event the reference matches"
@@ -523,7 +647,7 @@ def _json_coverage(candidate: JsonPattern, reference: JsonPattern) -> Coverage:
         decided=True,
         gaps=tuple(gaps),
         truncated=total - len(gaps),
-        reason=_summary(gaps, total, total >= MAX_GAPS_COUNTED),
+        reason=_summary(gaps, total, capped),
     )
 
 
@@ -535,6 +659,18 @@ def _summary(gaps: list[Gap], total: int, capped: bool) -> str:
     return f"misses {count} {kinds} of event the reference matches: {shown}{more}"
 
 
+def _family(pattern: Pattern) -> str:
+    return {JsonPattern: "JSON", TermPattern: "term"}.get(type(pattern), "space-delimited")
+
+
+def _with_notes(result: Coverage, notes: tuple[str, ...]) -> Coverage:
+    if not notes:
+        return result
+    return Coverage(
+        result.covered, result.decided, result.gaps, result.truncated, result.reason, notes
+    )
+
+
 def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     """Whether ``candidate`` matches every event ``reference`` matches, with the gaps if not."""
     cand = parse(candidate) if isinstance(candidate, str) else candidate
@@ -542,7 +678,6 @@ def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     notes = tuple(
         f"{role}: {note}"
         for role, pattern in (("candidate", cand), ("reference", ref))
-        if isinstance(pattern, JsonPattern)
         for note in pattern.notes
     )
     if isinstance(cand, TermPattern) and not cand.terms:
@@ -552,21 +687,72 @@ def covers(candidate: Pattern | str, reference: Pattern | str) -> Coverage:
     elif isinstance(cand, JsonPattern) and isinstance(ref, JsonPattern):
         result = _json_coverage(cand, ref)
     else:
-        kind = {JsonPattern: "JSON", TermPattern: "term"}.get(type(cand), "space-delimited")
-        ref_kind = {JsonPattern: "JSON", TermPattern: "term"}.get(type(ref), "space-delimited")
         result = Coverage(
             covered=False,
             decided=False,
             reason=(
-                f"the candidate is a {kind} pattern and the reference a {ref_kind} pattern; "
-                "coverage between different pattern families is not decided"
+                f"the candidate is a {_family(cand)} pattern and the reference a "
+                f"{_family(ref)} pattern; coverage between different pattern families is not "
+                "decided"
             ),
         )
-    if notes:
+    return _with_notes(result, notes)
+
+
+def covers_any(candidates: Sequence[Pattern | str], reference: Pattern | str) -> Coverage:
+    """Whether every event ``reference`` matches is matched by at least one candidate.
+
+    That is ``covers(P1 || P2 || ..., reference)``, decided exactly as :func:`covers` decides
+    one pattern, with the gaps of the union: events no candidate matches. People split a long
+    pattern over two metric filters because of CloudWatch's 1,024-character limit, and the two
+    filters together do the job. With one candidate this is :func:`covers`. Term and
+    space-delimited candidates are decided only as far as :func:`covers` decides them: the empty
+    pattern covers everything; otherwise, when the JSON candidates alone leave gaps, the result
+    is undecided (another family might fill them). Memoised like :func:`covers`.
+    """
+    parsed = tuple(parse(c) if isinstance(c, str) else c for c in candidates)
+    ref = parse(reference) if isinstance(reference, str) else reference
+    unique = tuple(dict.fromkeys(parsed))
+    if len(unique) == 1:
+        return covers(unique[0], ref)
+    notes = tuple(
+        f"candidate {i}: {note}"
+        for i, pattern in enumerate(parsed, start=1)
+        for note in pattern.notes
+    ) + tuple(f"reference: {note}" for note in ref.notes)
+    return _with_notes(_union_coverage(unique, ref), notes)
+
+
+@lru_cache(maxsize=4096)
+def _union_coverage(candidates: tuple[Pattern, ...], reference: Pattern) -> Coverage:
+    if any(isinstance(c, TermPattern) and not c.terms for c in candidates):
+        return Coverage(covered=True, decided=True, reason="the empty pattern matches every event")
+    if not isinstance(reference, JsonPattern):
         return Coverage(
-            result.covered, result.decided, result.gaps, result.truncated, result.reason, notes
+            covered=False,
+            decided=False,
+            reason=(
+                f"the reference is a {_family(reference)} pattern; coverage by a union of "
+                "patterns is decided for JSON references only"
+            ),
         )
-    return result
+    json_parts = [c.expr for c in candidates if isinstance(c, JsonPattern)]
+    others = [c for c in candidates if not isinstance(c, JsonPattern)]
+    union = (
+        JsonPattern(Or(tuple(json_parts))) if len(json_parts) != 1 else JsonPattern(json_parts[0])
+    )
+    result = _json_coverage(union, reference)
+    if result.covered or not others or not result.decided:
+        return result
+    kinds = sorted({_family(c) for c in others})
+    return Coverage(
+        covered=False,
+        decided=False,
+        reason=(
+            f"the JSON candidates together {result.reason}; whether the "
+            f"{' and '.join(kinds)} candidates match those events is not decided"
+        ),
+    )
 
 
-__all__ = ["Coverage", "Gap", "covers", "number_text", "overlaps", "quote"]
+__all__ = ["Coverage", "Gap", "covers", "covers_any", "number_text", "overlaps", "quote"]

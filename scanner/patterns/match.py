@@ -20,6 +20,7 @@ Semantics (CloudWatch Logs, case-sensitive throughout):
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -47,6 +48,7 @@ from scanner.patterns.ast import (
     Value,
 )
 from scanner.patterns.parser import parse
+from scanner.patterns.regex import regex_search
 
 
 class _Absent:
@@ -67,12 +69,32 @@ ABSENT: Final = _Absent()
 
 
 @lru_cache(maxsize=8192)
-def glob_regex(text: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in text.split("*")), re.DOTALL)
+def _glob_parts(glob: str) -> tuple[str, ...]:
+    return tuple(glob.split("*"))
 
 
 def glob_match(glob: str, value: str) -> bool:
-    return glob_regex(glob).fullmatch(value) is not None
+    """Whether ``value`` matches ``glob`` (``*`` is any run of characters), in linear time.
+
+    The literal pieces between stars must appear in order; taking the leftmost occurrence of
+    each is always right (a later one leaves less room for the rest), so there is no
+    backtracking, unlike a ``.*`` regex, which is exponential on ``a*a*a*...`` values.
+    """
+    parts = _glob_parts(glob)
+    if len(parts) == 1:
+        return glob == value
+    first, *middle, last = parts
+    if len(value) < len(first) + len(last) or not (
+        value.startswith(first) and value.endswith(last)
+    ):
+        return False
+    pos, end = len(first), len(value) - len(last)
+    for piece in middle:
+        found = value.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
 
 
 def is_number(value: object) -> bool:
@@ -80,7 +102,8 @@ def is_number(value: object) -> bool:
 
 
 def as_decimal(value: int | float) -> Decimal:
-    return Decimal(str(value))
+    """A JSON number as a decimal: ints exactly (no digit limit), floats as they print."""
+    return Decimal(value) if isinstance(value, int) else Decimal(repr(value))
 
 
 def resolve(event: Any, selector: Selector) -> Any:
@@ -104,7 +127,7 @@ def value_equals(operand: Value, value: Any) -> bool:
     if isinstance(operand, NumberValue):
         return is_number(value) and as_decimal(value) == operand.value
     assert isinstance(operand, RegexValue)
-    return isinstance(value, str) and re.search(operand.source, value) is not None
+    return isinstance(value, str) and regex_search(operand.source, value)
 
 
 _RELATIONS = {
@@ -121,7 +144,9 @@ def condition_holds(op: Op, operand: Value, value: Any) -> bool:
     if op is Op.NE:
         return not value_equals(operand, value)
     assert isinstance(operand, NumberValue)
-    return is_number(value) and bool(_RELATIONS[op](as_decimal(value), operand.value))
+    if not is_number(value) or (isinstance(value, float) and math.isnan(value)):  # NaN: unordered
+        return False
+    return bool(_RELATIONS[op](as_decimal(value), operand.value))
 
 
 _TESTS = {
@@ -152,7 +177,7 @@ def eval_expr(expr: Expr, event: Any) -> bool:
 
 def _term_present(text: str, term_text: str, regex: bool) -> bool:
     if regex:
-        return re.search(term_text, text) is not None
+        return regex_search(term_text, text)
     return term_text in text
 
 
@@ -197,18 +222,20 @@ def _field_matches(field: DelimitedField, text: str) -> bool:
 
 
 def match_delimited(pattern: SpaceDelimitedPattern, text: str) -> bool:
+    """Fields against values, left to right, keeping every value position reachable so far: an
+    ellipsis reaches every later position. O(fields * values), with no backtracking."""
     values = split_fields(text)
-    fields = pattern.fields
-
-    def walk(fi: int, vi: int) -> bool:
-        if fi == len(fields):
-            return vi == len(values)
-        field = fields[fi]
+    reachable = {0}
+    for field in pattern.fields:
+        if not reachable:
+            return False
         if field.is_ellipsis:
-            return any(walk(fi + 1, k) for k in range(vi, len(values) + 1))
-        return vi < len(values) and _field_matches(field, values[vi]) and walk(fi + 1, vi + 1)
-
-    return walk(0, 0)
+            reachable = set(range(min(reachable), len(values) + 1))
+        else:
+            reachable = {
+                vi + 1 for vi in reachable if vi < len(values) and _field_matches(field, values[vi])
+            }
+    return len(values) in reachable
 
 
 def event_text(event: Mapping[str, Any] | str) -> str:
@@ -236,9 +263,12 @@ def matches(pattern: Pattern | str, event: Mapping[str, Any] | str) -> bool:
 
 def atoms(expr: Expr) -> Sequence[Atom]:
     """Every comparison and test of an expression, left to right (duplicates kept)."""
-    if isinstance(expr, Comparison | FieldTest):
-        return [expr]
     out: list[Atom] = []
-    for item in expr.items:
-        out.extend(atoms(item))
+    stack: list[Expr] = [expr]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Comparison | FieldTest):
+            out.append(item)
+        else:
+            stack.extend(reversed(item.items))
     return out

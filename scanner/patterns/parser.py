@@ -15,13 +15,32 @@ nobody. Grammar of JSON patterns (``&&`` binds tighter than ``||``, as in CloudW
 A pattern that does not start with ``{`` is a space-delimited pattern when it starts with ``[``
 and a term pattern otherwise. Nested ``&&``/``||`` groups are flattened (``a && (b && c)`` is
 ``a && b && c``), which keeps meaning and makes ``parse(render(p)) == p`` hold.
+
+Limits. Every pattern is read in bounded time and space, whatever its text, because patterns
+come from accounts we do not control. ``parse(text, origin=...)`` says who wrote the text:
+
+* ``origin="aws"`` (the default: what ``DescribeMetricFilters`` returned, the catalog's
+  references): a pattern longer than CloudWatch Logs' limit of :data:`MAX_PATTERN_LENGTH`
+  characters is read, with a note saying so (AWS stored it, so we judge it), up to a hard
+  ceiling of :data:`MAX_READ_LENGTH` characters, past which it is refused.
+* ``origin="user"`` (typed on the command line, a remediation being drafted): a pattern that
+  CloudWatch Logs would refuse is refused: longer than :data:`MAX_PATTERN_LENGTH` characters,
+  or more than :data:`MAX_REGEXES` regular expressions in a JSON or space-delimited pattern.
+
+Whatever the origin: parentheses nest at most :data:`MAX_NESTING` deep, array indexes are at
+most :data:`MAX_ARRAY_INDEX` (AWS documents no limit; no CloudTrail array is near it, and
+coverage builds example events with arrays that long), numbers have a decimal exponent within
+±:data:`MAX_EXPONENT`, and ``%regex%`` values must be in CloudWatch's regex dialect
+(:mod:`scanner.patterns.regex`). Each is a :class:`PatternSyntaxError` naming the limit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
+from typing import Literal
 
 from scanner.errors import PatternSyntaxError
 from scanner.patterns.ast import (
@@ -45,8 +64,18 @@ from scanner.patterns.ast import (
     TermPattern,
     Value,
 )
+from scanner.patterns.regex import RegexError, compile_regex
 
-_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+Origin = Literal["aws", "user"]
+
+MAX_PATTERN_LENGTH = 1_024
+MAX_READ_LENGTH = 8 * MAX_PATTERN_LENGTH
+MAX_NESTING = 64
+MAX_ARRAY_INDEX = 9_999
+MAX_EXPONENT = 1_000
+MAX_REGEXES = 2
+
+_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\Z")
 _OPERATORS = ("!=", "<=", ">=", "=", "<", ">")
 # Characters that end an unquoted value or a selector key.
 _VALUE_STOP = set(" \t\r\n(){}&|\"'")
@@ -120,11 +149,14 @@ class _Reader:
             )
         source = self.text[self.pos + 1 : end]
         try:
-            re.compile(source)
-        except re.error as err:
+            compile_regex(source)
+        except RegexError as err:
+            shown = source if len(source) <= 40 else source[:37] + "..."
             raise PatternSyntaxError(
-                f"invalid regular expression {source!r}: {err}", start + 1, "a regular expression"
-            ) from err
+                f"invalid regular expression {shown!r}: {err}",
+                start + 1 + err.offset,
+                "a regular expression",
+            ) from None
         self.pos = end + 1
         return source
 
@@ -159,16 +191,24 @@ def _value(reader: _Reader, op: Op, stop: set[str] = _VALUE_STOP) -> Value:
         word = reader.word(stop)
         if not word:
             raise reader.fail(f"a value after '{op.value}'")
-        if _NUMBER.match(word):
-            try:
-                value = NumberValue(Decimal(word))
-            except InvalidOperation:  # pragma: no cover - the regex admits only valid numbers
-                value = StringValue(word)
-        else:
-            value = StringValue(word)
+        number = _NUMBER.match(word)
+        value = NumberValue(_number(word, number, start)) if number else StringValue(word)
     if op not in (Op.EQ, Op.NE) and not isinstance(value, NumberValue):
         raise PatternSyntaxError(
             f"'{op.value}' compares numbers; the value here is not a number", start, "a number"
+        )
+    return value
+
+
+def _number(word: str, number: re.Match[str], start: int) -> Decimal:
+    exponent = number.group(1) or "0"
+    value = None if len(exponent.lstrip("+-")) > 6 else Decimal(word)
+    if value is None or (value and abs(value.adjusted()) > MAX_EXPONENT):
+        raise PatternSyntaxError(
+            f"number {word[:20]}{'...' if len(word) > 20 else ''} is out of range: numbers are "
+            f"limited to magnitudes between 1e-{MAX_EXPONENT} and 1e{MAX_EXPONENT}",
+            start,
+            "a number within range",
         )
     return value
 
@@ -191,11 +231,18 @@ def _selector(reader: _Reader) -> Selector:
         else:
             reader.pos += 1
             start_digits = reader.pos
-            while reader.pos < len(text) and text[reader.pos].isdigit():
+            while reader.pos < len(text) and text[reader.pos] in "0123456789":
                 reader.pos += 1
             digits = text[start_digits : reader.pos]
             if not digits:
                 raise reader.fail("an array index (digits) after '['")
+            if len(digits) > len(str(MAX_ARRAY_INDEX)) or int(digits) > MAX_ARRAY_INDEX:
+                shown = digits if len(digits) <= 20 else digits[:20] + "..."
+                raise PatternSyntaxError(
+                    f"array index {shown} is beyond the limit of {MAX_ARRAY_INDEX}",
+                    start_digits,
+                    f"an array index from 0 to {MAX_ARRAY_INDEX}",
+                )
             reader.expect("]", "']' after the array index")
             parts.append(int(digits))
     if not parts:
@@ -229,6 +276,7 @@ class _JsonParser:
     def __init__(self, text: str) -> None:
         self.reader = _Reader(text)
         self.notes: list[str] = []
+        self.depth = 0
 
     def parse(self) -> JsonPattern:
         r = self.reader
@@ -275,8 +323,16 @@ class _JsonParser:
     def primary(self) -> Expr:
         r = self.reader
         if r.peek("("):
+            if self.depth >= MAX_NESTING:
+                raise PatternSyntaxError(
+                    f"parentheses nest deeper than {MAX_NESTING} levels",
+                    r.pos,
+                    f"at most {MAX_NESTING} levels of '('",
+                )
             r.pos += 1
+            self.depth += 1
             inner = self.or_()
+            self.depth -= 1
             r.expect(")", "'&&', '||' or ')'")
             return inner
         return _test(r, _selector(r))
@@ -393,12 +449,63 @@ def _delimited_value(r: _Reader, op: Op) -> Value:
 # ---------------------------------------------------------------------------------- entry
 
 
+def parse_selector(text: str) -> Selector:
+    """A selector as written in patterns (``$.a.b[0]``) or in prose (``a.b[0]``)."""
+    reader = _Reader(text if text.lstrip().startswith("$") else "$." + text.lstrip())
+    selector = _selector(reader)
+    if not reader.at_end():
+        raise reader.fail("the end of the selector")
+    return selector
+
+
 @lru_cache(maxsize=4096)
-def parse(text: str) -> Pattern:
-    """Parse any filter pattern; raise :class:`PatternSyntaxError` with position and expectation."""
+def parse(text: str, *, origin: Origin = "aws") -> Pattern:
+    """Parse any filter pattern; raise :class:`PatternSyntaxError` with position and expectation.
+
+    ``origin`` says who wrote ``text`` ("aws": returned by AWS, the default; "user": typed by a
+    person), which decides whether CloudWatch's own limits refuse it (see the module docstring).
+    """
+    length = len(text)
+    ceiling = MAX_PATTERN_LENGTH if origin == "user" else MAX_READ_LENGTH
+    if length > ceiling:
+        raise PatternSyntaxError(
+            f"the pattern is {length:,} characters long; CloudWatch Logs accepts at most "
+            f"{MAX_PATTERN_LENGTH:,}"
+            + ("" if origin == "user" else f" and patterns over {MAX_READ_LENGTH:,} are not read"),
+            ceiling,
+            f"at most {MAX_PATTERN_LENGTH:,} characters",
+        )
     stripped = text.lstrip()
+    pattern: Pattern
     if stripped.startswith("{"):
-        return _JsonParser(text).parse()
-    if stripped.startswith("["):
-        return _parse_delimited(text)
-    return _parse_terms(text)
+        pattern = _JsonParser(text).parse()
+    elif stripped.startswith("["):
+        pattern = _parse_delimited(text)
+    else:
+        pattern = _parse_terms(text)
+    if origin == "user" and not isinstance(pattern, TermPattern):
+        _check_regex_count(pattern, text)
+    if length > MAX_PATTERN_LENGTH:
+        note = (
+            f"the pattern is {length:,} characters long, over CloudWatch Logs' limit of "
+            f"{MAX_PATTERN_LENGTH:,}; it was read as AWS returned it"
+        )
+        pattern = dataclasses.replace(pattern, notes=(*pattern.notes, note))
+    return pattern
+
+
+def _check_regex_count(pattern: JsonPattern | SpaceDelimitedPattern, text: str) -> None:
+    if isinstance(pattern, JsonPattern):
+        from scanner.patterns.match import atoms
+
+        values: list[Value] = [a.value for a in atoms(pattern.expr) if isinstance(a, Comparison)]
+    else:
+        values = [c.value for f in pattern.fields for group in f.conditions for c in group]
+    count = sum(isinstance(v, RegexValue) for v in values)
+    if count > MAX_REGEXES:
+        raise PatternSyntaxError(
+            f"the pattern has {count} regular expressions; CloudWatch Logs allows at most "
+            f"{MAX_REGEXES} in a JSON or space-delimited pattern",
+            text.find("%"),
+            f"at most {MAX_REGEXES} regular expressions",
+        )

@@ -31,8 +31,23 @@ def quote(text: str) -> str:
 
 
 def number_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    return "0" if text in ("-0", "0E+0") else text
+    """The shortest exact spelling of a number; no rounding (``Decimal.normalize`` rounds to 28
+    digits), so ``parse(render(p)) == p`` holds for every number the parser accepts."""
+    if value.is_zero():
+        return "0"
+    sign, digit_tuple, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # the parser admits finite numbers only
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    exponent += len(digit_tuple) - len(digits)
+    minus = "-" if sign else ""
+    if exponent >= 0 and (exponent <= 6 or len(digits) + exponent <= 15):  # plain integer
+        return minus + digits + "0" * exponent
+    if exponent < 0 and -exponent <= len(digits) + 6:  # a plain decimal fraction
+        point = len(digits) + exponent
+        whole = digits[:point] if point > 0 else "0"
+        return f"{minus}{whole}.{'0' * max(0, -point)}{digits[max(0, point) :]}"
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    return f"{minus}{mantissa}e{exponent + len(digits) - 1}"
 
 
 def render_value(value: Value) -> str:

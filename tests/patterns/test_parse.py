@@ -86,7 +86,7 @@ def test_and_binds_tighter_than_or_and_the_mix_is_noted() -> None:
     assert isinstance(pattern.expr.items[1], And)
     assert len(pattern.notes) == 1
     assert "binds tighter" in pattern.notes[0]
-    assert parse("{ $.a = 1 || ($.b = 2 && $.c = 3) }").notes == ()  # type: ignore[union-attr]
+    assert parse("{ $.a = 1 || ($.b = 2 && $.c = 3) }").notes == ()
 
 
 def test_parentheses_at_any_depth() -> None:
