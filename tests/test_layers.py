@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
-CORE = ("model", "patterns", "catalog", "evaluate", "remediation", "errors")
+CORE = ("model", "patterns", "catalog", "evaluate", "remediation", "report", "errors")
 SHELL = ("aws", "daemon", "cli", "testing")
 HEAVY = ("aiobotocore", "botocore", "aiohttp", "prometheus_client", "yaml", "moto")
 

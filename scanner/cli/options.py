@@ -23,6 +23,7 @@ from scanner.cli.output import (
 )
 from scanner.errors import InventoryError, UsageError
 from scanner.model import Inventory
+from scanner.report import FORMATS
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult, ScanOptions
@@ -110,7 +111,13 @@ def profile_option(sub: Parser) -> None:
 
 
 def format_option(sub: Parser) -> None:
-    sub.add_argument("--format", choices=("table", "json"), default="table")
+    sub.add_argument(
+        "--format",
+        choices=("table", "json", *FORMATS),
+        default="table",
+        help="table (default), json, or for other tools: "
+        + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()),
+    )
 
 
 def rules_profile_option(sub: Parser, *names: str, dest: str) -> None:

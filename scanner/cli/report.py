@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scanner.catalog import Profile
+from scanner.cli.export import export
 from scanner.cli.output import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -19,6 +20,7 @@ from scanner.cli.output import (
     plural,
 )
 from scanner.model import Finding, Inventory, Status
+from scanner.report import FORMATS
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult
@@ -90,11 +92,13 @@ def report(
     facts: ScanFacts | None = None,
     fmt: str = "table",
 ) -> int:
-    """Print the findings (table or JSON); the exit code they call for."""
+    """Print the findings (table, JSON or a format of :mod:`scanner.report`); the exit code."""
     totals = summary(findings, profile)
     if facts is not None:
         totals.update(scan_summary(findings, facts))
-    if fmt == "json":
+    if fmt in FORMATS:
+        export(out, fmt, findings, profile, inventory)
+    elif fmt == "json":
         out.json({"findings": [f.to_json() for f in findings], "summary": totals})
     else:
         report_table(out, findings, profile, inventory, facts=facts, summary=totals)

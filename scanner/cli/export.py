@@ -1,0 +1,50 @@
+"""The report formats of :mod:`scanner.report` on the command line: the clock and the environment.
+
+The writers are pure; what they cannot know is read here, once: the time (the moment the
+findings are reported, in UTC), the scanner's version, and the region ASFF findings are meant
+for (``AWS_REGION``, then ``AWS_DEFAULT_REGION``, as the AWS CLI reads them; us-east-1 without
+either). The chunks are written as the writer yields them, so a streaming format never holds
+more than one finding's text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib import metadata
+
+from scanner.catalog import Profile, load_catalog
+from scanner.cli.output import Out
+from scanner.model import Finding, Inventory
+from scanner.report import FORMATS, ReportContext
+
+DISTRIBUTION = "cloudtrail-monitoring-scanner"
+DEFAULT_REGION = "us-east-1"
+
+
+def version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return ""
+
+
+def context(profile: Profile, inventory: Inventory) -> ReportContext:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return ReportContext.of(
+        load_catalog(),
+        profile,
+        inventory,
+        datetime.now(UTC),
+        version=version(),
+        region=region or DEFAULT_REGION,
+    )
+
+
+def export(
+    out: Out, name: str, findings: Iterable[Finding], profile: Profile, inventory: Inventory
+) -> None:
+    """Write the findings in format ``name`` (a key of :data:`scanner.report.FORMATS`)."""
+    for chunk in FORMATS[name].write(findings, context(profile, inventory)):
+        out.stream.write(chunk)

@@ -1,0 +1,18 @@
+"""The report layer: findings -> text in the formats other tools read. Pure: no clock, no files.
+
+* :mod:`~scanner.report.context`: what every writer needs besides the findings (scan time,
+  profile, OU paths, control ids), built once by the shell.
+* one module per format: :mod:`~scanner.report.csv_rows`, :mod:`~scanner.report.jsonl`,
+  :mod:`~scanner.report.ocsf`, :mod:`~scanner.report.asff`, :mod:`~scanner.report.junit`,
+  :mod:`~scanner.report.html_page`; each module's docstring states its mapping.
+* :mod:`~scanner.report.formats`: the table the CLI's ``--format`` reads.
+
+This module only re-exports.
+"""
+
+from __future__ import annotations
+
+from scanner.report.context import Control, ReportContext, controls_by_rule
+from scanner.report.formats import FORMATS, Format, Writer, render
+
+__all__ = ["FORMATS", "Control", "Format", "ReportContext", "Writer", "controls_by_rule", "render"]

@@ -1,0 +1,32 @@
+"""``--format jsonl``: one finding per line, written as it is produced.
+
+Each line is :meth:`Finding.to_json` — the same object as in ``--format json``'s ``findings``
+list — plus ``ou_path``, ``controls`` and ``scanned_at``, so a line stands on its own in a
+log pipeline. There is
+no summary line: every line has the same shape, so ``jq``, Athena or a log shipper never has to
+tell a summary from a finding; the counts are a ``group by status`` away, and ``--format json``
+carries the summary. Memory is bounded by one finding: nothing is collected before writing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from scanner.model import Finding
+from scanner.report.context import ReportContext
+
+
+def record(finding: Finding, context: ReportContext) -> dict[str, Any]:
+    return {
+        **finding.to_json(),
+        "ou_path": list(context.ou_path(finding.account_id)),
+        "controls": [c.label for c in context.controls_of(finding)],
+        "scanned_at": context.timestamp,
+    }
+
+
+def write_jsonl(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
+    for finding in findings:
+        yield json.dumps(record(finding, context), ensure_ascii=False, sort_keys=False) + "\n"
