@@ -4,7 +4,8 @@ Each line is :meth:`Finding.to_json` — the same object as in ``--format json``
 list — plus ``ou_path``, ``controls`` and ``scanned_at``, so a line stands on its own in a
 log pipeline. There is no summary line: every line has the same shape, so ``jq``, Athena or a
 log shipper never has to tell a summary from a finding; the counts are a ``group by status``
-away, and ``--format json`` carries the summary. Memory is bounded by one finding: nothing is collected before writing.
+away, and ``--format json`` carries the summary. Memory is bounded by one finding: nothing is
+collected before writing.
 """
 
 from __future__ import annotations
