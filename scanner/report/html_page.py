@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 
-from scanner.model import LINKS, Finding, LinkStatus, Status
+from scanner.model import LINKS, Finding, Link, LinkStatus, Status
 from scanner.report.context import ReportContext
 
 STYLE = """
@@ -133,23 +133,31 @@ def _finding(finding: Finding, context: ReportContext) -> Iterator[str]:
     yield "</article>"
 
 
+def _shared(finding: Finding) -> bool:
+    """Whether the cause is one for every rule: a trail link (or a failed call), not a filter."""
+    link = finding.broken_link
+    return link is None or link.position < Link.FILTER.position
+
+
 def _grouped(group: Sequence[Finding], context: ReportContext) -> Iterator[str]:
     """An account's failing findings; those broken for one same reason are shown as one card.
 
     Nine rules failing because the trail stopped logging is one problem with one fix: the card
-    names the rules and shows the fix once; each rule's own chain stays a click away.
+    names the rules and shows the fix once; each rule's own chain stays a click away. From the
+    filter on, each rule needs its own fix, so each keeps its own card even if the words match.
     """
     by_reason: dict[tuple[Status, str], list[Finding]] = {}
     for finding in group:
-        by_reason.setdefault((finding.status, finding.reason), []).append(finding)
-    for (status, reason), same in by_reason.items():
+        key = (finding.status, finding.reason if _shared(finding) else finding.rule)
+        by_reason.setdefault(key, []).append(finding)
+    for (status, _), same in by_reason.items():
         if len(same) == 1:
             yield from _finding(same[0], context)
             continue
         yield f'<article class="finding {status}">'
         yield (
             f'<h4><span class="badge {status}">{status}</span> {len(same)} rules, one cause</h4>'
-            f'<p class="reason">{_e(reason)}</p><ul class="passing">'
+            f'<p class="reason">{_e(same[0].reason)}</p><ul class="passing">'
         )
         yield from (f'<li>{_e(f.title)} <span class="rule">{_e(f.rule)}</span></li>' for f in same)
         yield "</ul>"

@@ -14,6 +14,7 @@ import shutil
 import struct
 import subprocess
 import zlib
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -81,6 +82,15 @@ def test_rules_broken_for_one_cause_are_one_card_and_an_unreachable_account_one_
         f for f in demo_report.findings if f.status is Status.FAIL and f.broken_link is Link.LOGGING
     ]
     assert f"{len(stopped)} rules, one cause" in text
+    # The same words at the filter are nine different fixes: each rule keeps its own card.
+    at_filter = [f for f in demo_report.findings if f.broken_link is Link.FILTER]
+    reasons = Counter((f.account_id, f.reason) for f in at_filter)
+    (account, reason), repeated = reasons.most_common(1)[0]
+    assert repeated > 1
+    section = text[text.index(f'id="account-{account}"') :]
+    section = section[: section.index("<h3", 1)]
+    assert "one cause" not in section
+    assert section.count(f'<p class="reason">{html.escape(reason)}</p>') == repeated
     unreachable = demo_report.first(Status.ERROR).account_id
     errors = sum(f.account_id == unreachable for f in demo_report.findings)
     assert f"all {errors} rules" in text
