@@ -176,8 +176,6 @@ class FindingPlan:
 
     ``values`` are unquoted; each format quotes them its own way. ``existing`` names the declared
     resources that already exist (``trail``, ``filter``, ``alarm``: the id to import them by).
-    ``delivery_here`` says the log group and role are created in the trail's own region, so
-    declarative formats can refer to them instead of spelling out their names.
     """
 
     finding: Finding
@@ -185,7 +183,6 @@ class FindingPlan:
     regions: dict[Role, str]
     values: dict[str, str]
     existing: dict[Resource, str]
-    delivery_here: bool
 
     @property
     def account_id(self) -> str:
@@ -381,7 +378,6 @@ def plan_finding(
         "trail_name": ctx.trail_name or NEW_TRAIL_NAME,
         "s3_bucket": S3_BUCKET,
         "log_group_name": log_group,
-        "log_group_ref": log_group,
         "log_group_arn": log_group_arn + ":*",
         "log_streams_arn": log_group_arn + ":log-stream:*",
         "role_name": ROLE_NAME,
@@ -417,8 +413,7 @@ def plan_finding(
         "monitoring": monitoring,
         "topic": arn_region(topic_arn) or monitoring,
     }
-    delivery_here = "log_group" in steps and trail_region == monitoring
-    return FindingPlan(finding, steps, regions, values, existing, delivery_here)
+    return FindingPlan(finding, steps, regions, values, existing)
 
 
 __all__ = [

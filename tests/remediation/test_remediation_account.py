@@ -152,3 +152,11 @@ def test_log_group_names_with_quotes_survive_grouping() -> None:
     filters = [body for name, body in declared.items() if "metric_filter" in name]
     assert {f["log_group_name"] for f in filters} == {'"' + LOG_GROUP.replace('"', '\\"') + '"'}
     assert OK  # the chains before the filter hold
+
+
+def test_a_change_for_a_whole_organization_counts_its_accounts() -> None:
+    members = [f"{n:012d}" for n in range(500000000001, 500000000013)]
+    findings = [fixed(dataclasses.replace(made(Link.LOGGING), account_id=m)) for m in members]
+    cli = text("cli", *findings)
+    assert f"in {len(members)} accounts ({', '.join(members[:3])}, ...)" in cli.replace("\n# ", " ")
+    assert verbs(cli) == ["cloudtrail start-logging"]

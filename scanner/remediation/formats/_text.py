@@ -72,13 +72,20 @@ def title(account: AccountRemediation) -> str:
     )
 
 
+# Beyond this many, a note counts the accounts (an organization trail covers thousands).
+_LISTED_ACCOUNTS = 10
+
+
 def fixes(findings: Iterable[Finding]) -> str:
     """Which findings a change fixes: their rules, and their accounts."""
     found = list(findings)
     rules = ", ".join(dict.fromkeys(f.rule for f in found))
     accounts = list(dict.fromkeys(f.account_id for f in found))
-    where = "account" if len(accounts) == 1 else "accounts"
-    return f"For {rules} in {where} {', '.join(accounts)}."
+    if len(accounts) == 1:
+        return f"For {rules} in account {accounts[0]}."
+    if len(accounts) <= _LISTED_ACCOUNTS:
+        return f"For {rules} in accounts {', '.join(accounts)}."
+    return f"For {rules} in {len(accounts)} accounts ({', '.join(accounts[:3])}, ...)."
 
 
 def comment(text: str, prefix: str = "# ") -> str:

@@ -135,9 +135,7 @@ class _Config:
         labels = [self.label(kind, change.key, base(change)) for kind in kinds]
         provider: Body = {"provider": Expr(f"aws.{alias(change.region)}")}
         bodies = _BUILDERS[change.resource](self, change, labels[0])
-        return [
-            (k, label, provider | b) for k, label, b in zip(kinds, labels, bodies, strict=False)
-        ]
+        return [(k, label, provider | b) for k, label, b in zip(kinds, labels, bodies, strict=True)]
 
 
 def _trail(config: _Config, change: Change, _: str) -> list[Body]:
