@@ -41,19 +41,22 @@ IAM = '{ ($.eventName = "DeleteGroupPolicy") || ($.eventName = "PutUserPolicy") 
 
 
 def timed(call: Callable[[], T], limit: float = SECOND) -> T:
-    """Run ``call`` and fail when it takes longer than ``limit`` seconds (errors propagate)."""
-    started = time.perf_counter()
+    """Run ``call`` and fail when it uses more than ``limit`` seconds of CPU (errors propagate).
+
+    CPU time, not wall time: the bound is on the work done, which other processes on a busy
+    CI machine do not change."""
+    started = time.process_time()
     result = call()
-    elapsed = time.perf_counter() - started
-    assert elapsed < limit, f"took {elapsed:.2f} s"
+    elapsed = time.process_time() - started
+    assert elapsed < limit, f"took {elapsed:.2f} s of CPU"
     return result
 
 
 def refused(text: str, origin: Origin = "aws") -> PatternSyntaxError:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(PatternSyntaxError) as info:
         parse(text, origin=origin)
-    assert time.perf_counter() - started < SECOND
+    assert time.process_time() - started < SECOND
     message = str(info.value)
     assert "\n" not in message
     assert 0 <= info.value.position <= len(text)
@@ -275,6 +278,7 @@ def test_hostile_event_values_do_not_crash_matching() -> None:
     assert matches(pattern, '{"n": 1e400}')
     assert not matches(pattern, '{"n": NaN}')
     assert not matches(pattern, "not json \x00")
+    assert not matches(pattern, "[" * 100_000)  # deeper than Python's JSON reader goes
 
 
 # -------------------------------------------------------------------- budgets and judge
