@@ -384,7 +384,41 @@ def _hostile_fragments() -> st.SearchStrategy[str]:
     )
 
 
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+hostile_selectors = st.one_of(
+    st.sampled_from(["$.eventName", "$.a", "$.a.b", "$.a[0]", "$.a[0].b"]),
+    st.integers(0, 12_000).map(lambda n: f"$.a[{n}]"),
+    st.text(string.ascii_letters + "é_\x00-", min_size=1, max_size=8).map(lambda k: "$." + k),
+)
+hostile_values = st.one_of(
+    st.text(max_size=40).map(_quoted),
+    st.integers(0, 400).map(lambda n: _quoted("a*" * n + "c")),
+    st.integers(0, 600).map(lambda n: _quoted("*" * n)),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.text("ab.*+?|[]{}^$\\-0123,(", max_size=30).map(lambda r: f"%{r}%"),
+)
+# Well-formed JSON patterns with hostile parts, so most examples reach matching and coverage.
+structured_texts = st.builds(
+    lambda depth, selector, op, value, extra: (
+        "{ "
+        + "(" * depth
+        + f"{selector} {op} {value}"
+        + ")" * depth
+        + " || $.eventName = PutUserPolicy" * extra
+        + " }"
+    ),
+    st.integers(0, 80),
+    hostile_selectors,
+    st.sampled_from(["=", "!=", "<", ">="]),
+    hostile_values,
+    st.integers(0, 3),
+)
+
 hostile_texts = st.one_of(
+    structured_texts,
     st.lists(_hostile_fragments(), max_size=12).map("".join),
     st.lists(_hostile_fragments(), max_size=6).map(
         lambda parts: "{ $.a = " + "".join(parts) + " }"
