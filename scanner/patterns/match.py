@@ -252,7 +252,7 @@ def matches(pattern: Pattern | str, event: Mapping[str, Any] | str) -> bool:
         if isinstance(event, str):
             try:
                 event = json.loads(event)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
                 return False
         return isinstance(event, Mapping) and eval_expr(pattern.expr, event)
     text = event_text(event)

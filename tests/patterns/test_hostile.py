@@ -44,19 +44,22 @@ IAM = '{ ($.eventName = "DeleteGroupPolicy") || ($.eventName = "PutUserPolicy") 
 
 
 def timed(call: Callable[[], T], limit: float = SECOND) -> T:
-    """Run ``call`` and fail when it takes longer than ``limit`` seconds (errors propagate)."""
-    started = time.perf_counter()
+    """Run ``call`` and fail when it uses more than ``limit`` seconds of CPU (errors propagate).
+
+    CPU time, not wall time: the bound is on the work done, which other processes on a busy
+    CI machine do not change."""
+    started = time.process_time()
     result = call()
-    elapsed = time.perf_counter() - started
-    assert elapsed < limit, f"took {elapsed:.2f} s"
+    elapsed = time.process_time() - started
+    assert elapsed < limit, f"took {elapsed:.2f} s of CPU"
     return result
 
 
 def refused(text: str, origin: Origin = "aws") -> PatternSyntaxError:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(PatternSyntaxError) as info:
         parse(text, origin=origin)
-    assert time.perf_counter() - started < SECOND
+    assert time.process_time() - started < SECOND
     message = str(info.value)
     assert "\n" not in message
     assert 0 <= info.value.position <= len(text)
@@ -278,6 +281,7 @@ def test_hostile_event_values_do_not_crash_matching() -> None:
     assert matches(pattern, '{"n": 1e400}')
     assert not matches(pattern, '{"n": NaN}')
     assert not matches(pattern, "not json \x00")
+    assert not matches(pattern, "[" * 100_000)  # deeper than Python's JSON reader goes
 
 
 # -------------------------------------------------------------------- budgets and judge
@@ -383,7 +387,41 @@ def _hostile_fragments() -> st.SearchStrategy[str]:
     )
 
 
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+hostile_selectors = st.one_of(
+    st.sampled_from(["$.eventName", "$.a", "$.a.b", "$.a[0]", "$.a[0].b"]),
+    st.integers(0, 12_000).map(lambda n: f"$.a[{n}]"),
+    st.text(string.ascii_letters + "é_\x00-", min_size=1, max_size=8).map(lambda k: "$." + k),
+)
+hostile_values = st.one_of(
+    st.text(max_size=40).map(_quoted),
+    st.integers(0, 400).map(lambda n: _quoted("a*" * n + "c")),
+    st.integers(0, 600).map(lambda n: _quoted("*" * n)),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.text("ab.*+?|[]{}^$\\-0123,(", max_size=30).map(lambda r: f"%{r}%"),
+)
+# Well-formed JSON patterns with hostile parts, so most examples reach matching and coverage.
+structured_texts = st.builds(
+    lambda depth, selector, op, value, extra: (
+        "{ "
+        + "(" * depth
+        + f"{selector} {op} {value}"
+        + ")" * depth
+        + " || $.eventName = PutUserPolicy" * extra
+        + " }"
+    ),
+    st.integers(0, 80),
+    hostile_selectors,
+    st.sampled_from(["=", "!=", "<", ">="]),
+    hostile_values,
+    st.integers(0, 3),
+)
+
 hostile_texts = st.one_of(
+    structured_texts,
     st.lists(_hostile_fragments(), max_size=12).map("".join),
     st.lists(_hostile_fragments(), max_size=6).map(
         lambda parts: "{ $.a = " + "".join(parts) + " }"
