@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from scanner.catalog._types import Profile, Reference, Rule
-from scanner.patterns import Coverage, Gap, Pattern, covers, parse
+from scanner.patterns import Coverage, Gap, Origin, Pattern, covers, parse
 
 
 @dataclass(frozen=True)
@@ -90,12 +90,16 @@ def _judge(rule: Rule, profile: str, pattern: Pattern) -> Verdict:
     return Verdict(rule, profile, False, ref, coverage, _notes(ref, coverage))
 
 
-def judge(rule: Rule, profile: str | Profile, pattern: str | Pattern) -> Verdict:
+def judge(
+    rule: Rule, profile: str | Profile, pattern: str | Pattern, *, origin: Origin = "aws"
+) -> Verdict:
     """Judge ``pattern`` against the references ``rule`` accepts under ``profile``.
 
-    Raises :class:`scanner.patterns.PatternSyntaxError` for an invalid pattern text and
-    :class:`UnknownNameError` when the rule is not part of the profile.
+    ``origin`` is where a pattern text comes from (see :func:`scanner.patterns.parse`): ``"user"``
+    for text a person typed, which CloudWatch would refuse over 1,024 characters, ``"aws"`` for a
+    filter AWS returned. Raises :class:`scanner.patterns.PatternSyntaxError` for an invalid
+    pattern text and :class:`UnknownNameError` when the rule is not part of the profile.
     """
-    parsed = parse(pattern) if isinstance(pattern, str) else pattern
+    parsed = parse(pattern, origin=origin) if isinstance(pattern, str) else pattern
     name = profile if isinstance(profile, str) else profile.name
     return _judge(rule, name, parsed)

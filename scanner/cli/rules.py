@@ -130,7 +130,7 @@ def _rules_check_pattern(args: argparse.Namespace, out: Out) -> int:
     profile = catalog.profile(args.profile)
     rule = catalog.rule(args.rule)
     try:
-        verdict = judge(rule, profile, args.pattern)
+        verdict = judge(rule, profile, args.pattern, origin="user")
     except PatternSyntaxError as err:
         raise UsageError(f"invalid pattern {err}") from None
     out.json(verdict.to_json())
