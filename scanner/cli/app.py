@@ -15,12 +15,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from importlib import metadata
 
 import structlog
 
 from scanner.cli import demo, remediate, rules, scan, serve
 from scanner.cli.output import (
     EXIT_CANNOT_RUN,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     PROG,
     Out,
@@ -28,16 +30,27 @@ from scanner.cli.output import (
 )
 from scanner.errors import ScannerError
 
+DISTRIBUTION = "cloudtrail-monitoring-scanner"
+
 
 def _parser() -> Parser:
     parser = Parser(
         prog=PROG,
         description="Prove that the CloudTrail monitoring controls of every AWS account work.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (rules, scan, demo, remediate, serve):
         module.register(commands)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version: one number, kept in pyproject.toml only."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 def _fail(message: str) -> int:
@@ -65,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(err))
     except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        # Ctrl-C: the user knows why; a traceback would only hide the prompt.
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``scanner rules show X | head``): stop quietly, and keep Python
         # from complaining again when it flushes stdout at exit.

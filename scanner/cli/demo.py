@@ -24,7 +24,7 @@ def _demo(args: argparse.Namespace, out: Out) -> int:
 
     if args.serve:
         return run_demo_serve(args, out)
-    profile = load_catalog().profile(args.profile)
+    profile = load_catalog().profile(args.rules_profile)
     bar = ProgressBar.on_terminal(sys.stderr)
     try:
         result = demo.run(profile.name, bar)
@@ -53,6 +53,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         _demo,
         "scan a built-in emulated organization (moto, in-process) and print the report",
     )
-    rules_profile_option(demo, "--profile", "--rules-profile", dest="profile")
+    rules_profile_option(demo, deprecated_profile=True)
     format_option(demo)
     add_demo_arguments(demo)

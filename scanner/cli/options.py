@@ -1,9 +1,13 @@
 """Options several commands share, and turning them into what the AWS layer takes.
 
-Option names: ``--profile`` is the AWS profile wherever the command calls AWS (``scan``,
-``remediate``), as in the AWS CLI; the rule profile is ``--rules-profile`` there. Commands that
-never call AWS (``rules``, ``evaluate``, ``demo``) keep ``--profile`` as the short name of the
-rule profile and accept ``--rules-profile`` too.
+The vocabulary, the same in every command:
+
+* ``-r``/``--rules-profile``: the rule profile (``scanner rules profiles`` lists them);
+* ``--aws-profile``: the AWS profile of the base credentials (``scan``, ``remediate``);
+* ``--profile``: deprecated. It used to mean the rule profile in ``rules``, ``evaluate`` and
+  ``demo`` but the AWS profile in ``scan`` and ``remediate``; it keeps that old meaning with a
+  warning, and a rule profile's name given to the AWS one is refused (exit 2) instead of being
+  sent to botocore.
 
 The AWS layer is imported only when a command calls AWS, so ``scanner rules`` stays fast.
 """
@@ -12,45 +16,156 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from scanner.cli.output import (
-    Parser,
-    ProgressBar,
-)
+from scanner.catalog import load_catalog
+from scanner.cli import validate
+from scanner.cli.output import PROG, Parser, ProgressBar
 from scanner.errors import InventoryError, UsageError
 from scanner.model import Inventory
 from scanner.report import FORMATS
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult, ScanOptions
+    from scanner.aws.gateway import CallStats
 
 
-def names(text: str) -> tuple[str, ...]:
-    """A comma-separated list option: ``us-east-1,eu-west-1``."""
-    names = tuple(part.strip() for part in text.split(","))
-    if not all(names):
-        raise argparse.ArgumentTypeError(f"empty name in list {text!r}")
-    return names
+class _Deprecated(argparse.Action):
+    """An old option name: still works, says once on stderr what replaces it."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        self.replacement: str = kwargs.pop("replacement")
+        self.aws = bool(kwargs.pop("aws", False))
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        value = str(values)
+        if self.aws and value in {p.name for p in load_catalog().profiles}:
+            raise UsageError(
+                f"{option_string} {value}: here {option_string} is the AWS profile and "
+                f"{value!r} is a rule profile; use --rules-profile {value}"
+            )
+        print(
+            f"{PROG}: warning: {option_string} is deprecated; use {self.replacement}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, value)
 
 
-def rate(text: str) -> tuple[str, float]:
-    """A ``--rate-limit`` value: ``service=requests per second``."""
-    service, _, number = text.partition("=")
-    try:
-        rate = float(number)
-    except ValueError:
-        rate = 0.0
-    if not service or not rate > 0:
-        raise argparse.ArgumentTypeError(f"expected SERVICE=N with N > 0, got {text!r}")
-    return service.strip(), rate
+def rules_profile_option(sub: Parser, *, deprecated_profile: bool = False) -> None:
+    """``-r/--rules-profile``; ``--profile`` too where it used to name the rule profile."""
+    sub.add_argument(
+        "-r",
+        "--rules-profile",
+        dest="rules_profile",
+        metavar="PROFILE",
+        help="rule profile (default: recommended); see 'scanner rules profiles'",
+    )
+    if deprecated_profile:
+        sub.add_argument(
+            "--profile",
+            dest="rules_profile",
+            action=_Deprecated,
+            replacement="--rules-profile",
+            help=argparse.SUPPRESS,
+        )
+
+
+def format_option(sub: Parser, *, report: bool = True) -> None:
+    """``--format``: a report's formats (``scan``, ``demo``, ``evaluate``), else table or json."""
+    if not report:
+        sub.add_argument("--format", choices=("table", "json"), default="table")
+        return
+    sub.add_argument(
+        "--format",
+        choices=("table", "json", *FORMATS),
+        default="table",
+        help="table (default), json, or for other tools: "
+        + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()),
+    )
+
+
+def scan_options(sub: Parser) -> None:
+    """What to scan and as whom: the options ``scan`` and ``remediate`` share."""
+    aws = sub.add_argument_group("what to scan, and as whom")
+    aws.add_argument(
+        "--organization",
+        action="store_true",
+        help="every account of the organization (default: the caller's own account)",
+    )
+    aws.add_argument("--role-arn", metavar="ARN", help="a hub role to assume first")
+    aws.add_argument(
+        "--member-role-name",
+        metavar="NAME",
+        help="the role assumed in each member account (default: "
+        "OrganizationAccountAccessRole, the one AWS Organizations creates)",
+    )
+    aws.add_argument("--external-id", metavar="ID", help="external id of the member role")
+    aws.add_argument(
+        "--aws-profile", metavar="AWS_PROFILE", help="AWS profile of the base credentials"
+    )
+    aws.add_argument(
+        "--profile",
+        dest="aws_profile",
+        action=_Deprecated,
+        replacement="--aws-profile",
+        aws=True,
+        help=argparse.SUPPRESS,
+    )
+    lists = (
+        ("--regions", validate.region_names, "only these regions (comma-separated)"),
+        ("--exclude-regions", validate.region_names, "not these regions"),
+        ("--accounts", validate.account_ids, "with --organization: only these account ids"),
+        ("--exclude-accounts", validate.account_ids, "with --organization: not these accounts"),
+        ("--ous", validate.ou_ids, "with --organization: only accounts under these OU/root ids"),
+        ("--exclude-ous", validate.ou_ids, "with --organization: not accounts under these OUs"),
+    )
+    for option, parse, text in lists:
+        aws.add_argument(option, type=parse, default=(), metavar="LIST", help=text)
+    aws.add_argument(
+        "--rate-limit",
+        type=validate.rate,
+        action="append",
+        default=[],
+        metavar="SERVICE=N",
+        help="requests per second per account, region and service (e.g. cloudtrail=5; "
+        f"{validate.MIN_RATE:g} to {validate.MAX_RATE:g}); repeatable; "
+        "the defaults stay well under AWS's quotas",
+    )
+
+
+_SELECTION = (
+    ("--accounts", "accounts"),
+    ("--exclude-accounts", "exclude_accounts"),
+    ("--ous", "ous"),
+    ("--exclude-ous", "exclude_ous"),
+)
 
 
 def scan_options_from(args: argparse.Namespace) -> ScanOptions:
+    """The scan the options describe, checked as far as it can be without calling AWS."""
     from scanner.aws import ScanOptions
+
+    if not args.organization:
+        given = [option for option, name in _SELECTION if getattr(args, name)]
+        if given:
+            raise UsageError(
+                f"{given[0]} needs --organization (without it the scan covers the caller's "
+                "own account only)"
+            )
+    validate.check_regions(args.regions, args.exclude_regions)
+    validate.check_aws_profile(args.aws_profile)
 
     chosen = {"member_role_name": args.member_role_name} if args.member_role_name else {}
     return ScanOptions(
@@ -63,19 +178,57 @@ def scan_options_from(args: argparse.Namespace) -> ScanOptions:
         exclude_accounts=args.exclude_accounts,
         include_ous=args.ous,
         exclude_ous=args.exclude_ous,
-        profile=args.profile,
+        profile=args.aws_profile,
         rate_limits=dict(args.rate_limit),
         **chosen,
     )
 
 
-def collect(options: ScanOptions) -> CollectResult:
-    """Run the scan with a progress bar on a terminal; :class:`UsageError` if it cannot run."""
-    from scanner.aws import ScanError, collect
+@dataclasses.dataclass(frozen=True)
+class Collected:
+    """The scan, and the calls made to list the organization before it (not in its stats)."""
 
-    bar = ProgressBar.on_terminal(sys.stderr)
+    result: CollectResult
+    listing_stats: CallStats | None = None
+
+
+def collect(options: ScanOptions, *, quiet: bool = False) -> Collected:
+    """Run the scan with a progress bar on a terminal; :class:`UsageError` if it cannot run.
+
+    With ``--organization`` the organization is listed first and the account and OU ids of the
+    options checked against it (exit 2 naming the unknown ones) before any account is entered;
+    the scan then reuses that listing."""
+    from scanner.aws import ScanError, collect
+    from scanner.aws.organization import select
+    from scanner.aws.scan import list_accounts
+
+    stats = None
+    if options.organization and options.listing is None:
+        try:
+            listing, stats = asyncio.run(list_accounts(options))
+        except ScanError as err:
+            raise UsageError(str(err)) from None
+        validate.check_selection(
+            listing,
+            {
+                "--accounts": options.include_accounts,
+                "--exclude-accounts": options.exclude_accounts,
+            },
+            {"--ous": options.include_ous, "--exclude-ous": options.exclude_ous},
+        )
+        chosen = select(
+            listing.accounts,
+            include_accounts=options.include_accounts,
+            exclude_accounts=options.exclude_accounts,
+            include_ous=options.include_ous,
+            exclude_ous=options.exclude_ous,
+        )
+        if not chosen:
+            raise UsageError("the account and OU filters leave no account of the organization")
+        options = dataclasses.replace(options, listing=listing)
+    bar = None if quiet else ProgressBar.on_terminal(sys.stderr)
     try:
-        return asyncio.run(collect(options, bar))
+        return Collected(asyncio.run(collect(options, bar)), stats)
     except ScanError as err:
         raise UsageError(str(err)) from None
     finally:
@@ -96,72 +249,14 @@ def read_inventory(path: Path) -> Inventory:
         raise UsageError(
             f"inventory {path} is not valid JSON: line {err.lineno} column {err.colno}: {err.msg}"
         ) from None
+    except RecursionError:
+        raise UsageError(f"inventory {path} is nested too deeply to be an inventory") from None
     try:
-        return Inventory.from_json(data)
+        inventory = Inventory.from_json(data)
     except InventoryError as err:
         raise UsageError(f"invalid inventory {path}: {err}") from None
-
-
-def profile_option(sub: Parser) -> None:
-    sub.add_argument(
-        "--profile",
-        metavar="PROFILE",
-        help="rule profile (default: recommended); see 'scanner rules list'",
-    )
-
-
-def format_option(sub: Parser) -> None:
-    sub.add_argument(
-        "--format",
-        choices=("table", "json", *FORMATS),
-        default="table",
-        help="table (default), json, or for other tools: "
-        + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()),
-    )
-
-
-def rules_profile_option(sub: Parser, *names: str, dest: str) -> None:
-    sub.add_argument(
-        *names,
-        dest=dest,
-        metavar="PROFILE",
-        help="rule profile (default: recommended); see 'scanner rules list'",
-    )
-
-
-def scan_options(sub: Parser) -> None:
-    """What to scan and as whom: the options ``scan`` and ``remediate`` share."""
-    aws = sub.add_argument_group("what to scan, and as whom")
-    aws.add_argument(
-        "--organization",
-        action="store_true",
-        help="every account of the organization (default: the caller's own account)",
-    )
-    aws.add_argument("--role-arn", metavar="ARN", help="a hub role to assume first")
-    aws.add_argument(
-        "--member-role-name",
-        metavar="NAME",
-        help="the role assumed in each member account (default: "
-        "OrganizationAccountAccessRole, the one AWS Organizations creates)",
-    )
-    aws.add_argument("--external-id", metavar="ID", help="external id of the member role")
-    aws.add_argument("--profile", metavar="AWS_PROFILE", help="AWS profile of the base credentials")
-    lists = (
-        ("--regions", "only these regions (comma-separated)"),
-        ("--exclude-regions", "not these regions"),
-        ("--accounts", "only these account ids"),
-        ("--exclude-accounts", "not these account ids"),
-        ("--ous", "only accounts under these OU (or root) ids"),
-        ("--exclude-ous", "not accounts under these OU ids"),
-    )
-    for option, text in lists:
-        aws.add_argument(option, type=names, default=(), metavar="LIST", help=text)
-    aws.add_argument(
-        "--rate-limit",
-        type=rate,
-        action="append",
-        default=[],
-        metavar="SERVICE=N",
-        help="requests per second per account, region and service (e.g. cloudtrail=5); "
-        "repeatable; the defaults stay well under AWS's quotas",
-    )
+    except RecursionError:
+        raise UsageError(f"invalid inventory {path}: nested too deeply") from None
+    if not inventory.accounts:
+        raise UsageError(f"inventory {path} holds no account: nothing to evaluate")
+    return inventory

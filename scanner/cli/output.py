@@ -1,7 +1,8 @@
 """Where commands write: colour on a terminal only, aligned tables, a progress bar, ``--output``.
 
 The exit codes are a contract: 0 the command ran (and ``evaluate``, ``scan`` or ``demo`` found
-only PASS); 1 one of them found a FAIL or an ERROR; 2 the command cannot run.
+only PASS); 1 one of them found a FAIL or an ERROR; 2 the command cannot run; 130 interrupted
+(Ctrl-C).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from scanner.errors import UsageError
 
 PROG = "scanner"
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 WIDTH = 100
 
 _COLOURS = {

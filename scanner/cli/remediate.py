@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from scanner.catalog import load_catalog
+from scanner.cli import validate
 from scanner.cli.options import (
     collect,
     read_inventory,
@@ -31,7 +32,7 @@ def _remediate(args: argparse.Namespace, out: Out) -> int:
     if args.inventory:
         inventory = read_inventory(Path(args.inventory))
     else:
-        inventory = collect(scan_options_from(args)).inventory
+        inventory = collect(scan_options_from(args)).result.inventory
     if args.account and inventory.account(args.account) is None:
         raise UsageError(f"account {args.account} is not in the inventory")
     findings = [
@@ -63,7 +64,9 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     remediate.add_argument(
         "--inventory", metavar="FILE", help="a saved inventory (else: scan with the options below)"
     )
-    remediate.add_argument("--account", metavar="ID", help="only this account's fixes")
+    remediate.add_argument(
+        "--account", type=validate.account_id, metavar="ID", help="only this account's fixes"
+    )
     remediate.add_argument("--format", choices=FORMATS, default="cli")
-    rules_profile_option(remediate, "--rules-profile", dest="rules_profile")
+    rules_profile_option(remediate)
     scan_options(remediate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from scanner.catalog import Reference, identifier_label, judge, load_catalog
-from scanner.cli.options import format_option, profile_option
+from scanner.cli.options import format_option, rules_profile_option
 from scanner.cli.output import (
     EXIT_OK,
     Out,
@@ -19,7 +19,7 @@ from scanner.patterns import PatternSyntaxError, render
 
 def _rules_list(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
-    profile = catalog.profile(args.profile)
+    profile = catalog.profile(args.rules_profile)
     rules = catalog.rules_in(profile)
     if args.format == "json":
         out.json(
@@ -55,6 +55,29 @@ def _rules_list(args: argparse.Namespace, out: Out) -> int:
     return EXIT_OK
 
 
+def _rules_profiles(args: argparse.Namespace, out: Out) -> int:
+    catalog = load_catalog()
+    profiles = [
+        {
+            "name": p.name,
+            "rules": len(catalog.rules_in(p)),
+            "default": p.name == catalog.default_profile,
+            "title": p.title,
+            "description": p.description,
+        }
+        for p in catalog.profiles
+    ]
+    if args.format == "json":
+        out.json({"profiles": profiles})
+        return EXIT_OK
+    rows = [
+        [str(p["name"]) + (" (default)" if p["default"] else ""), str(p["rules"]), str(p["title"])]
+        for p in profiles
+    ]
+    out.table(["PROFILE", "RULES", "TITLE"], rows)
+    return EXIT_OK
+
+
 def _show_reference(ref: Reference, out: Out) -> None:
     if ref.kind == "published":
         state = " BROKEN" if ref.broken else ""
@@ -76,7 +99,7 @@ def _show_reference(ref: Reference, out: Out) -> None:
 
 def _rules_show(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
-    profile = catalog.profile(args.profile)
+    profile = catalog.profile(args.rules_profile)
     rule = catalog.rule(args.rule)
     sections = ", ".join(
         f"{identifier_label(key).removeprefix('CIS ')}: {number}"
@@ -127,7 +150,7 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
 
 def _rules_check_pattern(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
-    profile = catalog.profile(args.profile)
+    profile = catalog.profile(args.rules_profile)
     rule = catalog.rule(args.rule)
     try:
         verdict = judge(rule, profile, args.pattern, origin="user")
@@ -142,12 +165,17 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
 
     listing = add_command(rule_commands, "list", _rules_list, "list the rules of a profile")
-    profile_option(listing)
-    format_option(listing)
+    rules_profile_option(listing, deprecated_profile=True)
+    format_option(listing, report=False)
+
+    profiles = add_command(
+        rule_commands, "profiles", _rules_profiles, "list the rule profiles (-r/--rules-profile)"
+    )
+    format_option(profiles, report=False)
 
     show = add_command(rule_commands, "show", _rules_show, "everything about one rule")
     show.add_argument("rule", metavar="RULE")
-    profile_option(show)
+    rules_profile_option(show, deprecated_profile=True)
 
     check = add_command(
         rule_commands,
@@ -157,4 +185,4 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     check.add_argument("rule", metavar="RULE")
     check.add_argument("pattern", metavar="PATTERN", help="a CloudWatch Logs filter pattern")
-    profile_option(check)
+    rules_profile_option(check, deprecated_profile=True)

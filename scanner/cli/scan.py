@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from scanner.catalog import load_catalog
+from scanner.cli import validate
 from scanner.cli.options import (
     collect,
     format_option,
@@ -27,23 +29,38 @@ from scanner.evaluate import evaluate
 
 def _evaluate(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
-    profile = catalog.profile(args.profile)
+    profile = catalog.profile(args.rules_profile)
+    validate.check_writable("--output", args.output)
     inventory = read_inventory(Path(args.inventory))
     findings = evaluate(inventory, profile.name)
-    return report(out, findings, profile, inventory, fmt=args.format)
+    return with_output(
+        args, out, lambda o: report(o, findings, profile, inventory, fmt=args.format)
+    )
 
 
 def _scan(args: argparse.Namespace, out: Out) -> int:
     profile = load_catalog().profile(args.rules_profile)  # a bad profile fails before any call
-    collected = collect(scan_options_from(args))
+    options = scan_options_from(args)
+    validate.check_writable("--output", args.output)
+    validate.check_writable("--save-inventory", args.save_inventory)
+    collected = collect(options)
+    result = collected.result
     if args.save_inventory:
-        write_json(args.save_inventory, collected.inventory.to_json())
-    findings = evaluate(collected.inventory, profile.name)
-    facts = facts_of(collected)
+        write_json(args.save_inventory, result.inventory.to_json())
+    findings = evaluate(result.inventory, profile.name)
+    facts = facts_of(result)
+    if collected.listing_stats is not None:
+        listed = collected.listing_stats
+        facts = dataclasses.replace(
+            facts,
+            api_calls=facts.api_calls + listed.calls,
+            retries=facts.retries + listed.retries,
+            throttles=facts.throttles + listed.throttles,
+        )
     return with_output(
         args,
         out,
-        lambda o: report(o, findings, profile, collected.inventory, facts=facts, fmt=args.format),
+        lambda o: report(o, findings, profile, result.inventory, facts=facts, fmt=args.format),
     )
 
 
@@ -52,12 +69,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         commands, "evaluate", _evaluate, "evaluate a saved inventory (JSON) against a profile"
     )
     evaluation.add_argument("--inventory", required=True, metavar="FILE")
-    rules_profile_option(evaluation, "--profile", "--rules-profile", dest="profile")
+    rules_profile_option(evaluation, deprecated_profile=True)
     format_option(evaluation)
+    evaluation.add_argument("--output", metavar="FILE", help="write the report to FILE")
 
     scan = add_command(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
     scan_options(scan)
-    rules_profile_option(scan, "--rules-profile", dest="rules_profile")
+    rules_profile_option(scan)
     format_option(scan)
     scan.add_argument("--output", metavar="FILE", help="write the report to FILE")
     scan.add_argument(

@@ -209,7 +209,7 @@ def run_demo_serve(args: argparse.Namespace, out: Output) -> int:
         emulator = emulate(ORGANIZATION)
     except EmulationError as err:
         return _fail(str(err))
-    profile = getattr(args, "profile", None)
+    profile = getattr(args, "rules_profile", None)
     try:
         config = demo_config(
             emulator.endpoint_url,

@@ -47,12 +47,12 @@ def either(names: Sequence[str]) -> str:
 def test_rules_list_counts_the_rules_of_each_profile(
     capsys: pytest.CaptureFixture[str], profile: str, count: int
 ) -> None:
-    code, out, _ = run(capsys, "rules", "list", "--profile", profile, "--format", "json")
+    code, out, _ = run(capsys, "rules", "list", "-r", profile, "--format", "json")
     assert code == 0
     data = json.loads(out)
     assert data["profile"] == profile
     assert len(data["rules"]) == count
-    code, out, _ = run(capsys, "rules", "list", "--profile", profile)
+    code, out, _ = run(capsys, "rules", "list", "-r", profile)
     assert code == 0
     assert out.rstrip().endswith(f"{count} rules")
 
@@ -60,7 +60,7 @@ def test_rules_list_counts_the_rules_of_each_profile(
 def test_rules_list_table_shows_the_profiles_identifiers_aligned(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(capsys, "rules", "list", "--profile", "cis-1.2")
+    code, out, _ = run(capsys, "rules", "list", "-r", "cis-1.2")
     assert code == 0
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("RULE"))
@@ -117,7 +117,7 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
 
 
 def test_rules_show_tells_everything_about_a_rule(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "rules", "show", "unauthorized-api-calls", "--profile", "cis-1.4")
+    code, out, _ = run(capsys, "rules", "show", "unauthorized-api-calls", "-r", "cis-1.4")
     assert code == 0
     rule = load_catalog().rule("unauthorized-api-calls")
     assert out.startswith("unauthorized-api-calls: Unauthorized API calls")
@@ -150,7 +150,7 @@ def test_rules_show_renders_an_ambiguous_text_as_it_reads(
 def test_rules_show_says_when_a_rule_is_outside_the_profile(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(capsys, "rules", "show", "organizations-changes", "--profile", "cis-1.2")
+    code, out, _ = run(capsys, "rules", "show", "organizations-changes", "-r", "cis-1.2")
     assert code == 0
     assert "Not part of profile cis-1.2." in out
 
@@ -174,7 +174,7 @@ def test_check_pattern_accepts_a_reordered_iam_pattern(capsys: pytest.CaptureFix
 def test_check_pattern_reports_the_missing_event(capsys: pytest.CaptureFixture[str]) -> None:
     pattern = either(IAM_EVENTS[:-1])
     code, out, _ = run(
-        capsys, "rules", "check-pattern", "iam-policy-changes", pattern, "--profile", "cis-1.2"
+        capsys, "rules", "check-pattern", "iam-policy-changes", pattern, "-r", "cis-1.2"
     )
     assert code == 0  # whatever the verdict
     verdict = json.loads(out)
@@ -205,7 +205,7 @@ def test_check_pattern_with_a_regex_is_not_covered_and_says_why(
         ),
         (["rules", "check-pattern", "iam-changes", "{ $.a = 1 }"], "unknown rule 'iam-changes'"),
         (
-            ["rules", "check-pattern", "vpc-changes", "{ $.a = 1 }", "--profile", "cis-9"],
+            ["rules", "check-pattern", "vpc-changes", "{ $.a = 1 }", "-r", "cis-9"],
             "unknown profile 'cis-9'; valid names: recommended, cis-1.2",
         ),
         (
@@ -214,13 +214,13 @@ def test_check_pattern_with_a_regex_is_not_covered_and_says_why(
                 "check-pattern",
                 "organizations-changes",
                 "{ $.a = 1 }",
-                "--profile",
+                "-r",
                 "cis-1.2",
             ],
             "not part of profile 'cis-1.2'",
         ),
         (["rules", "show", "nope"], "unknown rule 'nope'"),
-        (["rules", "list", "--profile", "strict"], "unknown profile 'strict'"),
+        (["rules", "list", "-r", "strict"], "unknown profile 'strict'"),
         (["rules", "list", "--format", "yaml"], "invalid choice: 'yaml'"),
         ([], "required"),
     ],
@@ -315,7 +315,7 @@ def _write(path: Path, data: Any) -> str:
 def test_evaluate_all_pass_exits_0(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rules = list(load_catalog().rules_in("cloudguard"))
     inventory = _write(tmp_path / "inv.json", _monitored(rules, "cloudguard").to_json())
-    code, out, err = run(capsys, "evaluate", "--inventory", inventory, "--profile", "cloudguard")
+    code, out, err = run(capsys, "evaluate", "--inventory", inventory, "-r", "cloudguard")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"{ACCOUNT}  prod"
@@ -331,7 +331,7 @@ def test_evaluate_json_has_findings_and_a_summary(
     rules = list(load_catalog().rules_in("cloudguard"))
     inventory = _write(tmp_path / "inv.json", _monitored(rules, "cloudguard").to_json())
     code, out, _ = run(
-        capsys, "evaluate", "--inventory", inventory, "--profile", "cloudguard", "--format", "json"
+        capsys, "evaluate", "--inventory", inventory, "-r", "cloudguard", "--format", "json"
     )
     assert code == 0
     data = json.loads(out)
@@ -352,7 +352,7 @@ def test_evaluate_exits_1_on_a_fail_and_names_the_broken_link(
 ) -> None:
     rules = [r for r in load_catalog().rules_in("cloudguard") if r.id != "ssm-actions"]
     inventory = _write(tmp_path / "inv.json", _monitored(rules, "cloudguard").to_json())
-    code, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--profile", "cloudguard")
+    code, out, _ = run(capsys, "evaluate", "--inventory", inventory, "-r", "cloudguard")
     assert code == 1
     row = next(line for line in out.splitlines() if "ssm-actions" in line)
     assert row.split()[:3] == ["FAIL", "ssm-actions", "filter"]
@@ -385,7 +385,7 @@ def test_evaluate_a_bad_inventory_file_exits_2_with_one_line(
 
 def test_python_dash_m_scanner_runs_the_same_command_line() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "scanner", "rules", "list", "--profile", "cloudguard"],
+        [sys.executable, "-m", "scanner", "rules", "list", "-r", "cloudguard"],
         capture_output=True,
         text=True,
         check=False,

@@ -217,3 +217,33 @@ def test_demo_prints_the_report_and_exits_1(capsys: pytest.CaptureFixture[str]) 
     assert "210000000015  retired-project  suspended: not scanned" in lines
     assert any(line.startswith("  ERROR  all 18 rules: account 210000000014") for line in lines)
     assert lines[-1].startswith("Demo: an emulated organization (moto on http://127.0.0.1:")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("--accounts", "999999999999"), "--accounts: not in the organization: '999999999999'"),
+        (("--exclude-accounts", "999999999998"), "--exclude-accounts: not in the organization"),
+        (("--ous", "ou-zzzz-zzzzzzzz"), "--ous: no account of the organization is under"),
+        (
+            ("--accounts", DEV_SANDBOX, "--exclude-accounts", DEV_SANDBOX),
+            "the account and OU filters leave no account",
+        ),
+    ],
+    ids=["unknown-account", "unknown-excluded-account", "unknown-ou", "nothing-left"],
+)
+def test_ids_outside_the_organization_exit_2_before_any_account_is_entered(
+    aws: str, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], expected: str
+) -> None:
+    code, out, err = run(
+        capsys,
+        "scan",
+        "--organization",
+        "--regions",
+        REGIONS,
+        "--rate-limit",
+        FAST_ORGANIZATIONS,
+        *argv,
+    )
+    assert (code, out) == (2, "")
+    assert expected in one_error_line(err)
