@@ -140,7 +140,7 @@ def scan_options(sub: Parser) -> None:
         default=[],
         metavar="SERVICE=N",
         help="requests per second per account, region and service (e.g. cloudtrail=5; "
-        f"{validate.MIN_RATE:g} to {validate.MAX_RATE:g}); repeatable; "
+        "0.01 to 1000); repeatable; "
         "the defaults stay well under AWS's quotas",
     )
 

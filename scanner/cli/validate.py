@@ -30,7 +30,6 @@ ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # Organizations' own syntax: a root is r-xxxx, an OU ou-xxxx-xxxxxxxx.
 OU_ID = re.compile(r"r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-MIN_RATE, MAX_RATE = 0.01, 1000.0  # requests per second: below, a scan never ends; above, abuse
 SHOWN = 5  # names quoted in one error line; the rest are counted
 
 
@@ -72,21 +71,10 @@ ou_ids = _matching(OU_ID, "an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")
 region_names = _matching(REGION_NAME, "a region name (like eu-west-1)")
 
 
-def rate_problem(service: str, rate: float, known: Collection[str]) -> str | None:
-    """What is wrong with ``service=rate`` as a rate limit, or ``None``.
-
-    The daemon's configuration checks ``limits.rates`` with the same bounds (one rule, two
-    front ends)."""
-    if service not in known:
-        return f"unknown service {service!r} (known: {', '.join(sorted(known))})"
-    if not math.isfinite(rate) or not MIN_RATE <= rate <= MAX_RATE:
-        return f"{service}: {rate:g} requests per second is outside {MIN_RATE:g}-{MAX_RATE:g}"
-    return None
-
-
 def rate(text: str) -> tuple[str, float]:
-    """A ``--rate-limit`` value: ``service=requests per second``, within sane bounds."""
-    from scanner.aws.gateway import DEFAULT_RATES
+    """A ``--rate-limit`` value: ``service=requests per second``, checked as the daemon's
+    configuration checks ``limits.rates``."""
+    from scanner.daemon.config.checks import rates
 
     service, equals, number = text.partition("=")
     try:
@@ -95,7 +83,7 @@ def rate(text: str) -> tuple[str, float]:
         value = math.nan
     if not equals or not service.strip() or math.isnan(value):
         raise argparse.ArgumentTypeError(f"expected SERVICE=N (requests per second), got {text!r}")
-    problem = rate_problem(service.strip(), value, DEFAULT_RATES)
+    problem = rates({service.strip(): value})
     if problem is not None:
         raise argparse.ArgumentTypeError(problem)
     return service.strip(), value

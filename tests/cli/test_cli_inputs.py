@@ -56,7 +56,7 @@ BAD_INPUTS: list[tuple[str, tuple[str, ...], str]] = [
     ("rate-tiny", ("scan", "--rate-limit", "cloudtrail=1e-300"), "outside 0.01-1000"),
     ("rate-zero", ("scan", "--rate-limit", "logs=0"), "outside 0.01-1000"),
     ("rate-nan", ("scan", "--rate-limit", "logs=nan"), "expected SERVICE=N"),
-    ("rate-unknown-service", ("scan", "--rate-limit", "s3=5"), "unknown service 's3'"),
+    ("rate-unknown-service", ("scan", "--rate-limit", "s3=5"), "s3: unknown service"),
     ("rate-no-number", ("scan", "--rate-limit", "cloudtrail"), "expected SERVICE=N"),
     ("unknown-aws-profile", ("scan", "--aws-profile", "nosuch"), "unknown AWS profile 'nosuch'"),
     (

@@ -109,6 +109,8 @@ WEBHOOK = (
         ),
         ("rules: {profile: cis-9.9}\n", {}, "config: rules.profile: unknown profile 'cis-9.9'"),
         ("limits: {rates: {cloudtrial: 5}}\n", {}, "config: limits.rates: cloudtrial: unknown"),
+        ("limits: {rates: {logs: .inf}}\n", {}, "config: limits.rates: logs: inf requests per"),
+        ("limits: {rates: {sts: 1e-300}}\n", {}, "config: limits.rates: sts: 1e-300 requests"),
         ("limits: {retry_mode: eager}\n", {}, "config: limits.retry_mode: must be one of"),
         ("sharding: {shard: 3, total_shards: 3}\n", {}, "config: sharding.shard: must be below"),
         ("regions: {include: [Mars-1]}\n", {}, "config: regions.include: 'Mars-1' is not a region"),

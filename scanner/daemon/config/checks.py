@@ -8,6 +8,7 @@ front of it and raise one :class:`~scanner.errors.ConfigError` line.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -105,12 +106,17 @@ def positive(value: Any) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
 
+# Requests per second a rate limit may be: below, a scan never ends; above, it is no limit.
+MIN_RATE, MAX_RATE = 0.01, 1000.0
+
+
 def rates(value: Mapping[str, float]) -> str | None:
+    """``limits.rates`` here, ``--rate-limit`` on the command line: one rule for both."""
     for service, rate in value.items():
         if service not in DEFAULT_RATES:
             return f"{service}: unknown service (known: {', '.join(sorted(DEFAULT_RATES))})"
-        if not rate > 0:
-            return f"{service}: must be greater than 0 requests per second"
+        if not (math.isfinite(rate) and MIN_RATE <= rate <= MAX_RATE):
+            return f"{service}: {rate:g} requests per second is outside {MIN_RATE:g}-{MAX_RATE:g}"
     return None
 
 
@@ -131,6 +137,8 @@ def optional(check: Check) -> Check:
 __all__ = [
     "ACCOUNT_ID",
     "ENV_NAME",
+    "MAX_RATE",
+    "MIN_RATE",
     "REGION",
     "ROLE_ARN",
     "Check",
