@@ -3,8 +3,10 @@
 Theory of operation (the call plan of one account; each step waits for the one before, the
 calls inside a step run concurrently):
 
-1. DescribeTrails (``includeShadowTrails``) in every scanned region: the only sweep, so that
-   single-region trails are seen and organization / multi-region trails show up everywhere.
+1. DescribeTrails (``includeShadowTrails``) once, in the scan's listing region
+   (:mod:`scanner.aws.regions`): it shows every multi-region trail of the account and every
+   organization trail covering it, whatever their home region; a single-region trail homed
+   elsewhere is not seen and could not count.
 2. GetTrailStatus and GetEventSelectors for each trail the account *owns*, once, in the trail's
    home region. Trails of other accounts (an organization trail seen from a member) are
    collected in their owner's account, where the evaluator looks for them.
@@ -18,7 +20,10 @@ calls inside a step run concurrently):
    region. Topics of this account are read here (:func:`collect_topics`); the others are
    returned to the caller, which reads them with the owner account's identity.
 
-A healthy account with one multi-region trail thus costs one call per region plus about five.
+A healthy account with one multi-region trail thus costs six reads (plus the AssumeRole that
+enters it). Regions appear in the account's data only where something was read; the listing
+region's ``trails`` is the listing, the others' ``None`` (not listed there). A reference into a
+region the options exclude is not followed: the evaluator says that region was not collected.
 
 Every failed call is recorded in the account's errors (service, operation, region, resource,
 code, message) and the datum it would have produced is ``None``; only the codes in
@@ -36,6 +41,7 @@ from typing import Any
 from scanner.aws import _shapes
 from scanner.aws.clients import ClientPool, Identity
 from scanner.aws.gateway import Caller, CallFailed
+from scanner.aws.regions import RegionScope
 from scanner.evaluate.alarms import watches
 from scanner.model import (
     Account,
@@ -65,7 +71,7 @@ ALARM_PAGE_SIZE = 100  # the largest page DescribeAlarms allows
 class RegionData:
     """A region being collected; :meth:`freeze` gives the model's :class:`Region`."""
 
-    trails: list[Trail] | None = field(default_factory=list)
+    trails: list[Trail] | None = None  # None: not listed here (or the listing failed)
     log_groups: dict[str, LogGroup] = field(default_factory=dict)
     alarms: list[Alarm] | None = field(default_factory=list)
     topics: dict[str, Topic] = field(default_factory=dict)
@@ -101,6 +107,14 @@ class AccountData:
             errors=tuple(self.errors),
         )
 
+    def region(self, name: str, scope: RegionScope) -> RegionData | None:
+        """The region's data, added on first use; ``None`` where the options forbid reading."""
+        if name not in self.regions:
+            if not scope.allows(name):
+                return None
+            self.regions[name] = RegionData()
+        return self.regions[name]
+
 
 def _owned(trail: Trail, account_id: str) -> bool:
     return trail.account_id == account_id
@@ -118,17 +132,27 @@ def _topic(arn: str) -> tuple[str, str] | None:
 
 
 class AccountCollector:
-    """Collects one account with one identity; :meth:`run` follows the plan above."""
+    """Collects one account with one identity; :meth:`run` follows the plan above.
+
+    ``data`` continues what an earlier reader of the account gathered (its topics, read for
+    another account's alarm)."""
 
     def __init__(
-        self, caller: Caller, pool: ClientPool, identity: Identity, regions: Iterable[str]
+        self,
+        caller: Caller,
+        pool: ClientPool,
+        identity: Identity,
+        *,
+        scope: RegionScope,
+        listing_region: str,
+        data: AccountData | None = None,
     ) -> None:
         self.caller = caller
         self.pool = pool
         self.identity = identity
-        self.data = AccountData(identity.account_id)
-        for region in regions:
-            self.data.regions[region] = RegionData()
+        self.scope = scope
+        self.listing_region = listing_region
+        self.data = data or AccountData(identity.account_id)
 
     @property
     def account_id(self) -> str:
@@ -136,7 +160,7 @@ class AccountCollector:
 
     async def run(self) -> set[str]:
         """Collect, and return the SNS topic ARNs of the kept alarms not read here."""
-        await asyncio.gather(*(self._trails(r) for r in self.data.regions))
+        await self._trails()
         await self._trail_details()
         await self._metric_filters()
         await self._alarms()
@@ -148,20 +172,23 @@ class AccountCollector:
             if _topic(arn) is not None
         }
         own = {arn for arn in topics if _topic(arn) == (self.account_id, topic_region(arn))}
-        await collect_topics(self.caller, self.pool, self.identity, own, self.data)
+        await collect_topics(
+            self.caller, self.pool, self.identity, own, self.data, scope=self.scope
+        )
         return topics - own
 
     # Step 1.
-    async def _trails(self, region: str) -> None:
+    async def _trails(self) -> None:
+        region = self.listing_region
+        target = self.data.regions.setdefault(region, RegionData())
         client = await self.pool.client(self.identity, region, "cloudtrail")
         try:
             response = await self.caller.call(client, "DescribeTrails", includeShadowTrails=True)
         except CallFailed as failed:
             self.data.errors.append(failed.error)
-            self.data.regions[region].trails = None
+            target.trails = None
             return
-        trails = [_shapes.trail(item, region) for item in response.get("trailList") or ()]
-        self.data.regions[region].trails = trails
+        target.trails = [_shapes.trail(item, region) for item in response.get("trailList") or ()]
 
     # Step 2.
     async def _trail_details(self) -> None:
@@ -221,7 +248,7 @@ class AccountCollector:
         await asyncio.gather(*(self._log_group(r, n) for r, n in sorted(wanted)))
 
     async def _log_group(self, region: str, name: str) -> None:
-        target = self.data.regions.get(region)
+        target = self.data.region(region, self.scope)
         if target is None:
             return  # a region the options exclude: the evaluator says it was not collected
         client = await self.pool.client(self.identity, region, "logs")
@@ -281,13 +308,20 @@ def topic_region(arn: str) -> str:
 
 
 async def collect_topics(
-    caller: Caller, pool: ClientPool, identity: Identity, arns: Iterable[str], data: AccountData
+    caller: Caller,
+    pool: ClientPool,
+    identity: Identity,
+    arns: Iterable[str],
+    data: AccountData,
+    *,
+    scope: RegionScope,
 ) -> None:
-    """Read the topics (all in ``data``'s account) into the regions of ``data`` it scans."""
+    """Read the topics (all in ``data``'s account) into ``data``, in the regions ``scope``
+    allows."""
 
     async def one(arn: str) -> None:
         region = topic_region(arn)
-        target = data.regions.get(region)
+        target = data.region(region, scope)
         if target is None or arn in target.topics:
             return
         client = await pool.client(identity, region, "sns")

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,8 +273,20 @@ class Caller:
         **params: Any,
     ) -> list[Any]:
         """Every item under ``key`` across the pages; a failed page fails the whole listing."""
+        pages = self.pages(client, operation, key, resource=resource, **params)
+        return [item async for page in pages for item in page]
+
+    async def pages(
+        self,
+        client: Client,
+        operation: str,
+        key: str,
+        *,
+        resource: str | None = None,
+        **params: Any,
+    ) -> AsyncIterator[list[Any]]:
+        """The items under ``key``, a page at a time, as they arrive; raises :class:`CallFailed`."""
         token_in, token_out = PAGINATION[operation]
-        items: list[Any] = []
         token: str | None = None
         seen: set[str] = set()
         while True:
@@ -282,10 +294,10 @@ class Caller:
             if token is not None:
                 page_params[token_in] = token
             page = await self.call(client, operation, resource=resource, **page_params)
-            items.extend(page.get(key) or ())
+            yield list(page.get(key) or ())
             next_token = page.get(token_out)
             if not next_token or next_token in seen:  # a repeated token would loop forever
-                return items
+                return
             seen.add(next_token)
             token = next_token
 

@@ -6,6 +6,11 @@ ListAccountsForParent) costs ``1 + 2 x (1 + number of OUs)`` requests whatever t
 accounts, and yields every account's OU path and the OU names on the way; ListAccounts plus
 ListParents per account would cost one request per account and per OU level.
 
+The walk yields accounts page by page (:func:`walk_organization`), so a scan can start on the
+first accounts while Organizations' low quota paces the rest (listing 1,000 accounts takes about
+half a minute); each account arrives with its OU path. DescribeOrganization comes first: it names
+the management account, whose organization trails are collected before any member.
+
 A failed Organizations call fails the listing (:class:`~scanner.aws.credentials.ScanError`):
 a partial list of accounts would silently drop accounts from the report.
 
@@ -17,7 +22,7 @@ exclusion wins.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 
 from scanner.aws.clients import Client
@@ -58,26 +63,49 @@ def _status(account: dict[str, object]) -> str:
     return str(account.get("State") or account.get("Status") or ACCOUNT_ACTIVE)
 
 
-async def list_organization(caller: Caller, client: Client) -> Organization:
-    """Every account of the organization with its OU path; raises :class:`ScanError`."""
+@dataclass(frozen=True, slots=True)
+class Described:
+    """What DescribeOrganization says before any account is listed."""
+
+    id: str | None
+    management_account_id: str | None
+
+
+def _failed(failed: CallFailed) -> ScanError:
+    return ScanError(f"cannot list the organization's accounts: {failed}")
+
+
+async def describe_organization(caller: Caller, client: Client) -> Described:
+    """The organization's id and management account; raises :class:`ScanError`."""
     try:
         described = await caller.call(client, "DescribeOrganization")
-        organization = described["Organization"]
+    except CallFailed as failed:
+        raise _failed(failed) from None
+    organization = described["Organization"]
+    return Described(
+        id=str(organization.get("Id") or "") or None,
+        management_account_id=str(organization.get("MasterAccountId") or "") or None,
+    )
+
+
+async def walk_organization(caller: Caller, client: Client) -> AsyncIterator[list[OrgAccount]]:
+    """Every account of the organization with its OU path, a page at a time, depth first;
+    raises :class:`ScanError` (a partial list would silently drop accounts)."""
+    try:
         roots = await caller.paginate(client, "ListRoots", "Roots")
-        accounts: list[OrgAccount] = []
         # Depth-first over (parent id, ids from the root, names below the root).
         stack: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
             (str(root["Id"]), (str(root["Id"]),), ()) for root in roots
         ]
         while stack:
             parent, ids, names = stack.pop()
-            listed = await caller.paginate(
+            async for listed in caller.pages(
                 client, "ListAccountsForParent", "Accounts", resource=parent, ParentId=parent
-            )
-            accounts.extend(
-                OrgAccount(str(a["Id"]), str(a.get("Name") or a["Id"]), _status(a), ids, names)
-                for a in listed
-            )
+            ):
+                yield [
+                    OrgAccount(str(a["Id"]), str(a.get("Name") or a["Id"]), _status(a), ids, names)
+                    for a in listed
+                ]
             units = await caller.paginate(
                 client,
                 "ListOrganizationalUnitsForParent",
@@ -90,10 +118,16 @@ async def list_organization(caller: Caller, client: Client) -> Organization:
                 for u in reversed(units)
             )
     except CallFailed as failed:
-        raise ScanError(f"cannot list the organization's accounts: {failed}") from None
+        raise _failed(failed) from None
+
+
+async def list_organization(caller: Caller, client: Client) -> Organization:
+    """Every account of the organization with its OU path; raises :class:`ScanError`."""
+    described = await describe_organization(caller, client)
+    accounts = [a async for page in walk_organization(caller, client) for a in page]
     return Organization(
-        id=str(organization.get("Id") or "") or None,
-        management_account_id=str(organization.get("MasterAccountId") or "") or None,
+        id=described.id,
+        management_account_id=described.management_account_id,
         accounts=tuple(sorted(accounts, key=lambda a: a.id)),
     )
 

@@ -1,6 +1,22 @@
-"""One scan: list the accounts, collect each with bounded concurrency, return the Inventory.
+"""One scan: list the accounts, decide whom to enter, collect them, return the Inventory.
 
 This is the package's entry point (the CLI, the demo and the daemon call :func:`collect`).
+
+The plan (issue 9: calls in proportion to what is monitored):
+
+1. DescribeOrganization names the management account; it is collected at once, with the topics
+   its alarms notify in other accounts (read there), while the listing of the organization goes
+   on: accounts flow in page by page with their OU paths (Organizations' quota makes listing a
+   thousand accounts take half a minute).
+2. From the management account's data alone, :class:`~scanner.evaluate.OutsideVerdicts` tells
+   which rules its organization trails' chains PASS for any member. A member's own resources
+   can only add chains, so those rules are decided: a member with nothing left undecided is not
+   entered at all (no call; ``Account.entered=False``), the others are entered and read by
+   following references from their one DescribeTrails (:mod:`scanner.aws.account`).
+   ``deep`` enters every account fully.
+3. SNS topics owned by another account are read with that account's identity after the accounts
+   are collected, and land in the owner's regions (where the evaluator looks).
+
 Invariants:
 
 * One :class:`~scanner.aws.clients.ClientPool` (one base session) and one
@@ -11,8 +27,8 @@ Invariants:
   too. The scan always goes on; only "cannot run at all" raises :class:`ScanError`.
 * Accounts that are not ACTIVE are never entered: they are returned in
   :attr:`CollectResult.suspended` and in the inventory with their status and no regions.
-* SNS topics owned by another scanned account are read with that account's identity after the
-  accounts are collected, and land in the owner's regions (where the evaluator looks).
+* What a member is entered for is decided before any of its calls, from data the scan already
+  holds, so the same inventory evaluates to the same findings offline.
 """
 
 from __future__ import annotations
@@ -20,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -28,27 +44,30 @@ import structlog
 from scanner.aws.account import (
     AccountCollector,
     AccountData,
-    RegionData,
     collect_topics,
-    topic_region,
 )
-from scanner.aws.clients import ClientOptions, ClientPool, Identity
+from scanner.aws.clients import Client, ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import Credentials
 from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits
 from scanner.aws.organization import (
     ORGANIZATIONS_REGION,
+    Described,
     OrgAccount,
     Organization,
+    describe_organization,
     list_organization,
     select,
+    walk_organization,
 )
-from scanner.aws.regions import enabled_regions
+from scanner.aws.regions import RegionScope, listing_region
 from scanner.aws_defaults import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MEMBER_ROLE,
 )
+from scanner.catalog import load_catalog
 from scanner.errors import ScanError
+from scanner.evaluate import OutsideVerdicts
 from scanner.model import Account, CollectionError, Inventory, arn_account
 
 log = structlog.get_logger(__name__)
@@ -65,12 +84,13 @@ class ScanOptions:
     * ``organization``: scan every account of the organization (else the caller's own).
     * ``role_arn``: a hub role assumed first; ``member_role_name`` / ``external_id``: the role
       assumed in every other account.
-    * ``regions`` / ``exclude_regions``: narrow the enabled regions of each account.
+    * ``regions`` / ``exclude_regions``: the regions the scan may read; a reference into another
+      region is not followed (its verdict is ERROR, saying the region was not collected).
     * ``include_accounts`` / ``exclude_accounts`` / ``include_ous`` / ``exclude_ous``: account
       ids and OU (or root) ids; exclusion wins.
     * ``profile``: the AWS profile of the base credentials; ``endpoint_url``: one endpoint for
       every service (an emulator), else botocore's resolution including ``AWS_ENDPOINT_URL``;
-      ``home_region``: where STS and EC2 DescribeRegions are called (default: the profile's
+      ``home_region``: where STS is called and trails are listed (default: the profile's
       region, else us-east-1).
     * ``rate_limits``: requests per second per (account, region, service), by service name,
       overriding :data:`~scanner.aws_defaults.DEFAULT_RATES`; ``max_in_flight``: global cap.
@@ -78,6 +98,10 @@ class ScanOptions:
     * ``account_concurrency``: accounts collected at the same time.
     * ``listing``: the organization as :func:`list_accounts` gave it earlier (the daemon caches
       it: Organizations tolerates little traffic); ``None`` lists it now.
+    * ``rules_profile``: the rule profile the findings will be drawn for; a member is entered
+      only for the rules of it that no chain outside the account decides. ``None`` plans for
+      every profile of the catalog (a member is left out only when every rule of every profile
+      is decided outside it). ``deep``: enter every account and read all it holds.
     """
 
     organization: bool = False
@@ -99,6 +123,8 @@ class ScanOptions:
     max_attempts: int = 5
     account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY
     listing: Organization | None = None
+    rules_profile: str | None = None
+    deep: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +136,20 @@ class CollectResult:
     suspended: tuple[Account, ...]
     duration: float
     clients: int = 0  # botocore clients created during the scan
+
+
+class _Plan:
+    """Which rules chains outside an account decide, from the data collected first (the
+    management account's and its topics' owners'), for the profile(s) the scan plans for."""
+
+    def __init__(self, inventory: Inventory, profile: str | None) -> None:
+        catalog = load_catalog()
+        names = [profile] if profile is not None else [p.name for p in catalog.profiles]
+        self.verdicts = [OutsideVerdicts(inventory, name, catalog) for name in names]
+
+    def undecided(self, account_id: str) -> int:
+        """How many (profile, rule) pairs still depend on the account."""
+        return sum(len(v.rules) - len(v.decided(account_id)) for v in self.verdicts)
 
 
 class _Scan:
@@ -127,6 +167,8 @@ class _Scan:
         self.caller = Caller(RateLimits(options.rate_limits, options.max_in_flight))
         region = self.pool.base_session.get_config_variable("region")
         self.home = options.home_region or region or DEFAULT_HOME_REGION
+        self.scope = RegionScope(options.regions, options.exclude_regions)
+        self.listing_region = self.home
         self.credentials = Credentials(
             self.pool,
             self.caller,
@@ -135,164 +177,233 @@ class _Scan:
             member_role_name=options.member_role_name,
             external_id=options.external_id,
         )
-        self.collected: dict[str, AccountData] = {}
+        self.partition = "aws"
+        self.collected: dict[str, AccountData] = {}  # accounts read, even only for topics
+        self.failed: dict[str, CollectionError] = {}  # accounts that could not be entered
+        self.not_entered: set[str] = set()
         self.foreign_topics: set[str] = set()
+        self.listed: dict[str, OrgAccount] = {}
+        self.listing_done = False
+        self.page_arrived = asyncio.Condition()
+        self.plan_ready = asyncio.Event()
+        self.plan: _Plan | None = None
         self.done = 0
+        self.total = 0
 
     async def accounts(self, me: Identity) -> Organization:
         if not self.options.organization:
             return Organization(None, None, (OrgAccount(me.account_id, me.account_id),))
         if self.options.listing is not None:
             return self.options.listing
+        return await list_organization(self.caller, await self._organizations(me))
+
+    async def _organizations(self, me: Identity) -> Client:
         region = ORGANIZATIONS_REGION.get(me.partition, self.home)
-        client = await self.pool.client(me, region, "organizations")
-        return await list_organization(self.caller, client)
+        return await self.pool.client(me, region, "organizations")
 
-    async def account(self, org_account: OrgAccount, partition: str, total: int) -> Account:
+    async def _stream(self, me: Identity) -> tuple[Described, AsyncIterator[list[OrgAccount]]]:
+        """The organization as it is listed: described first, then pages of accounts."""
+        if not self.options.organization or self.options.listing is not None:
+            known = await self.accounts(me)
+
+            async def one_page() -> AsyncIterator[list[OrgAccount]]:
+                yield list(known.accounts)
+
+            return Described(known.id, known.management_account_id), one_page()
+        client = await self._organizations(me)
+        described = await describe_organization(self.caller, client)
+        return described, walk_organization(self.caller, client)
+
+    async def member_of_organization(self, account_id: str) -> OrgAccount | None:
+        """The account as the listing shows it, waiting for its page; ``None`` if not listed."""
+        async with self.page_arrived:
+            await self.page_arrived.wait_for(lambda: account_id in self.listed or self.listing_done)
+        return self.listed.get(account_id)
+
+    def _finished(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    async def enter(self, account_id: str) -> None:
+        """Collect the account by following references from its trails."""
         try:
-            return await self._account(org_account, partition)
+            await self._enter(account_id)
         except Exception as error:  # a bug or an unexpected response: report it, go on
-            log.exception("account_failed", account=org_account.id)
+            log.exception("account_failed", account=account_id)
             failure = CollectionError("scanner", "CollectAccount", type(error).__name__, str(error))
-            return _account_shell(org_account, partition, error=failure)
-        finally:
-            self.done += 1
-            if self.progress is not None:
-                self.progress(self.done, total)
+            self.failed[account_id] = failure
 
-    async def _account(self, org_account: OrgAccount, partition: str) -> Account:
+    async def _enter(self, account_id: str) -> None:
         try:
-            identity = await self.credentials.for_account(org_account.id)
+            identity = await self.credentials.for_account(account_id)
         except CallFailed as failed:
-            return _account_shell(org_account, partition, error=failed.error)
-        ec2 = await self.pool.client(identity, self.home, "ec2")
-        choice = await enabled_regions(
-            self.caller, self.pool, ec2, self.options.regions, self.options.exclude_regions
+            self.failed[account_id] = failed.error
+            return
+        collector = AccountCollector(
+            self.caller,
+            self.pool,
+            identity,
+            scope=self.scope,
+            listing_region=self.listing_region,
+            data=self.collected.get(account_id),
         )
-        collector = AccountCollector(self.caller, self.pool, identity, choice.regions)
-        if choice.error is not None:
-            collector.data.errors.append(choice.error)
+        self.collected[account_id] = collector.data
         self.foreign_topics |= await collector.run()
-        self.collected[org_account.id] = collector.data
         if identity is not await self.credentials.caller_identity():
             await self.pool.release(identity)
-        return collector.data.freeze(org_account.name, org_account.ou_names, identity.partition)
 
-    async def other_accounts_topics(
-        self, members: Mapping[str, OrgAccount], attempted: set[str]
-    ) -> list[str]:
+    async def other_accounts_topics(self) -> None:
         """Topics owned by another account, read there, into that account's data.
 
-        An owner that was not collected but is an active member of the organization (another
-        shard's, or filtered out) is entered just for its topics; its id is returned, so the
-        caller reports it as a dependency. Topics outside the organization stay unread and the
-        evaluator says so."""
+        An owner that was not collected but is an active member of the organization (not
+        entered, another shard's, or filtered out) is entered just for its topics. Topics
+        outside the organization stay unread and the evaluator says so; an owner that could not
+        be entered is not tried again (the evaluator quotes its failure)."""
+        pending, self.foreign_topics = self.foreign_topics, set()
         by_owner: dict[str, set[str]] = {}
-        for arn in self.foreign_topics:
-            owner = arn_account(arn)
-            if owner in self.collected or (
-                owner in members and members[owner].active and owner not in attempted
-            ):  # an owner attempted and not collected could not be entered: say so, no retry
-                by_owner.setdefault(owner, set()).add(arn)
-        entered: list[str] = []
+        for arn in pending:
+            by_owner.setdefault(arn_account(arn), set()).add(arn)
 
         async def read(owner: str, arns: set[str]) -> None:
-            data = self.collected.get(owner)
-            if data is None:
-                data = AccountData(owner, {topic_region(a): RegionData() for a in arns})
+            if owner not in self.collected:
+                member = await self.member_of_organization(owner)
+                if member is None or not member.active or owner in self.failed:
+                    return
             try:
                 identity = await self.credentials.for_account(owner)
             except CallFailed as failed:
-                data.errors.append(failed.error)
-            else:
-                await collect_topics(self.caller, self.pool, identity, arns, data)
-            if owner not in self.collected:
-                self.collected[owner] = data
-                entered.append(owner)
+                self.failed[owner] = failed.error
+                return
+            data = self.collected.setdefault(owner, AccountData(owner))
+            await collect_topics(self.caller, self.pool, identity, arns, data, scope=self.scope)
 
         await asyncio.gather(*(read(owner, arns) for owner, arns in sorted(by_owner.items())))
-        return entered
+
+    async def management_first(self, management: str | None) -> None:
+        """The management account and its chains' topics, then the plan for every member."""
+        try:
+            if management is None:
+                return
+            self.total += 1
+            await self.enter(management)
+            await self.other_accounts_topics()
+            self._finished()
+            if not self.options.deep and management not in self.failed:
+                inventory = Inventory(
+                    management_account_id=management,
+                    accounts=tuple(self._account(a) for a in sorted(self.collected)),
+                )
+                self.plan = _Plan(inventory, self.options.rules_profile)
+        finally:
+            self.plan_ready.set()
+
+    async def member(self, account: OrgAccount, limit: asyncio.Semaphore) -> None:
+        await self.plan_ready.wait()
+        async with limit:
+            if self.plan is not None and not self.plan.undecided(account.id):
+                self.not_entered.add(account.id)
+                log.debug("account_not_entered", account=account.id)
+            else:
+                await self.enter(account.id)
+        self._finished()
+
+    def _account(self, account_id: str, listed: OrgAccount | None = None) -> Account:
+        """The model's account from what the scan learnt of it."""
+        listed = listed or self.listed.get(account_id) or OrgAccount(account_id, account_id)
+        shell = Account(
+            id=account_id,
+            name=listed.name,
+            ou_path=listed.ou_names,
+            partition=self.partition,
+            status=listed.status,
+        )
+        data = self.collected.get(account_id)
+        frozen = (
+            data.freeze(listed.name, listed.ou_names, self.partition) if data is not None else shell
+        )
+        frozen = dataclasses.replace(frozen, status=listed.status)
+        if account_id in self.failed:
+            return dataclasses.replace(frozen, error=self.failed[account_id])
+        if account_id in self.not_entered:
+            return dataclasses.replace(frozen, entered=False)
+        return frozen
 
     async def run(self) -> CollectResult:
         started = time.monotonic()
         me = await self.credentials.caller_identity()
-        organization = await self.accounts(me)
-        chosen = select(
-            organization.accounts,
-            include_accounts=self.options.include_accounts,
-            exclude_accounts=self.options.exclude_accounts,
-            include_ous=self.options.include_ous,
-            exclude_ous=self.options.exclude_ous,
-        )
-        active = [a for a in chosen if a.active]
-        suspended = tuple(
-            _account_shell(a, me.partition, status=a.status) for a in chosen if not a.active
-        )
-        members = {a.id: a for a in organization.accounts}
-        # The management account's organization trails cover every member: collect it even
-        # when the selection leaves it out (its findings are not reported then).
-        management = members.get(organization.management_account_id or "")
-        dependencies = (
-            [management]
-            if management is not None and management.active and management not in chosen
-            else []
-        )
-        log.info("scan_started", accounts=len(active), suspended=len(suspended))
+        self.partition = me.partition
+        self.listing_region = await listing_region(self.scope, self.home, self.pool, me.partition)
+        described, pages = await self._stream(me)
+        management = described.management_account_id
         limit = asyncio.Semaphore(max(1, self.options.account_concurrency))
-        total = len(active) + len(dependencies)
-
-        async def bounded(org_account: OrgAccount) -> Account:
-            async with limit:
-                return await self.account(org_account, me.partition, total)
-
-        scanned = list(await asyncio.gather(*(bounded(a) for a in [*active, *dependencies])))
-        entered: list[str] = []
-        if self.foreign_topics:
-            known = {a.id for a in scanned}
-            entered = await self.other_accounts_topics(members, known)
-            scanned = [
-                self.collected[a.id].freeze(members[a.id].name, members[a.id].ou_names, a.partition)
-                if a.id in self.collected and a.id in members
-                else a
-                for a in scanned
-            ] + [
-                self.collected[owner].freeze(
-                    members[owner].name, members[owner].ou_names, me.partition
+        tasks = [asyncio.create_task(self.management_first(management))]
+        chosen: list[OrgAccount] = []
+        try:
+            async for page in pages:
+                async with self.page_arrived:
+                    self.listed.update((a.id, a) for a in page)
+                    self.page_arrived.notify_all()
+                picked = select(
+                    page,
+                    include_accounts=self.options.include_accounts,
+                    exclude_accounts=self.options.exclude_accounts,
+                    include_ous=self.options.include_ous,
+                    exclude_ous=self.options.exclude_ous,
                 )
-                for owner in entered
-                if owner not in known
-            ]
-        reported = None
-        if dependencies or entered:
-            reported = tuple(sorted(a.id for a in chosen))
+                chosen.extend(picked)
+                members = [a for a in picked if a.active and a.id != management]
+                self.total += len(members)
+                tasks.extend(asyncio.create_task(self.member(a, limit)) for a in members)
+            async with self.page_arrived:
+                self.listing_done = True
+                self.page_arrived.notify_all()
+            log.info("accounts_listed", accounts=len(self.listed), chosen=len(chosen))
+            await asyncio.gather(*tasks)
+            await self.other_accounts_topics()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return self._result(management, described, chosen, started)
+
+    def _result(
+        self,
+        management: str | None,
+        described: Described,
+        chosen: list[OrgAccount],
+        started: float,
+    ) -> CollectResult:
+        suspended = tuple(self._account(a.id, a) for a in chosen if not a.active)
+        chosen_ids = {a.id for a in chosen}
+        active = [a.id for a in chosen if a.active]
+        # Collected only because a chosen account depends on it: the management account, whose
+        # organization trails cover every member, and the owners of topics alarms notify.
+        dependencies = {
+            account_id
+            for account_id in {*self.collected, *self.failed}
+            if account_id not in chosen_ids
+            and (account_id == management or account_id in self.listed)
+        }
+        accounts = [self._account(a) for a in {*active, *dependencies}]
+        reported = tuple(sorted(chosen_ids)) if dependencies else None
         inventory = Inventory(
-            management_account_id=organization.management_account_id,
-            organization_id=organization.id,
-            accounts=tuple(sorted([*scanned, *suspended], key=lambda a: a.id)),
+            management_account_id=management,
+            organization_id=described.id,
+            accounts=tuple(sorted([*accounts, *suspended], key=lambda a: a.id)),
             reported_accounts=reported,
         )
         duration = time.monotonic() - started
-        log.info("scan_finished", calls=self.caller.stats.calls, seconds=round(duration, 3))
+        log.info(
+            "scan_finished",
+            calls=self.caller.stats.calls,
+            entered=len(self.collected),
+            not_entered=len(self.not_entered),
+            seconds=round(duration, 3),
+        )
         return CollectResult(
             inventory, self.caller.stats, suspended, duration, clients=self.pool.created
         )
-
-
-def _account_shell(
-    org_account: OrgAccount,
-    partition: str,
-    *,
-    status: str | None = None,
-    error: CollectionError | None = None,
-) -> Account:
-    return Account(
-        id=org_account.id,
-        name=org_account.name,
-        ou_path=org_account.ou_names,
-        partition=partition,
-        status=status or org_account.status,
-        error=error,
-    )
 
 
 async def list_accounts(options: ScanOptions) -> tuple[Organization, CallStats]:

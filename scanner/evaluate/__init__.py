@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES
 from scanner.evaluate.trails import covering_trails, selectors_problem
-from scanner.evaluate.verdict import evaluate
+from scanner.evaluate.verdict import OutsideVerdicts, decided_outside, evaluate
 
-__all__ = ["CALLS", "SKIPPED_ACCOUNT_STATUSES", "covering_trails", "evaluate", "selectors_problem"]
+__all__ = [
+    "CALLS",
+    "SKIPPED_ACCOUNT_STATUSES",
+    "OutsideVerdicts",
+    "covering_trails",
+    "decided_outside",
+    "evaluate",
+    "selectors_problem",
+]

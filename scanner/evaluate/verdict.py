@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scanner.catalog import Catalog, Rule, load_catalog
 from scanner.evaluate.chains import (
@@ -182,7 +182,8 @@ def evaluate(
 
     ``profile`` defaults to the catalog's default profile ("recommended"). Suspended accounts and
     accounts collected only as dependencies (not in ``inventory.reported_accounts``) get no
-    finding; an account that could not be scanned gets ERROR for every rule.
+    finding. An account that could not be entered, or was not entered on purpose, gets the
+    verdicts that chains outside it decide (:func:`decided_outside`) and ERROR for the others.
     """
     catalog = catalog or load_catalog()
     name = catalog.profile(profile).name
@@ -192,9 +193,8 @@ def evaluate(
     for account in inventory.accounts:
         if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
             continue
-        if account.error is not None:
-            reason = f"account {account.id} could not be scanned: {account.error.describe()}"
-            findings.extend(_account_error(account, rule, name, reason) for rule in rules)
+        if account.error is not None or not account.entered:
+            findings.extend(_unread_account(walker, account, rules, name))
             continue
         trails, listed = covering_trails(inventory, account)
         unlisted = [] if listed else [unknown_trails(account)]
@@ -216,3 +216,96 @@ def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> F
         reason=reason,
         reference=rule.accepted_in(profile)[0].name,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Accounts whose own resources were not read.
+#
+# A member's own trails can only add chains, never take away the PASS of an organization
+# trail's chain, which depends on the management account's data (and its topics' owners) only.
+# So a rule that such a chain passes is decided whatever the member holds: the collector does
+# not enter a member whose every rule is decided so (``Account.entered=False``), and a member
+# it cannot enter still gets those verdicts. A FAIL or ERROR outside decides nothing: the
+# member's own chain might pass.
+
+
+def _outside_chains(walker: Walker, account: Account, rule: Rule) -> Iterator[Chain]:
+    """The chains that record the account's events through trails of other accounts."""
+    shell = Account(account.id, account.name, account.ou_path, account.partition, entered=False)
+    trails, _ = covering_trails(walker.inventory, shell)
+    for trail in trails:
+        if trail.account_id != account.id:
+            yield from walker.chains(trail, rule)
+
+
+def _decided(walker: Walker, account: Account, rule: Rule, profile: str) -> Finding | None:
+    chains = list(_outside_chains(walker, account, rule))
+    picked = _pick(chains)
+    if picked is None or picked[0] is not Status.PASS:
+        return None
+    return _finding(walker.inventory, account, rule, profile, chains)
+
+
+class OutsideVerdicts:
+    """:func:`decided_outside` for many accounts of one inventory, sharing the walk (the
+    organization trails' chains are the same for every member)."""
+
+    def __init__(
+        self, inventory: Inventory, profile: str | None = None, catalog: Catalog | None = None
+    ) -> None:
+        catalog = catalog or load_catalog()
+        self.profile = catalog.profile(profile).name
+        self.rules = catalog.rules_in(self.profile)
+        self.walker = Walker(inventory, self.profile)
+
+    def decided(self, account_id: str) -> dict[str, Finding]:
+        account = self.walker.inventory.account(account_id) or Account(account_id, account_id)
+        found = {rule.id: _decided(self.walker, account, rule, self.profile) for rule in self.rules}
+        return {rule_id: finding for rule_id, finding in found.items() if finding is not None}
+
+
+def decided_outside(
+    inventory: Inventory,
+    account_id: str,
+    profile: str | None = None,
+    catalog: Catalog | None = None,
+) -> dict[str, Finding]:
+    """Rule id -> PASS finding, for the rules of ``profile`` that chains outside the account
+    (organization trails of the management account) pass whatever the account itself holds.
+
+    The collector enters a member only for the other rules; the account need not be in the
+    inventory (its findings then carry its id as its name).
+    """
+    return OutsideVerdicts(inventory, profile, catalog).decided(account_id)
+
+
+def _unread_account(
+    walker: Walker, account: Account, rules: Iterable[Rule], profile: str
+) -> Iterator[Finding]:
+    """Findings of an account not entered, or that could not be: the verdicts decided outside
+    it, with a note of what was not read; ERROR for the rules that depend on it."""
+    for rule in rules:
+        finding = _decided(walker, account, rule, profile)
+        if account.error is not None:
+            failure = account.error.describe()
+            if finding is None:
+                reason = f"account {account.id} could not be scanned: {failure}"
+                yield _account_error(account, rule, profile, reason)
+            else:
+                note = (
+                    f"; account {account.id} could not be entered ({failure}), "
+                    "and this rule does not depend on it"
+                )
+                yield dataclasses.replace(finding, reason=finding.reason + note)
+        elif finding is not None:
+            what = "account not entered" if not account.regions else "its own trails not read"
+            yield dataclasses.replace(
+                finding, reason=f"{finding.reason} ({what}: nothing depends on it)"
+            )
+        else:
+            reason = (
+                f"account {account.id} was not entered: when it was scanned no rule of the "
+                "scan's profile depended on it, but this one does (no chain outside the account "
+                "passes it); scan it again with this profile, or with --deep"
+            )
+            yield _account_error(account, rule, profile, reason)

@@ -4,10 +4,17 @@ Invariants, which every other module relies on:
 
 * Everything here is an immutable value with no behaviour beyond lookups. The collector fills an
   :class:`Inventory`; :func:`scanner.evaluate.evaluate` reads it; nothing mutates it.
-* ``None`` always means *unknown because a call failed*, never *absent*: an account whose trail
-  listing failed has ``trails=None``, one without trails has ``trails=()``. The failed call is
-  recorded as a :class:`CollectionError` in the account's ``errors`` (or the inventory's, for
-  organization calls), so a verdict that depends on the missing datum can quote it.
+* ``None`` always means *unknown*, never *absent*: an account whose trail listing failed has
+  ``trails=None``, one without trails has ``trails=()``. The failed call is recorded as a
+  :class:`CollectionError` in the account's ``errors`` (or the inventory's, for organization
+  calls), so a verdict that depends on the missing datum can quote it. The one unknown without a
+  failed call: trails are listed once per account, in one region (DescribeTrails with shadow
+  trails shows there every trail that can count), so the account's other regions have
+  ``trails=None``.
+* An account the scan deliberately did not enter (chains outside it decided every rule the
+  scan planned for) has ``entered=False``; it may still hold topics other accounts' alarms
+  notify. :func:`scanner.evaluate.evaluate` gives it the verdicts decided outside it, and ERROR
+  for any other rule, so a saved inventory evaluates offline to the same findings.
 * JSON round-trips without loss: ``Inventory.from_json(inv.to_json()) == inv``, so a scan can be
   saved and evaluated offline (:mod:`scanner.model.codec`).
 """
@@ -212,6 +219,8 @@ class Account:
     partition: str = "aws"
     status: str = ACCOUNT_ACTIVE
     error: CollectionError | None = None  # the account could not be scanned at all
+    # False: not entered on purpose, nothing (of the scan's profile) depended on its resources.
+    entered: bool = True
     regions: dict[str, Region] = field(default_factory=dict)
     errors: tuple[CollectionError, ...] = ()  # every failed call, the account's own
 

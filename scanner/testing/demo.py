@@ -272,6 +272,7 @@ def run(
         regions=organization.regions,
         rate_limits=EMULATOR_RATES,
         account_concurrency=EMULATOR_ACCOUNT_CONCURRENCY,
+        rules_profile=profile,
     )
     with fake_credentials():
         collected = asyncio.run(collect(options, progress))
