@@ -96,6 +96,8 @@ def scan_options(config: Config, include_accounts: tuple[str, ...] | None = None
         retry_mode=config.limits.retry_mode,
         max_attempts=config.limits.max_attempts,
         account_concurrency=config.limits.account_concurrency,
+        rules_profile=config.rules.profile,  # members are entered only for its undecided rules
+        deep=config.scan.deep,
     )
 
 

@@ -74,6 +74,14 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class ScanConfig:
+    """``deep``: enter every account and read all it holds, even members whose every rule the
+    organization trail's chain already decides (by default those cost no call)."""
+
+    deep: bool = False
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     interval: float = field(default=1800.0, metadata=_DURATION_FIELD)
     jitter: float = field(default=120.0, metadata={"duration": True, "check": at_least(0)})
@@ -196,6 +204,7 @@ class Config:
     organization: OrganizationConfig = OrganizationConfig()
     regions: RegionsConfig = RegionsConfig()
     rules: RulesConfig = RulesConfig()
+    scan: ScanConfig = ScanConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     limits: LimitsConfig = LimitsConfig()
     http: HttpConfig = HttpConfig()
@@ -224,6 +233,7 @@ __all__ = [
     "RegionsConfig",
     "RetryConfig",
     "RulesConfig",
+    "ScanConfig",
     "ScheduleConfig",
     "ShardingConfig",
     "SlackConfig",
