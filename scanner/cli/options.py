@@ -143,6 +143,12 @@ def scan_options(sub: Parser) -> None:
         "0.01 to 1000); repeatable; "
         "the defaults stay well under AWS's quotas",
     )
+    aws.add_argument(
+        "--deep",
+        action="store_true",
+        help="read every account fully, even members whose every rule the organization "
+        "trail already decides (by default they are not entered: no call)",
+    )
 
 
 _SELECTION = (
@@ -169,6 +175,9 @@ def scan_options_from(args: argparse.Namespace) -> ScanOptions:
 
     chosen = {"member_role_name": args.member_role_name} if args.member_role_name else {}
     return ScanOptions(
+        # Members are entered only for the rules of this profile no outside chain decides.
+        rules_profile=load_catalog().profile(args.rules_profile).name,
+        deep=args.deep,
         organization=args.organization,
         role_arn=args.role_arn,
         external_id=args.external_id,
@@ -197,13 +206,20 @@ def collect(options: ScanOptions, *, quiet: bool = False) -> Collected:
 
     With ``--organization`` the organization is listed first and the account and OU ids of the
     options checked against it (exit 2 naming the unknown ones) before any account is entered;
-    the scan then reuses that listing."""
+    the scan then reuses that listing. Without filters the scan lists the organization itself,
+    entering accounts as their pages arrive."""
     from scanner.aws import ScanError, collect
     from scanner.aws.organization import select
     from scanner.aws.scan import list_accounts
 
     stats = None
-    if options.organization and options.listing is None:
+    filters = (
+        options.include_accounts,
+        options.exclude_accounts,
+        options.include_ous,
+        options.exclude_ous,
+    )
+    if options.organization and options.listing is None and any(filters):
         try:
             listing, stats = asyncio.run(list_accounts(options))
         except ScanError as err:
