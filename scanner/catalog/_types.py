@@ -41,6 +41,11 @@ def identifier_label(key: str) -> str:
     return {SECURITYHUB: "Security Hub", CLOUDGUARD: "CloudGuard"}.get(key, key)
 
 
+def _version(key: str) -> tuple[int, ...]:
+    """``cis-1.10`` -> (1, 10): versions compare as numbers, not text."""
+    return tuple(int(part) for part in key.removeprefix(CIS_PREFIX).split(".") if part.isdigit())
+
+
 @dataclass(frozen=True)
 class Reference:
     """A pattern a rule accepts (or, if ``broken``, only shows).
@@ -99,6 +104,21 @@ class Rule:
         """The profiles this rule belongs to, in catalog order."""
         return tuple(self.accepted)
 
+    @property
+    def controls(self) -> dict[str, str]:
+        """Every number the standards give this rule: the CIS versions newest first, then
+        Security Hub and CloudGuard (``{"cis-5.0": "4.4", ..., "securityhub": "CloudWatch.4"}``).
+        """
+        newest_first = sorted(
+            self.cis_sections.items(), key=lambda kv: _version(kv[0]), reverse=True
+        )
+        found = dict(newest_first)
+        for key in (SECURITYHUB, CLOUDGUARD):
+            number = self.identifier(key)
+            if number is not None:
+                found[key] = number
+        return found
+
     def identifier(self, key: str) -> str | None:
         """The rule's number in an identifier family (``cis-1.4``, ``securityhub``, ...)."""
         if key == SECURITYHUB:
@@ -143,6 +163,10 @@ class Profile:
     membership: str | None = None
 
 
+def _name_of(profile: str | Profile | None) -> str | None:
+    return profile.name if isinstance(profile, Profile) else profile
+
+
 @dataclass(frozen=True, eq=False)
 class Catalog:
     rules: tuple[Rule, ...]
@@ -154,6 +178,43 @@ class Catalog:
             if rule.id == rule_id:
                 return rule
         raise UnknownNameError(f"unknown rule {rule_id!r}", rule_id, (r.id for r in self.rules))
+
+    def find_rule(self, name: str, profile: str | Profile | None = None) -> Rule:
+        """The rule called ``name``, or numbered ``name`` in a standard.
+
+        ``name`` is a rule id (``cloudtrail-changes``), a control id in any standard
+        (``CloudWatch.5``, ``D9.AWS.MON.04``, ``4.5``; any case), or one qualified by its
+        family (``cis-1.2:3.5``). A CIS number names different rules in different versions
+        (4.4 is IAM policy changes in v1.4-v5.0 but 3.4 in v1.2): it is read in the CIS
+        versions ``profile`` lists (``recommended``: v5.0), and if it still names several rules
+        the error lists them as qualified ids.
+        """
+        for rule in self.rules:
+            if rule.id == name:
+                return rule
+        family, colon, number = name.rpartition(":")
+        wanted = (number if colon else name).casefold()
+        matches = [
+            (key, rule)
+            for rule in self.rules
+            for key, value in rule.controls.items()
+            if value.casefold() == wanted and (not colon or key == family)
+        ]
+        rules = list(dict.fromkeys(rule for _, rule in matches))
+        if len(rules) > 1 and not colon:
+            listed = set(self.profile(_name_of(profile)).identifiers)
+            narrowed = list(dict.fromkeys(rule for key, rule in matches if key in listed))
+            rules = narrowed or rules
+        if len(rules) == 1:
+            return rules[0]
+        if rules:
+            candidates = (f"{key}:{name} ({rule.id})" for key, rule in matches)
+            raise UnknownNameError(
+                f"control id {name!r} names {len(rules)} rules", name, candidates, "qualify it"
+            )
+        raise UnknownNameError(
+            f"unknown rule or control id {name!r}", name, (r.id for r in self.rules)
+        )
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile called ``name``; the default profile when ``name`` is ``None``."""

@@ -143,6 +143,7 @@ def _finding(
         status=Status.ERROR,
         reason="",
         reference=preferred.name,
+        controls=rule.controls,
     )
     picked = _pick(chains)
     if picked is None:
@@ -215,6 +216,7 @@ def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> F
         status=Status.ERROR,
         reason=reason,
         reference=rule.accepted_in(profile)[0].name,
+        controls=rule.controls,
     )
 
 

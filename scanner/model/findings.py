@@ -38,6 +38,9 @@ class Finding:
     gaps: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     remediation: dict[str, str] = field(default_factory=dict)
+    # The rule's number in each standard, from the catalog: {"cis-5.0": "4.4", ...,
+    # "securityhub": "CloudWatch.4"}; empty in findings saved before it existed.
+    controls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: object) -> Finding:

@@ -1,11 +1,11 @@
 """``--format jsonl``: one finding per line, written as it is produced.
 
-Each line is :meth:`Finding.to_json` — the same object as in ``--format json``'s ``findings``
-list — plus ``ou_path``, ``controls`` and ``scanned_at``, so a line stands on its own in a
-log pipeline. There is no summary line: every line has the same shape, so ``jq``, Athena or a
-log shipper never has to tell a summary from a finding; the counts are a ``group by status``
-away, and ``--format json`` carries the summary. Memory is bounded by one finding: nothing is
-collected before writing.
+Each line is :meth:`Finding.to_json` — the same object as in ``--format json``'s ``findings`` list,
+control ids included (``controls``: ``{"cis-5.0": "4.4", ...}``) — plus ``ou_path`` and
+``scanned_at``, so a line stands on its own in a log pipeline. There is no summary line: every line
+has the same shape, so ``jq``, Athena or a log shipper never has to tell a summary from a finding;
+the counts are a ``group by status`` away, and ``--format json`` carries the summary. Memory is
+bounded by one finding: nothing is collected before writing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ def record(finding: Finding, context: ReportContext) -> dict[str, Any]:
     return {
         **finding.to_json(),
         "ou_path": list(context.ou_path(finding.account_id)),
-        "controls": [c.label for c in context.controls_of(finding)],
         "scanned_at": context.timestamp,
     }
 

@@ -203,7 +203,10 @@ def test_check_pattern_with_a_regex_is_not_covered_and_says_why(
             ["rules", "check-pattern", "iam-policy-changes", '{ $.eventName = "x" && }'],
             "invalid pattern at position",
         ),
-        (["rules", "check-pattern", "iam-changes", "{ $.a = 1 }"], "unknown rule 'iam-changes'"),
+        (
+            ["rules", "check-pattern", "iam-changes", "{ $.a = 1 }"],
+            "unknown rule or control id 'iam-changes'",
+        ),
         (
             ["rules", "check-pattern", "vpc-changes", "{ $.a = 1 }", "-r", "cis-9"],
             "unknown profile 'cis-9'; valid names: recommended, cis-1.2",
@@ -219,7 +222,7 @@ def test_check_pattern_with_a_regex_is_not_covered_and_says_why(
             ],
             "not part of profile 'cis-1.2'",
         ),
-        (["rules", "show", "nope"], "unknown rule 'nope'"),
+        (["rules", "show", "nope"], "unknown rule or control id 'nope'"),
         (["rules", "list", "-r", "strict"], "unknown profile 'strict'"),
         (["rules", "list", "--format", "yaml"], "invalid choice: 'yaml'"),
         ([], "required"),
