@@ -7,11 +7,13 @@ AWS always returns. The inputs are the parsed botocore dicts (``Any`` at this bo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from scanner.model import (
     AdvancedEventSelector,
     Alarm,
+    CompositeAlarm,
     EventSelector,
     FieldSelector,
     MetricFilter,
@@ -121,6 +123,7 @@ def _metric_query(item: Mapping[str, Any]) -> MetricQuery:
             stat=str(stat["Stat"]),
             period=int(stat["Period"]),
             dimensions=_dimensions(metric.get("Dimensions")),
+            unit=stat.get("Unit"),
         )
     return MetricQuery(
         id=str(item["Id"]),
@@ -150,7 +153,38 @@ def alarm(item: Mapping[str, Any]) -> Alarm:
         alarm_actions=_strings(item.get("AlarmActions")),
         metrics=tuple(_metric_query(q) for q in item.get("Metrics") or ()),
         threshold_metric_id=item.get("ThresholdMetricId"),
+        unit=item.get("Unit"),
+        evaluate_low_sample_count_percentile=item.get("EvaluateLowSampleCountPercentile") or None,
+        ok_actions=_strings(item.get("OKActions")),
+        insufficient_data_actions=_strings(item.get("InsufficientDataActions")),
+        state_value=item.get("StateValue"),
+        state_updated=_timestamp(item.get("StateUpdatedTimestamp")),
     )
+
+
+def composite_alarm(item: Mapping[str, Any]) -> CompositeAlarm:
+    """A DescribeAlarms ``CompositeAlarms`` item."""
+    return CompositeAlarm(
+        name=str(item["AlarmName"]),
+        arn=str(item["AlarmArn"]),
+        alarm_rule=str(item.get("AlarmRule") or ""),
+        actions_enabled=bool(item.get("ActionsEnabled", True)),
+        alarm_actions=_strings(item.get("AlarmActions")),
+        ok_actions=_strings(item.get("OKActions")),
+        insufficient_data_actions=_strings(item.get("InsufficientDataActions")),
+        state_value=item.get("StateValue"),
+        state_updated=_timestamp(item.get("StateUpdatedTimestamp")),
+    )
+
+
+def _timestamp(value: Any) -> str | None:
+    """botocore parses timestamps into aware datetimes; the model keeps ISO 8601 text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.isoformat()
+    return str(value)
 
 
 def subscription(item: Mapping[str, Any]) -> Subscription:

@@ -13,11 +13,12 @@ calls inside a step run concurrently):
 3. DescribeMetricFilters (``logGroupName=``) for each log group an owned trail delivers to; a
    ResourceNotFoundException is the only thing that marks a log group as not existing.
 4. DescribeAlarms once per region that has candidate metric filters (listed and filtered
-   client-side, keeping the alarms that watch a candidate filter's metric). Listing beats
+   client-side, keeping the alarms that watch a candidate filter's metric and the composite
+   alarms whose rule names one of them; both types come in the same listing). Listing beats
    DescribeAlarmsForMetric: one paged call per region instead of one per metric, and
    DescribeAlarmsForMetric does not return metric-math alarms.
-5. ListSubscriptionsByTopic for each SNS topic those alarms notify, in the topic's account and
-   region. Topics of this account are read here (:func:`collect_topics`); the others are
+5. ListSubscriptionsByTopic for each SNS topic those alarms name in any action, in the topic's
+   account and region. Topics of this account are read here (:func:`collect_topics`); the others are
    returned to the caller, which reads them with the owner account's identity.
 
 A healthy account with one multi-region trail thus costs six reads (plus the AssumeRole that
@@ -43,10 +44,12 @@ from scanner.aws.clients import ClientPool, Identity
 from scanner.aws.gateway import Caller, CallFailed
 from scanner.aws.regions import RegionScope
 from scanner.evaluate.alarms import watches
+from scanner.evaluate.composites import names_any
 from scanner.model import (
     Account,
     Alarm,
     CollectionError,
+    CompositeAlarm,
     LogGroup,
     Region,
     Topic,
@@ -75,17 +78,20 @@ class RegionData:
     log_groups: dict[str, LogGroup] = field(default_factory=dict)
     alarms: list[Alarm] | None = field(default_factory=list)
     topics: dict[str, Topic] = field(default_factory=dict)
+    composite_alarms: list[CompositeAlarm] | None = field(default_factory=list)
 
     def freeze(self) -> Region:
+        composites = self.composite_alarms
         return Region(
             trails=None if self.trails is None else tuple(self.trails),
             log_groups=dict(sorted(self.log_groups.items())),
             alarms=None if self.alarms is None else tuple(sorted(self.alarms, key=_by_arn)),
             topics=dict(sorted(self.topics.items())),
+            composite_alarms=None if composites is None else tuple(sorted(composites, key=_by_arn)),
         )
 
 
-def _by_arn(alarm: Alarm) -> str:
+def _by_arn(alarm: Alarm | CompositeAlarm) -> str:
     return alarm.arn
 
 
@@ -167,8 +173,8 @@ class AccountCollector:
         topics = {
             arn
             for region in self.data.regions.values()
-            for alarm in region.alarms or ()
-            for arn in alarm.alarm_actions
+            for alarm in [*(region.alarms or ()), *(region.composite_alarms or ())]
+            for arn in (*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)
             if _topic(arn) is not None
         }
         own = {arn for arn in topics if _topic(arn) == (self.account_id, topic_region(arn))}
@@ -287,19 +293,21 @@ class AccountCollector:
     ) -> None:
         client = await self.pool.client(self.identity, region, "cloudwatch")
         try:
-            items = await self.caller.paginate(
+            items = await self.caller.paginate_keys(
                 client,
                 "DescribeAlarms",
-                "MetricAlarms",
-                AlarmTypes=["MetricAlarm"],
+                ("MetricAlarms", "CompositeAlarms"),
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
                 MaxRecords=ALARM_PAGE_SIZE,
             )
         except CallFailed as failed:
             self.data.errors.append(failed.error)
-            data.alarms = None
+            data.alarms = data.composite_alarms = None
             return
-        alarms = (_shapes.alarm(item) for item in items)
+        alarms = (_shapes.alarm(item) for item in items["MetricAlarms"])
         data.alarms = [a for a in alarms if any(watches(a, t) for t in metrics)]
+        composites = (_shapes.composite_alarm(item) for item in items["CompositeAlarms"])
+        data.composite_alarms = [c for c in composites if names_any(c, data.alarms)]
 
 
 def topic_region(arn: str) -> str:

@@ -276,6 +276,23 @@ class Caller:
         pages = self.pages(client, operation, key, resource=resource, **params)
         return [item async for page in pages for item in page]
 
+    async def paginate_keys(
+        self,
+        client: Client,
+        operation: str,
+        keys: tuple[str, ...],
+        *,
+        resource: str | None = None,
+        **params: Any,
+    ) -> dict[str, list[Any]]:
+        """Every item under each of ``keys`` across the pages (DescribeAlarms lists metric and
+        composite alarms side by side); a failed page fails the whole listing."""
+        items: dict[str, list[Any]] = {key: [] for key in keys}
+        async for page in self.raw_pages(client, operation, resource=resource, **params):
+            for key in keys:
+                items[key].extend(page.get(key) or ())
+        return items
+
     async def pages(
         self,
         client: Client,
@@ -286,6 +303,18 @@ class Caller:
         **params: Any,
     ) -> AsyncIterator[list[Any]]:
         """The items under ``key``, a page at a time, as they arrive; raises :class:`CallFailed`."""
+        async for page in self.raw_pages(client, operation, resource=resource, **params):
+            yield list(page.get(key) or ())
+
+    async def raw_pages(
+        self,
+        client: Client,
+        operation: str,
+        *,
+        resource: str | None = None,
+        **params: Any,
+    ) -> AsyncIterator[Mapping[str, Any]]:
+        """The responses of a paged operation, one page at a time; raises :class:`CallFailed`."""
         token_in, token_out = PAGINATION[operation]
         token: str | None = None
         seen: set[str] = set()
@@ -294,7 +323,7 @@ class Caller:
             if token is not None:
                 page_params[token_in] = token
             page = await self.call(client, operation, resource=resource, **page_params)
-            yield list(page.get(key) or ())
+            yield page
             next_token = page.get(token_out)
             if not next_token or next_token in seen:  # a repeated token would loop forever
                 return

@@ -38,6 +38,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
@@ -331,6 +332,7 @@ class _Scan:
 
     async def run(self) -> CollectResult:
         started = time.monotonic()
+        collected_at = datetime.now(UTC).isoformat(timespec="seconds")
         me = await self.credentials.caller_identity()
         self.partition = me.partition
         self.listing_region = await listing_region(self.scope, self.home, self.pool, me.partition)
@@ -392,6 +394,7 @@ class _Scan:
             organization_id=described.id,
             accounts=tuple(sorted([*accounts, *suspended], key=lambda a: a.id)),
             reported_accounts=reported,
+            collected_at=collected_at,
         )
         duration = time.monotonic() - started
         log.info(

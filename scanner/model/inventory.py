@@ -137,6 +137,7 @@ class MetricStat:
     stat: str
     period: int
     dimensions: dict[str, str] = field(default_factory=dict)
+    unit: str | None = None  # the unit asked for; a datapoint of another unit is not seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,28 @@ class Alarm:
     alarm_actions: tuple[str, ...] = ()
     metrics: tuple[MetricQuery, ...] = ()
     threshold_metric_id: str | None = None
+    unit: str | None = None  # the unit asked for; a datapoint of another unit is not seen
+    # evaluate (the default) | ignore: whether a percentile of few samples is evaluated at all
+    evaluate_low_sample_count_percentile: str | None = None
+    ok_actions: tuple[str, ...] = ()
+    insufficient_data_actions: tuple[str, ...] = ()
+    state_value: str | None = None  # OK | ALARM | INSUFFICIENT_DATA
+    state_updated: str | None = None  # StateUpdatedTimestamp, ISO 8601 with an offset
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeAlarm:
+    """A composite alarm as DescribeAlarms shows it: a rule over other alarms' states."""
+
+    name: str
+    arn: str
+    alarm_rule: str
+    actions_enabled: bool = True
+    alarm_actions: tuple[str, ...] = ()
+    ok_actions: tuple[str, ...] = ()
+    insufficient_data_actions: tuple[str, ...] = ()
+    state_value: str | None = None
+    state_updated: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +232,9 @@ class Region:
     log_groups: dict[str, LogGroup] = field(default_factory=dict)
     alarms: tuple[Alarm, ...] | None = ()
     topics: dict[str, Topic] = field(default_factory=dict)
+    # The composite alarms whose rule names a kept metric alarm; ``None`` when the listing
+    # failed (the same DescribeAlarms call as ``alarms``).
+    composite_alarms: tuple[CompositeAlarm, ...] | None = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +283,8 @@ class Inventory:
     accounts: tuple[Account, ...] = ()
     errors: tuple[CollectionError, ...] = ()  # organization-level calls
     reported_accounts: tuple[str, ...] | None = None
+    # When the collection started (ISO 8601, UTC): the evaluator's "now", since it has no clock.
+    collected_at: str | None = None
 
     def reported(self, account_id: str) -> bool:
         return self.reported_accounts is None or account_id in self.reported_accounts

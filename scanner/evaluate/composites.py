@@ -1,0 +1,116 @@
+"""Composite alarms: does a composite go to ALARM when one metric alarm does?
+
+Pure. A composite alarm's rule (``AlarmRule``) combines other alarms' states with ``AND``,
+``OR``, ``NOT`` and the functions ``ALARM(x)``, ``OK(x)``, ``INSUFFICIENT_DATA(x)`` (x an alarm
+name or ARN, quoted or not). We accept the composite as the metric alarm's way to notify only
+when the rule holds whenever that one child is in ALARM, whatever the other alarms do: the rule
+is ``ALARM(child)``, or an ``OR`` whose terms include it. A rule that ANDs the child with
+anything else needs some other alarm to be in ALARM at the same time, and an alarm that sits in
+ALARM cannot tell us about a new event (see :mod:`.alarms`), so it is not accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from scanner.model import Alarm, CompositeAlarm
+
+_REFERENCE = re.compile(r"\b(?:ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)")
+_ALARM_CALL = re.compile(r"ALARM\s*\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)\Z")
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        return text[1:-1]
+    return text
+
+
+def referenced(rule: str) -> set[str]:
+    """The alarm names and ARNs a composite's rule looks at."""
+    return {_unquote(m.group(1)) for m in _REFERENCE.finditer(rule)}
+
+
+def _is(reference: str, alarm: Alarm) -> bool:
+    return reference in (alarm.name, alarm.arn)
+
+
+def names_any(composite: CompositeAlarm, alarms: Iterable[Alarm]) -> bool:
+    """Whether the composite's rule looks at any of ``alarms`` (the collector keeps those)."""
+    names = referenced(composite.alarm_rule)
+    return any(_is(name, alarm) for alarm in alarms for name in names)
+
+
+def _strip_parentheses(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _closes_at_end(text):
+        text = text[1:-1].strip()
+    return text
+
+
+def _closes_at_end(text: str) -> bool:
+    """Whether the parenthesis opening ``text`` is the one closing it."""
+    depth = 0
+    quote: str | None = None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
+def _top_level(text: str, word: str) -> list[str]:
+    """``text`` split at ``word`` (AND / OR) outside parentheses and quotes."""
+    parts: list[str] = []
+    depth, start, i = 0, 0, 0
+    quote: str | None = None
+    pattern = re.compile(rf"\s{word}\s", re.IGNORECASE)
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and (m := pattern.match(text, i)):
+            parts.append(text[start:i])
+            start = i = m.end()
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def fires_with(composite: CompositeAlarm, alarm: Alarm) -> str | None:
+    """``None`` when the composite goes to ALARM whenever ``alarm`` does, else why not."""
+    rule = _strip_parentheses(composite.alarm_rule)
+    name = f'composite alarm "{composite.name}"'
+    if len(_top_level(rule, "AND")) > 1:
+        return (
+            f'{name} goes to ALARM only when "{composite.alarm_rule}" holds: it ANDs alarm '
+            f'"{alarm.name}" with other conditions'
+        )
+    for term in _top_level(rule, "OR"):
+        call = _ALARM_CALL.match(_strip_parentheses(term))
+        if call and _is(_unquote(call.group(1)), alarm):
+            return None
+    return (
+        f'{name} does not go to ALARM whenever alarm "{alarm.name}" does (its rule is '
+        f'"{composite.alarm_rule}")'
+    )
+
+
+def parents(alarm: Alarm, composites: Iterable[CompositeAlarm]) -> list[CompositeAlarm]:
+    """The composites whose rule looks at ``alarm``."""
+    return [c for c in composites if any(_is(n, alarm) for n in referenced(c.alarm_rule))]
