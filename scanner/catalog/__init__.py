@@ -18,11 +18,12 @@ from scanner.catalog._types import (
     Profile,
     Reference,
     RemediationNames,
+    RoutineEvent,
     Rule,
     Severity,
     identifier_label,
 )
-from scanner.catalog.judge import Verdict, judge
+from scanner.catalog.judge import Verdict, judge, routine_match
 from scanner.errors import CatalogError, UnknownNameError
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Profile",
     "Reference",
     "RemediationNames",
+    "RoutineEvent",
     "Rule",
     "Severity",
     "UnknownNameError",
@@ -40,4 +42,5 @@ __all__ = [
     "identifier_label",
     "judge",
     "load_catalog",
+    "routine_match",
 ]

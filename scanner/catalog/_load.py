@@ -39,12 +39,14 @@ from scanner.catalog._types import (
     Profile,
     Reference,
     RemediationNames,
+    RoutineEvent,
     Rule,
 )
 from scanner.errors import CatalogError
 from scanner.patterns import (
     JsonPattern,
     PatternSyntaxError,
+    matches,
     parse,
     pin,
     render,
@@ -107,6 +109,10 @@ class _Table:
         if len(set(value)) != len(value):
             raise self.fail(key, "lists a name twice")
         return tuple(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key, bool, "true or false", required=False)
+        return bool(value)
 
     def text_map(self, key: str) -> dict[str, str]:
         value = self._get(key, Mapping, "a table", required=False)
@@ -332,7 +338,11 @@ def _rule(raw: object, index: int, profiles: list[Profile], namespace: str) -> R
         references=references,
         accepted=MappingProxyType(accepted),
         notes=table.texts("notes", required=False),
+        written_event_sources=table.texts("event_sources", required=False),
+        write_events_only=table.flag("write_events_only"),
     )
+    if rule.written_event_sources and service is not None:
+        raise table.fail("event_sources", "a rule with a service has that service's source")
     table.done()
     for ref in written:
         if ref.kind == "published":
@@ -376,13 +386,49 @@ def build_catalog(data: Mapping[str, Any]) -> Catalog:
         raise top.fail("default_profile", f"unknown profile {default!r}")
     namespace = top.text("metric_namespace")
     rules = [_rule(raw, i, profiles, namespace) for i, raw in enumerate(top.tables("rule"))]
+    routine = _routine_events(top.table("routine", "routine"))
     top.done()
     ids = [rule.id for rule in rules]
     for rule in rules:
         if ids.count(rule.id) > 1:
             raise CatalogError(f"{DATA_FILE}: rule {rule.id!r}, field 'id': used twice")
         _check_membership(rule, profiles)
-    return Catalog(rules=tuple(rules), profiles=tuple(profiles), default_profile=default)
+        _check_not_routine(rule, routine)
+    return Catalog(
+        rules=tuple(rules),
+        profiles=tuple(profiles),
+        default_profile=default,
+        routine_events=routine,
+    )
+
+
+def _routine_events(table: _Table) -> tuple[RoutineEvent, ...]:
+    """The template with each event's own fields on top."""
+    template = table.table("template", "routine, template").data
+    events: list[RoutineEvent] = []
+    for i, raw in enumerate(table.tables("events")):
+        own = _Table(raw, f"routine, event #{i + 1}")
+        name = own.text("eventName")
+        own.text("eventSource")
+        own.done()
+        event = {**template, **own.data}
+        events.append(RoutineEvent(name=name, event=MappingProxyType(event)))
+    table.done()
+    return tuple(events)
+
+
+def _check_not_routine(rule: Rule, routine: tuple[RoutineEvent, ...]) -> None:
+    """No reference may match a routine event, or every filter written from it would be
+    over-broad. Broken texts are exempt: matching nearly everything is why they are broken."""
+    for ref in rule.references:
+        if ref.broken:
+            continue
+        for event in routine:
+            if matches(ref.pattern, dict(event.event)):
+                raise CatalogError(
+                    f"{DATA_FILE}: rule {rule.id!r}, reference {ref.name!r} matches the routine "
+                    f"event {event.name}: a routine event must be one no reference watches"
+                )
 
 
 @cache

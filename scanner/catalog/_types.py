@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from scanner.errors import UnknownNameError
 from scanner.patterns import JsonPattern
@@ -93,11 +93,22 @@ class Rule:
     references: tuple[Reference, ...]
     accepted: Mapping[str, tuple[Reference, ...]]
     notes: tuple[str, ...] = ()
+    # Where the rule's events come from when it watches no single service's API (sign-ins).
+    written_event_sources: tuple[str, ...] = ()
+    # The catalog states (from AWS's definition of write events) that every event is a write.
+    write_events_only: bool = False
 
     @property
     def event_source(self) -> str | None:
         """The CloudTrail ``eventSource`` of the service the rule watches, if it watches one."""
         return f"{self.service}.amazonaws.com" if self.service else None
+
+    @property
+    def event_sources(self) -> tuple[str, ...] | None:
+        """The ``eventSource`` values the rule's events can have; ``None``: any service."""
+        if self.written_event_sources:
+            return self.written_event_sources
+        return (self.event_source,) if self.event_source else None
 
     @property
     def profiles(self) -> tuple[str, ...]:
@@ -168,10 +179,20 @@ def _name_of(profile: str | Profile | None) -> str | None:
 
 
 @dataclass(frozen=True, eq=False)
+class RoutineEvent:
+    """A CloudTrail event every live account records all day: a filter matching it is
+    over-broad (its alarm sits in ALARM and cannot notify a new event)."""
+
+    name: str  # the eventName
+    event: Mapping[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
 class Catalog:
     rules: tuple[Rule, ...]
     profiles: tuple[Profile, ...]
     default_profile: str
+    routine_events: tuple[RoutineEvent, ...] = ()
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

@@ -8,6 +8,13 @@ every event that reference matches). The verdict names the reference that decide
   preferred order; a coverage that cannot be decided counts as farther than any decided one. If
   none can be decided the verdict is "not covered" and its reason says why it is undecidable.
 
+Coverage is not enough to satisfy a rule: a pattern that also matches a routine event of the
+catalog (a successful read-only call such as DescribeInstances, which every live account makes
+all day) is *over-broad*. Its metric gets a datapoint in nearly every period, so its alarm sits
+in ALARM, and CloudWatch notifies only on a change of state: it never notifies a new event. The
+empty pattern and the broken CIS v1.3.0-v1.5.0 text are such patterns. ``covered`` keeps its
+meaning (coverage alone); ``satisfies`` is the verdict: covered and not over-broad.
+
 Verdicts are memoised per (rule, profile, pattern): an organization repeats the same few
 patterns in every account.
 """
@@ -18,8 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from scanner.catalog._types import Profile, Reference, Rule
-from scanner.patterns import Coverage, Gap, Origin, Pattern, covers, parse
+from scanner.catalog._load import load_catalog
+from scanner.catalog._types import Profile, Reference, RoutineEvent, Rule
+from scanner.patterns import Coverage, Gap, Origin, Pattern, covers, matches, parse
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,20 @@ class Verdict:
     reference: Reference
     coverage: Coverage
     notes: tuple[str, ...]
+    routine: RoutineEvent | None = None  # the first routine event the pattern matches
+
+    @property
+    def over_broad(self) -> bool:
+        return self.routine is not None
+
+    @property
+    def satisfies(self) -> bool:
+        return self.covered and not self.over_broad
+
+    @property
+    def over_broad_reason(self) -> str:
+        name = self.routine.name if self.routine is not None else ""
+        return f"over-broad: matches routine events such as {name}; its alarm stays in ALARM"
 
     @property
     def decided(self) -> bool:
@@ -47,6 +69,9 @@ class Verdict:
     @property
     def reason(self) -> str:
         ref = self.reference.name
+        if self.over_broad:
+            covering = f"covers the accepted reference {ref}" if self.covered else "covers none"
+            return f"does not satisfy the rule: {covering} but is {self.over_broad_reason}"
         if self.covered:
             return f"covers the accepted reference {ref}"
         if not self.decided:
@@ -58,6 +83,9 @@ class Verdict:
             "rule": self.rule.id,
             "profile": self.profile,
             "covered": self.covered,
+            "satisfies": self.satisfies,
+            "over_broad": self.over_broad,
+            "routine_example": dict(self.routine.event) if self.routine is not None else None,
             "decided": self.decided,
             "reference": self.reference.name,
             "missed": self.missed,
@@ -76,18 +104,27 @@ def _notes(reference: Reference, coverage: Coverage) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def routine_match(pattern: Pattern) -> RoutineEvent | None:
+    """The first routine event of the catalog that ``pattern`` matches, if any."""
+    for routine in load_catalog().routine_events:
+        if matches(pattern, dict(routine.event)):
+            return routine
+    return None
+
+
 @lru_cache(maxsize=8192)
 def _judge(rule: Rule, profile: str, pattern: Pattern) -> Verdict:
     accepted = rule.accepted_in(profile)
+    routine = routine_match(pattern)
     results = [(ref, covers(pattern, ref.pattern)) for ref in accepted]
     for ref, coverage in results:
         if coverage.covered:
-            return Verdict(rule, profile, True, ref, coverage, _notes(ref, coverage))
+            return Verdict(rule, profile, True, ref, coverage, _notes(ref, coverage), routine)
     rank = {id(ref): i for i, ref in enumerate(accepted)}
     ref, coverage = min(
         results, key=lambda rc: (not rc[1].decided, rc[1].gap_count, rank[id(rc[0])])
     )
-    return Verdict(rule, profile, False, ref, coverage, _notes(ref, coverage))
+    return Verdict(rule, profile, False, ref, coverage, _notes(ref, coverage), routine)
 
 
 def judge(

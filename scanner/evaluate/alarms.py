@@ -15,7 +15,22 @@ support is monotone in ``k``, so two *scenarios* bound what one period can look 
 
 The alarm proves the control when every event scenario breaches the threshold, no quiet scenario
 breaches (an alarm already in ALARM never notifies a new event), and one breaching datapoint is
-enough (``datapoints_to_alarm``, defaulting to ``evaluation_periods``, is 1). Metric-math alarms
+enough. That is plain when ``datapoints_to_alarm`` (defaulting to ``evaluation_periods``) is 1.
+For an M-of-N alarm with M > 1 we follow CloudWatch's documented evaluation of sparse metrics
+(AWS Knowledge Center, "Why did my CloudWatch alarm send me a notification after a single
+breached data point?", knowledge-center/cloudwatch-alarm-single-data-point): "When all data
+points are missing except one breaching data point, your alarm goes into ALARM state. This
+happens when the oldest available breaching data point in the alarm's evaluation range is at
+least as old as the value of Datapoints to Alarm, and all other more recent data points are
+breaching or missing ... even when missing data is being treated as missing." A metric filter
+without a default value publishes nothing between matching events, so with missing data treated
+as missing (the default) one event fires such an alarm, M - 1 periods late (a PASS says so).
+Treated as ``notBreaching``, or with a default value (or ``FILL``) that gives the quiet periods a
+non-breaching datapoint, the event is outnumbered and never fires it; ``ignore`` keeps the state
+and is not proven. Two more settings make an alarm deaf: a ``Unit`` other than the one the filter
+publishes ("None" when its transformation names none), since CloudWatch then matches no
+datapoint; and ``EvaluateLowSampleCountPercentile = ignore`` on a percentile statistic, since one
+event is one sample. Metric-math alarms
 are evaluated on the same scenarios: queries on the filter's metric take the scenario's
 statistic, every other metric is missing, and a small expression language is interpreted
 (ids, numbers, ``+ - * /``, parentheses, ``FILL(x, n)``, ``SUM/MIN/MAX/AVG`` over ``METRICS()``
@@ -253,12 +268,65 @@ def _aggregate(name: str, values: Value, text: str) -> float | None:
 def same_metric(
     namespace: str | None, name: str | None, dimensions: Mapping[str, str], t: Transformation
 ) -> bool:
-    """The filter's metric: same namespace and name, and the same dimension keys (or none)."""
+    """The filter's metric: same namespace and name, and the same dimension keys, or none at
+    all. An alarm without the dimensions of a filter that publishes some hears nothing; it is
+    kept so that the verdict can say so (:func:`dimension_pins`)."""
     return (
         namespace == t.metric_namespace
         and name == t.metric_name
-        and set(dimensions) == set(t.dimensions)
+        and (set(dimensions) == set(t.dimensions) or not dimensions)
     )
+
+
+def _our_dimensions(alarm: Alarm, t: Transformation) -> list[Mapping[str, str]]:
+    if not alarm.metrics:
+        return [alarm.dimensions]
+    return [
+        q.metric_stat.dimensions
+        for q in alarm.metrics
+        if q.metric_stat is not None
+        and same_metric(
+            q.metric_stat.namespace, q.metric_stat.metric_name, q.metric_stat.dimensions, t
+        )
+    ]
+
+
+def dimension_pins(alarm: Alarm, t: Transformation, filter_name: str) -> dict[str, str] | str:
+    """What the alarm hears of a filter that publishes dimensions, or why it hears nothing.
+
+    A filter with dimensions publishes one metric per combination of values; an alarm on some
+    values hears only the events whose fields give those values: ``{field path: value}`` (the
+    caller narrows the pattern with :func:`scanner.patterns.pin`). An alarm without dimensions
+    hears none of them. Raises :class:`Unprovable` for metric math over several combinations.
+    """
+    if not t.dimensions:
+        return {}
+    metric = f"{t.metric_namespace}/{t.metric_name}"
+    published = ", ".join(f"{key} ({source})" for key, source in sorted(t.dimensions.items()))
+    found = _our_dimensions(alarm, t)
+    if any(not dims for dims in found):
+        return (
+            f'alarm "{alarm.name}" watches {metric} without dimensions, but metric filter '
+            f'"{filter_name}" publishes it only with the dimensions {published}, one metric per '
+            "value, so the alarm hears nothing"
+        )
+    if len({tuple(sorted(d.items())) for d in found}) > 1:
+        raise Unprovable(
+            f'cannot prove what alarm "{alarm.name}" hears: its metric math reads several '
+            f"dimension values of {metric}"
+        )
+    dims = found[0]
+    pins: dict[str, str] = {}
+    for key, source in sorted(t.dimensions.items()):
+        value = dims[key]
+        if source.startswith("$."):
+            pins[source[2:]] = value
+        elif source != value:
+            return (
+                f'alarm "{alarm.name}" watches {metric} with {key}={value}, but metric filter '
+                f'"{filter_name}" publishes only {key}={source}, so the alarm hears nothing'
+            )
+    return pins
 
 
 def watches(alarm: Alarm, t: Transformation) -> bool:
@@ -326,8 +394,66 @@ def _alarm_value(alarm: Alarm, t: Transformation, s: Scenario, v: float) -> tupl
     return stat, statistic(stat, s, v, t.default_value)
 
 
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """What one matching event does: ``problem`` is why the alarm does not notify it (``None``:
+    it does); ``note`` what a user should know although it does, such as a delay."""
+
+    problem: str | None
+    note: str = ""
+
+
+def _percentile_like(stat: str) -> bool:
+    return bool(_PERCENTILE.fullmatch(stat) or _MEAN_LIKE.fullmatch(stat))
+
+
+def _our_stats(alarm: Alarm, t: Transformation) -> list[tuple[str, str | None]]:
+    """(statistic, unit) of each way the alarm reads the filter's metric."""
+    if alarm.metrics:
+        return [
+            (q.metric_stat.stat, q.metric_stat.unit)
+            for q in alarm.metrics
+            if q.metric_stat is not None
+            and same_metric(
+                q.metric_stat.namespace, q.metric_stat.metric_name, q.metric_stat.dimensions, t
+            )
+        ]
+    return [(alarm.statistic or alarm.extended_statistic or "", alarm.unit)]
+
+
+def unit_problem(alarm: Alarm, t: Transformation) -> str | None:
+    """An alarm that asks for a unit sees only datapoints published with that unit; a metric
+    filter publishes its transformation's unit, "None" when it names none."""
+    published = t.unit or "None"
+    for _, unit in _our_stats(alarm, t):
+        if unit is not None and unit != published:
+            return (
+                f'alarm "{alarm.name}" asks for unit {unit} but the metric filter publishes '
+                f"{t.metric_namespace}/{t.metric_name} with unit {published}, so the alarm "
+                "never sees a datapoint"
+            )
+    return None
+
+
+def _low_sample_problem(alarm: Alarm, t: Transformation) -> str | None:
+    if alarm.evaluate_low_sample_count_percentile != "ignore":
+        return None
+    for stat, _ in _our_stats(alarm, t):
+        if _percentile_like(stat):
+            return (
+                f'alarm "{alarm.name}" ignores periods with too few samples for its percentile '
+                f"{stat} (EvaluateLowSampleCountPercentile=ignore), and one event is one sample"
+            )
+    return None
+
+
 def condition_problem(alarm: Alarm, t: Transformation) -> str | None:
-    """``None`` when one matching event sends the alarm to ALARM, else why not (one line).
+    """``None`` when one matching event sends the alarm to ALARM, else why not (one line)."""
+    return condition(alarm, t).problem
+
+
+def condition(alarm: Alarm, t: Transformation) -> Firing:
+    """Whether, and how late, one matching event sends the alarm to ALARM.
 
     Raises :class:`Unprovable` when the answer cannot be decided.
     """
@@ -338,12 +464,9 @@ def condition_problem(alarm: Alarm, t: Transformation) -> str | None:
         )
     if alarm.threshold is None:
         raise Unprovable(f'cannot prove alarm "{alarm.name}" fires: it has no threshold')
-    needed = alarm.datapoints_to_alarm or alarm.evaluation_periods
-    if needed > 1:
-        return (
-            f'alarm "{alarm.name}" needs {needed} of {alarm.evaluation_periods} datapoints '
-            f"breaching but one event gives one"
-        )
+    for problem in (unit_problem(alarm, t), _low_sample_problem(alarm, t)):
+        if problem is not None:
+            return Firing(problem)
     try:
         v = float(t.metric_value)
     except ValueError:
@@ -364,22 +487,60 @@ def condition_problem(alarm: Alarm, t: Transformation) -> str | None:
         label, value = _alarm_value(alarm, t, s, v)
         if not breaches(value, label):
             gives = "no datapoint" if value is None else num(_scalar(value, label) or 0.0)
-            return (
+            return Firing(
                 f'alarm "{alarm.name}" fires only when {label} {symbol} {num(threshold)} '
                 f"but one event gives {gives}{s.describe(t.default_value)}"
             )
     quiet = [Scenario(0, 0)] + ([Scenario(0, 1), Scenario(0, INF)] if with_default else [])
+    present: list[str] = []  # what the quiet periods hold, when that is a datapoint
     for s in quiet:
         label, value = _alarm_value(alarm, t, s, v)
         if breaches(value, label):
             if value is None:
-                return (
+                return Firing(
                     f'alarm "{alarm.name}" treats missing data as breaching, so it sits in '
                     "ALARM without any event and never notifies one"
                 )
-            return (
+            return Firing(
                 f'alarm "{alarm.name}" already breaches without any event ({label} '
                 f"{symbol} {num(threshold)} holds for {num(_scalar(value, label) or 0.0)}), "
                 "so it sits in ALARM and never notifies one"
             )
-    return None
+        if value is not None:
+            present.append(f"{label} = {num(_scalar(value, label) or 0.0)}")
+    needed = alarm.datapoints_to_alarm or alarm.evaluation_periods
+    if needed == 1:
+        return Firing(None)
+    return _m_of_n(alarm, needed, present)
+
+
+def _m_of_n(alarm: Alarm, needed: int, present: list[str]) -> Firing:
+    """An M-of-N alarm (M > 1) on one breaching datapoint, by CloudWatch's documented rule for
+    sparse metrics (see the module docstring)."""
+    name = f'alarm "{alarm.name}"'
+    wants = f"{name} needs {needed} of {alarm.evaluation_periods} datapoints breaching"
+    if present:
+        return Firing(
+            f"{wants}, but the periods after the event are not missing: they give {present[-1]}, "
+            "not breaching (the metric filter's default value, or a filled value), so one "
+            "event never fires it"
+        )
+    treatment = alarm.treat_missing_data or "missing"
+    if treatment == "notBreaching":
+        return Firing(
+            f"{wants} and treats missing data as not breaching, so one event never fires it"
+        )
+    if treatment != "missing":
+        raise Unprovable(
+            f"cannot prove {name} fires: it needs {needed} of {alarm.evaluation_periods} "
+            f"datapoints breaching and treats missing data as {treatment}"
+        )
+    periods = needed - 1
+    late = f"{periods} period{'s' if periods > 1 else ''}"
+    if alarm.period:
+        late += f" ({num(float(periods * alarm.period))} s)"
+    return Firing(
+        None,
+        f"{wants}: on a sparse metric CloudWatch goes to ALARM on one breaching datapoint once "
+        f"it is {needed} periods old, so it notifies {late} after the event",
+    )

@@ -11,16 +11,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from scanner.catalog import Rule, Verdict, judge
-from scanner.evaluate import alarms
-from scanner.evaluate.trails import selectors_problem
+from scanner.evaluate import alarms, composites
+from scanner.evaluate.alarms import num
+from scanner.evaluate.trails import KINDS, Watched, selectors_problem
 from scanner.model import (
     ACCOUNT_SUSPENDED,
     LINKS,
     Account,
     Alarm,
     CollectionError,
+    CompositeAlarm,
     Inventory,
     Link,
     LinkResult,
@@ -40,10 +43,12 @@ from scanner.patterns import (
     Comparison,
     JsonPattern,
     Op,
+    Pattern,
     PatternSyntaxError,
     atoms,
     overlaps,
     parse,
+    pin,
 )
 
 OK, BROKEN, UNKNOWN, MISSING = (
@@ -52,6 +57,9 @@ OK, BROKEN, UNKNOWN, MISSING = (
     LinkStatus.UNKNOWN,
     LinkStatus.MISSING,
 )
+
+# An alarm in ALARM for longer than this at scan time is taken to sit there (it cannot notify).
+STUCK_AFTER = timedelta(hours=24)
 
 # Accounts that are closed or closing are not evaluated; the caller reports them.
 SKIPPED_ACCOUNT_STATUSES = frozenset({ACCOUNT_SUSPENDED, "PENDING_CLOSURE"})
@@ -84,6 +92,8 @@ class Chain:
     alarm: Alarm | None = None
     topic: str | None = None
     notes: tuple[str, ...] = ()
+    pattern: Pattern | None = None  # what the alarm hears: the filter's, narrowed by dimensions
+    composite: CompositeAlarm | None = None  # the composite alarm the metric alarm notifies by
 
     def first(self, status: LinkStatus) -> LinkResult | None:
         return next((r for r in self.links if r.status is status), None)
@@ -147,9 +157,12 @@ def _quote(error: CollectionError | None) -> str:
 class Walker:
     """Builds the chains of one rule; holds the inventory and caches per (trail, rule)."""
 
-    def __init__(self, inventory: Inventory, profile: str) -> None:
+    def __init__(
+        self, inventory: Inventory, profile: str, stuck_after: timedelta = STUCK_AFTER
+    ) -> None:
         self.inventory = inventory
         self.profile = profile
+        self.stuck_after = stuck_after
         self._cache: dict[tuple[Trail, str], _Replay] = {}
 
     # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
@@ -198,7 +211,7 @@ class Walker:
             self._cache[key] = _Replay(self._trail_chains(trail, rule))
         return self._cache[key]
 
-    def _trail_links(self, trail: Trail) -> list[LinkResult]:
+    def _trail_links(self, trail: Trail, rule: Rule) -> list[LinkResult]:
         owner = trail.account_id
         name = f'trail "{trail.name}"'
 
@@ -221,16 +234,16 @@ class Walker:
             detail = f"cannot read the event selectors of {name}: {why}"
             links.append(link(Link.SELECTORS, UNKNOWN, detail))
         else:
-            problem = selectors_problem(trail)
+            problem = selectors_problem(trail, watched(rule))
             if problem is None:
-                detail = f"{name} records all management events"
+                detail = f"{name} records all management events of this rule"
                 links.append(link(Link.SELECTORS, OK, detail))
             else:
                 links.append(link(Link.SELECTORS, BROKEN, problem))
         return links
 
     def _trail_chains(self, trail: Trail, rule: Rule) -> Iterator[Chain]:
-        head = self._trail_links(trail)
+        head = self._trail_links(trail, rule)
         notes: tuple[str, ...] = ()
         if trail.latest_cloudwatch_logs_delivery_error:
             notes = (
@@ -304,8 +317,10 @@ class Walker:
         name = f'metric filter "{metric_filter.name}" on log group "{metric_filter.log_group_name}"'
         notes = base.notes
         verdict: Verdict | None = None
+        pattern: Pattern | None = None
         try:
-            verdict = judge(rule, self.profile, metric_filter.pattern)
+            pattern = parse(metric_filter.pattern)
+            verdict = judge(rule, self.profile, pattern)
         except PatternSyntaxError as error:
             status, detail = BROKEN, f"{name} has a pattern that does not parse: {error}"
             notes = (*notes, f'pattern of metric filter "{metric_filter.name}": {error}')
@@ -313,7 +328,9 @@ class Walker:
             status, detail = _filter_detail(name, verdict)
             notes = (*notes, *verdict.notes)
         link = _result(Link.FILTER, status, detail, (metric_filter.name, owner, region))
-        chain = dataclasses.replace(base, metric_filter=metric_filter, verdict=verdict, notes=notes)
+        chain = dataclasses.replace(
+            base, metric_filter=metric_filter, verdict=verdict, pattern=pattern, notes=notes
+        )
         if not metric_filter.transformations:
             detail = f"{name} publishes no metric"
             alarm_link = _result(Link.ALARM, BROKEN, detail, (metric_filter.name, owner, region))
@@ -321,10 +338,10 @@ class Walker:
             return
         for transformation in metric_filter.transformations:
             with_t = dataclasses.replace(chain, transformation=transformation)
-            yield from self._alarm_chains(with_t, [*head, link], transformation)
+            yield from self._alarm_chains(with_t, [*head, link], transformation, rule)
 
     def _alarm_chains(
-        self, base: Chain, head: list[LinkResult], t: Transformation
+        self, base: Chain, head: list[LinkResult], t: Transformation, rule: Rule
     ) -> Iterator[Chain]:
         owner, region = base.owner, base.region or ""
         metric = f"{t.metric_namespace}/{t.metric_name}"
@@ -345,47 +362,130 @@ class Walker:
             yield dataclasses.replace(base, links=_complete([*head, link]))
             return
         for alarm in watching:
-            yield from self._action_chains(base, [*head, *self._alarm_links(alarm, t, base)], alarm)
+            heard, links = self._alarm_links(alarm, t, base, rule)
+            with_alarm = dataclasses.replace(heard, alarm=alarm)
+            yield from self._action_chains(with_alarm, [*head, *links], alarm)
+            for composite in composites.parents(alarm, found.composite_alarms or ()):
+                yield from self._composite_chains(with_alarm, [*head, *links[:2]], composite)
 
-    def _alarm_links(self, alarm: Alarm, t: Transformation, base: Chain) -> list[LinkResult]:
+    def _heard(
+        self, alarm: Alarm, t: Transformation, base: Chain, rule: Rule
+    ) -> tuple[Chain, str | None]:
+        """The chain narrowed to what the alarm hears of the filter's dimensions, and why the
+        alarm link is broken (``None``: it is not)."""
+        filter_name = base.metric_filter.name if base.metric_filter else ""
+        try:
+            pins = alarms.dimension_pins(alarm, t, filter_name)
+        except alarms.Unprovable as why:
+            return base, str(why)
+        if isinstance(pins, str):
+            return base, pins
+        if not pins or base.pattern is None:
+            return base, None
+        if not isinstance(base.pattern, JsonPattern):
+            return base, (
+                f'cannot prove what alarm "{alarm.name}" hears: it reads dimension values of a '
+                "filter whose pattern is not a JSON pattern"
+            )
+        pattern = base.pattern
+        for path, value in pins.items():
+            pattern = pin(pattern, path, value)
+        verdict = judge(rule, self.profile, pattern)
+        heard = ", ".join(f'$.{path} = "{value}"' for path, value in pins.items())
+        narrowed = dataclasses.replace(base, pattern=pattern, verdict=verdict)
+        if verdict.covered:
+            return narrowed, None
+        name = f'alarm "{alarm.name}"'
+        _, missed = _filter_detail(f"{name} hears only events where {heard}: it", verdict)
+        return narrowed, missed
+
+    def _alarm_links(
+        self, alarm: Alarm, t: Transformation, base: Chain, rule: Rule
+    ) -> tuple[Chain, list[LinkResult]]:
         owner, region = base.owner, base.region
 
         def link(link: Link, status: LinkStatus, detail: str) -> LinkResult:
             return _result(link, status, detail, (alarm.arn, owner, region))
 
         name = f'alarm "{alarm.name}"'
-        links = [link(Link.ALARM, OK, f"{name} watches {t.metric_namespace}/{t.metric_name}")]
+        chain, deaf = self._heard(alarm, t, base, rule)
+        if deaf is not None:
+            links = [link(Link.ALARM, BROKEN, deaf)]
+        else:
+            metric = f"{t.metric_namespace}/{t.metric_name}"
+            links = [link(Link.ALARM, OK, f"{name} watches {metric}")]
         try:
-            problem = alarms.condition_problem(alarm, t)
+            firing = alarms.condition(alarm, t)
         except alarms.Unprovable as why:
             links.append(link(Link.ALARM_CONDITION, BROKEN, str(why)))
         else:
-            if problem is None:
-                links.append(link(Link.ALARM_CONDITION, OK, f"{name} fires on one event"))
+            stuck = self._stuck(name, alarm.state_value, alarm.state_updated)
+            if firing.problem is not None:
+                links.append(link(Link.ALARM_CONDITION, BROKEN, firing.problem))
+            elif stuck is not None:
+                links.append(link(Link.ALARM_CONDITION, BROKEN, stuck))
             else:
-                links.append(link(Link.ALARM_CONDITION, BROKEN, problem))
-        sns = [a for a in alarm.alarm_actions if is_sns_topic(a)]
-        if not alarm.actions_enabled:
-            links.append(link(Link.ACTIONS, BROKEN, f"{name} has its actions disabled"))
-        elif not sns:
-            others = f" (its alarm actions: {', '.join(alarm.alarm_actions)})"
-            detail = f"{name} has no SNS topic among its alarm actions"
-            links.append(
-                link(Link.ACTIONS, BROKEN, detail + (others if alarm.alarm_actions else ""))
-            )
-        else:
-            links.append(link(Link.ACTIONS, OK, f"{name} notifies {', '.join(sns)}"))
-        return links
+                late = f" ({firing.note})" if firing.note else ""
+                links.append(link(Link.ALARM_CONDITION, OK, f"{name} fires on one event{late}"))
+                if firing.note:
+                    chain = dataclasses.replace(chain, notes=(*chain.notes, firing.note))
+        links.append(link(Link.ACTIONS, *_actions(name, alarm)))
+        return chain, links
+
+    def _stuck(self, name: str, state: str | None, since: str | None) -> str | None:
+        """Why an alarm (or composite) that has sat in ALARM too long cannot notify, or None."""
+        if state != "ALARM" or since is None or self.inventory.collected_at is None:
+            return None
+        try:
+            entered = datetime.fromisoformat(since)
+            now = datetime.fromisoformat(self.inventory.collected_at)
+            if now - entered <= self.stuck_after:
+                return None
+        except (ValueError, TypeError):  # unreadable, or naive and aware mixed: no claim
+            return None
+        hours = self.stuck_after.total_seconds() / 3600
+        return (
+            f"{name} has been in ALARM since {entered.isoformat()} (more than {num(hours)} h "
+            "before the scan), and CloudWatch notifies only when the state changes, so it "
+            "cannot notify a new event"
+        )
 
     def _action_chains(self, base: Chain, head: list[LinkResult], alarm: Alarm) -> Iterator[Chain]:
-        with_alarm = dataclasses.replace(base, alarm=alarm)
         topics = [a for a in alarm.alarm_actions if is_sns_topic(a)]
-        if not topics:
-            yield dataclasses.replace(with_alarm, links=_complete(head))
+        if not topics or not alarm.actions_enabled:
+            yield dataclasses.replace(base, links=_complete(head))
             return
         for arn in topics:
             links = [*head, *self._topic_links(arn)]
-            yield dataclasses.replace(with_alarm, links=_complete(links), topic=arn)
+            yield dataclasses.replace(base, links=_complete(links), topic=arn)
+
+    def _composite_chains(
+        self, base: Chain, head: list[LinkResult], composite: CompositeAlarm
+    ) -> Iterator[Chain]:
+        """The metric alarm notifies through a composite alarm that goes to ALARM with it."""
+        assert base.alarm is not None
+        owner, region = base.owner, base.region
+        name = f'composite alarm "{composite.name}"'
+
+        def link(status: LinkStatus, detail: str) -> LinkResult:
+            return _result(Link.ACTIONS, status, detail, (composite.arn, owner, region))
+
+        chain = dataclasses.replace(base, composite=composite)
+        why = composites.fires_with(composite, base.alarm)
+        stuck = self._stuck(name, composite.state_value, composite.state_updated)
+        broken = why or stuck
+        if broken is not None:
+            yield dataclasses.replace(chain, links=_complete([*head, link(BROKEN, broken)]))
+            return
+        status, detail = _actions(name, composite)
+        if status is not OK:
+            yield dataclasses.replace(chain, links=_complete([*head, link(status, detail)]))
+            return
+        via = f'alarm "{base.alarm.name}" notifies through {name} ({composite.alarm_rule}): '
+        actions = link(OK, via + detail)
+        for arn in [a for a in composite.alarm_actions if is_sns_topic(a)]:
+            links = [*head, actions, *self._topic_links(arn)]
+            yield dataclasses.replace(chain, links=_complete(links), topic=arn)
 
     def _topic_links(self, arn: str) -> list[LinkResult]:
         account_id, region = arn_account(arn), arn_region(arn)
@@ -439,6 +539,46 @@ class _Replay:
         for item in self._items:
             self._seen.append(item)
             yield item
+
+
+_OTHER_ACTIONS = (
+    (
+        "ok_actions",
+        "OK actions, which run only when it returns to OK, not when an event sends it to ALARM",
+    ),
+    (
+        "insufficient_data_actions",
+        "INSUFFICIENT_DATA actions, which run only when it runs out "
+        "of data, not when an event sends it to ALARM",
+    ),
+)
+
+
+def _actions(name: str, alarm: Alarm | CompositeAlarm) -> tuple[LinkStatus, str]:
+    """The actions link of an alarm or composite alarm: an SNS topic among its ALARM actions."""
+    sns = [a for a in alarm.alarm_actions if is_sns_topic(a)]
+    if not alarm.actions_enabled:
+        return BROKEN, f"{name} has its actions disabled"
+    if sns:
+        return OK, f"{name} notifies {', '.join(sns)}"
+    detail = f"{name} has no SNS topic among its alarm actions"
+    if alarm.alarm_actions:
+        detail += f" (its alarm actions: {', '.join(alarm.alarm_actions)})"
+    for attribute, why in _OTHER_ACTIONS:
+        topics = [a for a in getattr(alarm, attribute) if is_sns_topic(a)]
+        if topics:
+            plural = "s" if len(topics) > 1 else ""
+            detail += f"; topic{plural} {', '.join(topics)} among its {why}"
+    return BROKEN, detail
+
+
+def watched(rule: Rule) -> Watched:
+    """The management events a trail must record for the rule, as the catalog states them."""
+    sources = rule.event_sources
+    return Watched(
+        sources=None if sources is None else frozenset(sources),
+        kinds=frozenset({"write"}) if rule.write_events_only else KINDS,
+    )
 
 
 def _concerns(metric_filter: MetricFilter, rule: Rule, profile: str) -> bool:
@@ -515,6 +655,8 @@ def _event_names(verdict: Verdict) -> list[str]:
 
 def _filter_detail(name: str, verdict: Verdict) -> tuple[LinkStatus, str]:
     reference = verdict.reference.name
+    if verdict.over_broad:
+        return BROKEN, f"{name} is {verdict.over_broad_reason}"
     if verdict.covered:
         return OK, f"{name} covers {reference}"
     if not verdict.decided:

@@ -9,16 +9,23 @@ the owner's copy in the trail's home region first, the first known value of each
 A member sees the organization trails of the management account even where its own listing
 failed, since they live in the management account's inventory.
 
-A trail records every management event when the union of its selectors records both read and
-write management events with nothing left out: a basic selector with
-``ExcludeManagementEventSources``, or an advanced selector narrowed by any field other than
-``eventCategory`` and ``readOnly``, does not count.
+Selectors are judged per rule: a trail breaks a rule only when some management event the rule
+can watch is not recorded. What a rule watches (:class:`Watched`) comes from the catalog: the
+event sources of its events (``None`` for rules such as root usage or unauthorized calls, whose
+events can come from any service) and whether all of them are write events. The union of the
+selectors is checked source by source and kind by kind: a basic selector records its
+``ReadWriteType`` from every source but its ``ExcludeManagementEventSources``; an advanced one
+(``eventCategory = Management``) the kinds its ``readOnly`` field allows from the sources its
+``eventSource`` field accepts. An advanced selector narrowed by any other field records nothing
+we can vouch for. For a rule of any source, every source the selectors name is checked, and one
+they do not name stands for all the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from scanner.model import Account, FieldSelector, Inventory, Trail
 
@@ -85,6 +92,28 @@ _FIELD_OPERATORS = (
     "not_ends_with",
 )
 
+# A source no selector names: stands for "any other service" when a rule's events can come from
+# any source.
+OTHER_SOURCE = "any-other-service.amazonaws.com"
+KINDS = frozenset({"read", "write"})
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """Which management events a rule needs recorded: their sources (``None``: any) and kinds."""
+
+    sources: frozenset[str] | None = None
+    kinds: frozenset[str] = KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorder:
+    """What one selector records: kinds of management event, from the sources it accepts."""
+
+    kinds: frozenset[str]
+    accepts: Callable[[str], bool]
+    why: str = ""  # how it narrows the sources, in words; "" when it does not
+
 
 def _describe_field_selector(field: FieldSelector) -> str:
     """``eventSource not equals kms.amazonaws.com``: a field selector in words."""
@@ -96,29 +125,64 @@ def _describe_field_selector(field: FieldSelector) -> str:
     return " and ".join(parts) or field.field
 
 
-def selectors_problem(trail: Trail) -> str | None:
-    """``None`` when the trail records every management event, read and write; else why not.
+def _source_test(field: FieldSelector) -> Callable[[str], bool]:
+    """AWS's semantics: a value must match one of the positive conditions (if any) and none of
+    the negative ones."""
 
-    A selector that excludes event sources (basic) or narrows by another field (advanced) does
-    not count towards recording all management events. The selectors must be known.
-    """
-    kinds: set[str] = set()
+    def accepts(source: str) -> bool:
+        positive = (
+            source in field.equals
+            or any(source.startswith(p) for p in field.starts_with)
+            or any(source.endswith(p) for p in field.ends_with)
+        )
+        if (field.equals or field.starts_with or field.ends_with) and not positive:
+            return False
+        return not (
+            source in field.not_equals
+            or any(source.startswith(p) for p in field.not_starts_with)
+            or any(source.endswith(p) for p in field.not_ends_with)
+        )
+
+    return accepts
+
+
+def _outside(excluded: frozenset[str]) -> Callable[[str], bool]:
+    return lambda source: source not in excluded
+
+
+def _all_of(tests: list[Callable[[str], bool]]) -> Callable[[str], bool]:
+    return lambda source: all(test(source) for test in tests)
+
+
+def _recorders(trail: Trail) -> tuple[list[_Recorder], list[str], set[str]]:
+    """The trail's selectors as recorders; the advanced selectors narrowed by fields we cannot
+    judge (they count for nothing); and every source the selectors name."""
+    recorders: list[_Recorder] = []
     narrowed: list[str] = []
-    excluded: set[str] = set()
+    named: set[str] = set()
     for basic in trail.event_selectors or ():
         if not basic.include_management_events:
             continue
-        if basic.exclude_management_event_sources:
-            excluded.update(basic.exclude_management_event_sources)
-        else:
-            kinds |= _BASIC_KINDS.get(basic.read_write_type, set())
+        excluded = frozenset(basic.exclude_management_event_sources)
+        named |= excluded
+        why = f"excludes management events from {', '.join(sorted(excluded))}" if excluded else ""
+        recorders.append(
+            _Recorder(
+                frozenset(_BASIC_KINDS.get(basic.read_write_type, set())),
+                _outside(excluded),
+                why,
+            )
+        )
     for advanced in trail.advanced_event_selectors or ():
         fields = advanced.field_selectors
         category = [f for f in fields if f.field == "eventCategory"]
         if not any("Management" in f.equals for f in category):
             continue
         allowed = set(_READ_ONLY_KINDS)
-        narrowing = [f for f in fields if f.field not in ("eventCategory", "readOnly")]
+        narrowing = [
+            f for f in fields if f.field not in ("eventCategory", "readOnly", "eventSource")
+        ]
+        sources = [f for f in fields if f.field == "eventSource"]
         for f in fields:
             if f.field == "readOnly":
                 if f.equals:
@@ -129,15 +193,52 @@ def selectors_problem(trail: Trail) -> str | None:
         if narrowing:
             narrowed.append(" and ".join(_describe_field_selector(f) for f in narrowing))
             continue
-        kinds |= {_READ_ONLY_KINDS[v] for v in allowed if v in _READ_ONLY_KINDS}
-    name = f'trail "{trail.name}"'
-    if kinds >= {"read", "write"}:
+        for f in sources:
+            named.update((*f.equals, *f.not_equals, *f.starts_with, *f.ends_with))
+        tests = [_source_test(f) for f in sources]
+        why = " and ".join(_describe_field_selector(f) for f in sources)
+        recorders.append(
+            _Recorder(
+                frozenset(_READ_ONLY_KINDS[v] for v in allowed if v in _READ_ONLY_KINDS),
+                _all_of(tests),
+                f"records management events only where {why}" if why else "",
+            )
+        )
+    return recorders, narrowed, named
+
+
+def selectors_problem(trail: Trail, watched: Watched | None = None) -> str | None:
+    """``None`` when the trail records every management event the rule can watch; else why not.
+
+    ``watched`` says which events the rule needs (default: every management event, read and
+    write, of any source). A selector narrowed by a field other than ``eventCategory``,
+    ``readOnly`` and ``eventSource`` does not count. The selectors must be known.
+    """
+    watched = watched or Watched()
+    recorders, narrowed, named = _recorders(trail)
+    witnesses = (
+        sorted(watched.sources) if watched.sources is not None else [*sorted(named), OTHER_SOURCE]
+    )
+    missing: dict[str, set[str]] = {}
+    for source in witnesses:
+        for kind in watched.kinds:
+            if not any(kind in r.kinds and r.accepts(source) for r in recorders):
+                missing.setdefault(source, set()).add(kind)
+    if not missing:
         return None
-    if excluded:
-        return f"{name} excludes management events from {', '.join(sorted(excluded))}"
-    if narrowed:
-        return f"{name} records management events only where {'; '.join(narrowed)}"
-    if kinds:
-        only = "read-only" if kinds == {"read"} else "write"
+    name = f'trail "{trail.name}"'
+    recorded_kinds = frozenset().union(*(r.kinds for r in recorders))
+    if not recorded_kinds:
+        if narrowed:
+            return f"{name} records management events only where {'; '.join(narrowed)}"
+        return f"{name} records no management events"
+    unrecorded = watched.kinds - recorded_kinds
+    if unrecorded:
+        only = "read-only" if recorded_kinds == {"read"} else "write"
         return f"{name} records only {only} management events"
-    return f"{name} records no management events"
+    whys = "; ".join(dict.fromkeys(r.why for r in recorders if r.why))
+    sources = [s for s in missing if s != OTHER_SOURCE]
+    if not sources:
+        return f"{name} {whys}, and events of this rule can come from any service"
+    verb = "can come" if watched.sources is None else "come"
+    return f"{name} {whys}, and events of this rule {verb} from {', '.join(sources)}"

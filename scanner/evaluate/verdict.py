@@ -40,12 +40,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 
 from scanner.catalog import Catalog, Rule, load_catalog
 from scanner.evaluate.chains import (
     BROKEN,
     OK,
     SKIPPED_ACCOUNT_STATUSES,
+    STUCK_AFTER,
     UNKNOWN,
     Chain,
     Walker,
@@ -79,6 +81,8 @@ def _holds(chain: Chain) -> str:
         parts.append(f'metric filter "{chain.metric_filter.name}"')
     if chain.alarm is not None:
         parts.append(f'alarm "{chain.alarm.name}"')
+    if chain.composite is not None:
+        parts.append(f'composite alarm "{chain.composite.name}"')
     if chain.topic is not None:
         parts.append(f"topic {chain.topic}")
     return "monitored through " + ", ".join(parts)
@@ -165,7 +169,7 @@ def _finding(
     if status is Status.ERROR:
         return finding
     finding = dataclasses.replace(finding, broken_link=link.link)
-    if verdict is not None and not verdict.covered and link.link is Link.FILTER:
+    if verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
         finding = dataclasses.replace(
             finding,
             missed_events=tuple(verdict.missed),
@@ -177,7 +181,11 @@ def _finding(
 
 
 def evaluate(
-    inventory: Inventory, profile: str | None = None, catalog: Catalog | None = None
+    inventory: Inventory,
+    profile: str | None = None,
+    catalog: Catalog | None = None,
+    *,
+    stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
 ) -> list[Finding]:
     """A finding per (active account, rule of the profile), in inventory then catalog order.
 
@@ -185,11 +193,14 @@ def evaluate(
     accounts collected only as dependencies (not in ``inventory.reported_accounts``) get no
     finding. An account that could not be entered, or was not entered on purpose, gets the
     verdicts that chains outside it decide (:func:`decided_outside`) and ERROR for the others.
+    An alarm that has been in ALARM for more than ``stuck_after_hours`` at
+    ``inventory.collected_at`` cannot notify a new event (the evaluator has no clock: the scan
+    time is data).
     """
     catalog = catalog or load_catalog()
     name = catalog.profile(profile).name
     rules = catalog.rules_in(name)
-    walker = Walker(inventory, name)
+    walker = Walker(inventory, name, timedelta(hours=stuck_after_hours))
     findings: list[Finding] = []
     for account in inventory.accounts:
         if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):

@@ -51,8 +51,9 @@ LINKS: tuple[LinkSpec, ...] = (
     ),
     LinkSpec(
         Link.SELECTORS,
-        "the trail records all management events, read and write, no source excluded",
-        "the events the control watches may not be recorded",
+        "the trail records every management event the rule can watch: its event sources (any "
+        "source for root usage and unauthorized calls), read and write unless all are writes",
+        "some events the control watches are never recorded",
     ),
     LinkSpec(
         Link.LOG_GROUP,
