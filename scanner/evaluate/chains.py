@@ -105,7 +105,7 @@ class Chain:
                 return status
         return OK
 
-    def rank(self) -> tuple[int, int, int, int, int, int]:
+    def rank(self) -> tuple[int, int, int, int, int, int, int]:
         """Larger is the better explanation of a failure: first a chain whose filter covers the
         rule (the chain meant for this rule, e.g. a member's own trail that only needs
         ``start-logging``, rather than an organization trail whose log group watches other
@@ -121,7 +121,8 @@ class Chain:
             decided = int(self.verdict.decided)
             closeness = -self.verdict.coverage.gap_count
         ok = sum(1 for r in self.links if r.status is OK)
-        return covering, candidate, position, decided, closeness, ok
+        via_composite = int(self.composite is not None)
+        return covering, candidate, position, decided, closeness, ok, via_composite
 
 
 # Where a link was judged: the resource (ARN or name), its account and its region.

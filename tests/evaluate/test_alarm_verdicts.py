@@ -4,6 +4,7 @@ alarm stuck in ALARM, over-broad filters, actions on other states, composite ala
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -127,8 +128,10 @@ def test_an_alarm_on_one_dimension_value_hears_only_that_event() -> None:
 
 def test_an_alarm_on_a_dimension_value_that_is_the_whole_rule_passes() -> None:
     account = with_filter(
-        healthy(), FILTER, pattern='{ ($.eventSource = "iam.amazonaws.com") && '
-        '($.eventName = "PutUserPolicy" || $.eventName = "DeleteUserPolicy") }'
+        healthy(),
+        FILTER,
+        pattern='{ ($.eventSource = "iam.amazonaws.com") && '
+        '($.eventName = "PutUserPolicy" || $.eventName = "DeleteUserPolicy") }',
     )
     account = with_transformation(account, FILTER, dimensions={"Source": "$.eventSource"})
     finding = check(with_alarm(account, ALARM, dimensions={"Source": "iam.amazonaws.com"}))
@@ -276,7 +279,7 @@ def test_a_topic_among_insufficient_data_actions_is_named_too() -> None:
 # Composite alarms.
 
 
-def composite(rule: str, **changes: object) -> CompositeAlarm:
+def composite(rule: str, **changes: Any) -> CompositeAlarm:
     name = "security-composite"
     base = CompositeAlarm(
         name=name,
@@ -287,7 +290,7 @@ def composite(rule: str, **changes: object) -> CompositeAlarm:
     return dataclasses.replace(base, **changes)
 
 
-def with_composite(rule: str, **changes: object) -> Account:
+def with_composite(rule: str, **changes: Any) -> Account:
     account = with_alarm(healthy(), ALARM, alarm_actions=())
     return with_region(account, "us-east-1", composite_alarms=(composite(rule, **changes),))
 

@@ -1,7 +1,8 @@
-"""Selectors are judged per rule: a trail breaks a rule only if it leaves out events of that rule."""
+"""Selectors are judged per rule: a trail breaks a rule only if it leaves out that rule's events."""
 
 from __future__ import annotations
 
+from typing import Any
 
 import pytest
 
@@ -23,12 +24,12 @@ KMS_RULES = {"cmk-disable-or-deletion", "unauthorized-api-calls", "root-account-
 MANAGEMENT = FieldSelector("eventCategory", equals=("Management",))
 
 
-def findings(**trail_changes: object) -> dict[str, Finding]:
+def findings(**trail_changes: Any) -> dict[str, Finding]:
     account = with_trail(healthy_account(), **trail_changes)
     return {f.rule: f for f in evaluate(single_account(account))}
 
 
-def advanced(*fields: FieldSelector) -> dict[str, object]:
+def advanced(*fields: FieldSelector) -> dict[str, Any]:
     return {
         "event_selectors": (),
         "advanced_event_selectors": (AdvancedEventSelector("management", (MANAGEMENT, *fields)),),
@@ -54,7 +55,9 @@ def test_excluding_kms_breaks_only_the_rules_whose_events_can_come_from_kms() ->
     )
     iam = by_rule["iam-policy-changes"]
     selectors = next(r for r in iam.chain if r.link is Link.SELECTORS)
-    assert selectors.detail == 'trail "management-events" records all management events of this rule'
+    assert selectors.detail == (
+        'trail "management-events" records all management events of this rule'
+    )
 
 
 def test_an_advanced_selector_excluding_kms_is_judged_the_same_way() -> None:
