@@ -109,6 +109,12 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
     facts = [
         ("severity", rule.severity),
         ("watches", rule.event_source or "events of any service"),
+        (
+            "trail records",
+            "management events from "
+            + (", ".join(rule.event_sources) if rule.event_sources else "any service")
+            + (", write events suffice" if rule.write_events_only else ", read and write"),
+        ),
         ("CIS", sections or "-"),
         ("Security Hub", rule.securityhub_control or "-"),
         ("CloudGuard", rule.cloudguard_rule or "-"),
@@ -134,6 +140,16 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
     out.line("References")
     for ref in rule.references:
         _show_reference(ref, out)
+    out.line()
+    routine = ", ".join(event.name for event in catalog.routine_events)
+    out.line(
+        wrap(
+            "A filter that also matches a routine event (" + routine + ") is over-broad: its "
+            "alarm sits in ALARM and CloudWatch notifies only on a change of state, so it "
+            "does not satisfy the rule, whatever it covers.",
+            "",
+        )
+    )
     out.line()
     accepted = rule.accepted.get(profile.name, ())
     if not accepted:

@@ -453,7 +453,7 @@ class Walker:
 
     def _action_chains(self, base: Chain, head: list[LinkResult], alarm: Alarm) -> Iterator[Chain]:
         topics = [a for a in alarm.alarm_actions if is_sns_topic(a)]
-        if not topics or not alarm.actions_enabled:
+        if not topics:
             yield dataclasses.replace(base, links=_complete(head))
             return
         for arn in topics:
