@@ -367,7 +367,7 @@ class _Scan:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        return self._result(management, described, chosen, started)
+        return self._result(management, described, chosen, started, collected_at)
 
     def _result(
         self,
@@ -375,6 +375,7 @@ class _Scan:
         described: Described,
         chosen: list[OrgAccount],
         started: float,
+        collected_at: str,
     ) -> CollectResult:
         suspended = tuple(self._account(a.id, a) for a in chosen if not a.active)
         chosen_ids = {a.id for a in chosen}
