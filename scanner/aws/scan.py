@@ -46,6 +46,7 @@ from scanner.aws.account import (
     AccountCollector,
     AccountData,
     collect_topics,
+    topic_region,
 )
 from scanner.aws.clients import Client, ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import Credentials
@@ -182,7 +183,7 @@ class _Scan:
         self.collected: dict[str, AccountData] = {}  # accounts read, even only for topics
         self.failed: dict[str, CollectionError] = {}  # accounts that could not be entered
         self.not_entered: set[str] = set()
-        self.foreign_topics: set[str] = set()
+        self.foreign_topics: dict[str, set[str]] = {}  # topic ARN -> accounts whose alarms need it
         self.listed: dict[str, OrgAccount] = {}
         self.listing_done = False
         self.page_arrived = asyncio.Condition()
@@ -250,7 +251,8 @@ class _Scan:
             data=self.collected.get(account_id),
         )
         self.collected[account_id] = collector.data
-        self.foreign_topics |= await collector.run()
+        for arn in await collector.run():
+            self.foreign_topics.setdefault(arn, set()).add(account_id)
         if identity is not await self.credentials.caller_identity():
             await self.pool.release(identity)
 
@@ -261,7 +263,7 @@ class _Scan:
         entered, another shard's, or filtered out) is entered just for its topics. Topics
         outside the organization stay unread and the evaluator says so; an owner that could not
         be entered is not tried again (the evaluator quotes its failure)."""
-        pending, self.foreign_topics = self.foreign_topics, set()
+        pending, self.foreign_topics = self.foreign_topics, {}
         by_owner: dict[str, set[str]] = {}
         for arn in pending:
             by_owner.setdefault(arn_account(arn), set()).add(arn)
@@ -269,17 +271,52 @@ class _Scan:
         async def read(owner: str, arns: set[str]) -> None:
             if owner not in self.collected:
                 member = await self.member_of_organization(owner)
-                if member is None or not member.active or owner in self.failed:
+                if member is None or not member.active:
+                    return
+                if owner in self.failed:
+                    self._depended(owner, arns, pending)
                     return
             try:
                 identity = await self.credentials.for_account(owner)
             except CallFailed as failed:
                 self.failed[owner] = failed.error
+                self._depended(owner, arns, pending)
                 return
             data = self.collected.setdefault(owner, AccountData(owner))
             await collect_topics(self.caller, self.pool, identity, arns, data, scope=self.scope)
+            self._depended(owner, arns, pending)
 
         await asyncio.gather(*(read(owner, arns) for owner, arns in sorted(by_owner.items())))
+
+    def _depended(self, owner: str, arns: set[str], needed_by: Mapping[str, set[str]]) -> None:
+        """Record in each account whose alarm notifies one of the owner's topics the read that
+        failed there (or could not be made: the owner could not be entered), naming the owner,
+        so the report's account errors say what the account's ERROR depended on (issue 12.5)."""
+        data = self.collected.get(owner)
+        for arn in sorted(arns):
+            failure = self.failed.get(owner)
+            if failure is None and data is not None:
+                failure = next(
+                    (
+                        e
+                        for e in data.errors
+                        if e.operation == "ListSubscriptionsByTopic" and e.resource == arn
+                    ),
+                    None,
+                )
+            if failure is None:
+                continue
+            note = CollectionError(
+                "sns",
+                "ListSubscriptionsByTopic",
+                failure.code,
+                f"account {owner} owns the topic: {failure.describe()}",
+                region=topic_region(arn),
+                resource=arn,
+            )
+            for dependent in sorted(needed_by.get(arn, ())):
+                if dependent in self.collected:
+                    self.collected[dependent].errors.append(note)
 
     async def management_first(self, management: str | None) -> None:
         """The management account and its chains' topics, then the plan for every member."""

@@ -168,16 +168,21 @@ class Walker:
 
     # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
 
-    def account(self, account_id: str, what: str) -> Account | str:
+    def account(self, account_id: str, what: str, call: str | None = None) -> Account | str:
+        """The account, or why it is unknown; ``call`` names the read that needed it."""
         account = self.inventory.account(account_id)
         if account is None or account.error is not None:
-            return f"{what} is in account {account_id}, which {_unscanned(account)}"
+            needed = ""
+            if call is not None:
+                service, operations = CALLS[call]
+                needed = f" ({service} {operations[0]} not called)"
+            return f"{what} is in account {account_id}{needed}, which {_unscanned(account)}"
         return account
 
     def region(
         self, account_id: str, region: str, what: str, call: str, resource: str | None = None
     ) -> Region | str:
-        account = self.account(account_id, what)
+        account = self.account(account_id, what, call)
         if isinstance(account, str):
             return account
         found = account.regions.get(region)

@@ -18,12 +18,14 @@ from moto.cloudtrail.responses import CloudTrailResponse
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 from moto.logs.responses import LogsResponse
+from moto.sns.responses import SNSResponse
 from moto.sts.responses import TokenResponse
 
 from scanner.aws import ScanError, ScanOptions, collect
 from scanner.aws import account as account_module
 from scanner.aws import credentials as credentials_module
 from scanner.aws.scan import CollectResult
+from scanner.cli.report import facts_of
 from scanner.evaluate import evaluate
 from scanner.model import ACCOUNT_SUSPENDED, Finding, Region, Status
 
@@ -212,7 +214,41 @@ def test_a_topic_in_an_account_that_cannot_be_entered_leaves_that_account_an_err
     locked = result.inventory.account(ids["locked"])
     assert locked is not None and locked.error is not None and locked.regions == {}
     assert all(f.status is Status.ERROR for f in findings(result, ids["locked"]).values())
-    assert findings(result, ids["alpha"])[ROOT].status is Status.ERROR
+    root = findings(result, ids["alpha"])[ROOT]
+    assert root.status is Status.ERROR
+    # Issue 12.5: the finding and alpha's own errors (the report's account errors) name the
+    # account and the call the verdict depended on.
+    assert f"account {ids['locked']} (sns ListSubscriptionsByTopic not called)" in root.reason
+    assert "AssumeRole" in root.reason
+    alpha = result.inventory.account(ids["alpha"])
+    assert alpha is not None
+    [needed] = [e for e in alpha.errors if e.resource == topic_arn]
+    assert (needed.service, needed.operation) == ("sns", "ListSubscriptionsByTopic")
+    assert needed.message.startswith(f"account {ids['locked']} owns the topic: sts AssumeRole")
+    account_errors = facts_of(result).account_errors
+    assert any(ids["locked"] in line for line in account_errors[ids["alpha"]])
+
+
+def test_a_topic_read_that_fails_in_its_owner_is_named_in_the_dependent_account(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = org.organization("alpha", "security")
+    topic_arn = org.topic(org.enter(ids["security"]), "central-alerts")
+    org.chain(org.enter(ids["alpha"]), rules=(ROOT,), topic_arn=topic_arn)
+    faults.inject(
+        monkeypatch, SNSResponse, "list_subscriptions_by_topic", "AuthorizationError", "no"
+    )
+
+    result = scan(organization=True)
+
+    root = findings(result, ids["alpha"])[ROOT]
+    assert root.status is Status.ERROR
+    assert "ListSubscriptionsByTopic" in root.reason and ids["security"] in root.reason
+    alpha = result.inventory.account(ids["alpha"])
+    assert alpha is not None
+    [needed] = [e for e in alpha.errors if e.resource == topic_arn]
+    assert needed.code == "AuthorizationError"
+    assert needed.message.startswith(f"account {ids['security']} owns the topic: sns ")
 
 
 @pytest.mark.slow
