@@ -10,9 +10,14 @@ gets the organization chain's verdicts. The organizations are seeded with
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+import boto3
 import pytest
+from e2e import emulated_org as org
+from moto.cloudtrail.responses import CloudTrailResponse
+from moto.organizations.responses import OrganizationsResponse
 
 from scanner.aws import ScanOptions, collect
 from scanner.aws.scan import CollectResult
@@ -194,3 +199,48 @@ def test_without_a_profile_the_plan_covers_every_profile() -> None:
     for profile in load_catalog().profiles:
         for finding in evaluate(result.inventory, profile.name):
             assert "was not entered" not in finding.reason, (profile.name, finding.rule)
+
+
+def test_accounts_are_collected_while_the_organization_is_still_being_listed(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 9.3: accounts flow into the scan as their pages arrive. moto answers at once, so the
+    # listing of the root's OUs is held back here (patched in process): the trails of the
+    # accounts directly under the root, listed before, are read while it is held; those of the
+    # account in the OU only after.
+    ids = org.organization("in-ou", ou="Workloads")
+    organizations = boto3.client("organizations", region_name="us-east-1")
+    early = organizations.create_account(Email="early@example.com", AccountName="early")
+    early_id = early["CreateAccountStatus"]["AccountId"]
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    held_until: list[float] = []
+    trails_read: dict[str, float] = {}
+    list_units = OrganizationsResponse.list_organizational_units_for_parent
+    describe_trails = CloudTrailResponse.describe_trails
+
+    def held(self: OrganizationsResponse) -> Any:
+        if self._get_param("ParentId") == root:
+            time.sleep(1.5)
+            held_until.append(time.monotonic())
+        return list_units(self)
+
+    def recorded(self: CloudTrailResponse) -> Any:
+        trails_read.setdefault(self.current_account, time.monotonic())
+        return describe_trails(self)
+
+    monkeypatch.setattr(OrganizationsResponse, "list_organizational_units_for_parent", held)
+    monkeypatch.setattr(CloudTrailResponse, "describe_trails", recorded)
+
+    result = asyncio.run(
+        collect(ScanOptions(organization=True, rate_limits={"organizations": 100.0}))
+    )
+
+    assert {a.id for a in result.inventory.accounts} == {org.MANAGEMENT, early_id, ids["in-ou"]}
+    [released] = held_until
+    assert trails_read[org.MANAGEMENT] < released
+    assert trails_read[early_id] < released
+    assert trails_read[ids["in-ou"]] > released
+    early_account = result.inventory.account(early_id)
+    assert early_account is not None and early_account.ou_path == ()
+    in_ou = result.inventory.account(ids["in-ou"])
+    assert in_ou is not None and in_ou.ou_path == ("Workloads",)
