@@ -704,7 +704,10 @@ def test_topic_in_an_unscanned_account_is_error() -> None:
     finding = check(with_alarm(healthy(), ALARM, alarm_actions=(foreign,)))
     assert finding.status is Status.ERROR
     assert link_status(finding, Link.TOPIC) is LinkStatus.UNKNOWN
-    assert finding.reason == f"topic {foreign} is in account 999999999999, which was not scanned"
+    assert finding.reason == (
+        f"topic {foreign} is in account 999999999999 (sns ListSubscriptionsByTopic not called), "
+        "which was not scanned"
+    )
 
 
 def test_log_delivery_error_is_noted() -> None:
