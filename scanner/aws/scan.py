@@ -48,7 +48,7 @@ from scanner.aws.account import (
     collect_topics,
     topic_region,
 )
-from scanner.aws.clients import Client, ClientOptions, ClientPool, Identity
+from scanner.aws.clients import ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import Credentials
 from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits
 from scanner.aws.organization import (
@@ -205,11 +205,9 @@ class _Scan:
             return Organization(None, None, (OrgAccount(me.account_id, me.account_id),))
         if self.options.listing is not None:
             return self.options.listing
-        return await list_organization(self.caller, await self._organizations(me))
-
-    async def _organizations(self, me: Identity) -> Client:
         region = ORGANIZATIONS_REGION.get(me.partition, self.home)
-        return await self.pool.client(me, region, "organizations")
+        client = await self.pool.client(me, region, "organizations")
+        return await list_organization(self.caller, client)
 
     async def _stream(self, me: Identity) -> tuple[Described, AsyncIterator[list[OrgAccount]]]:
         """The organization as it is listed: described first, then pages of accounts."""
@@ -220,7 +218,8 @@ class _Scan:
                 yield list(known.accounts)
 
             return Described(known.id, known.management_account_id), one_page()
-        client = await self._organizations(me)
+        region = ORGANIZATIONS_REGION.get(me.partition, self.home)
+        client = await self.pool.client(me, region, "organizations")
         described = await describe_organization(self.caller, client)
         return described, walk_organization(self.caller, client)
 

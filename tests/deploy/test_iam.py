@@ -37,6 +37,9 @@ IAM_PREFIX: dict[str, str] = {}
 
 # --- the operations the collector calls ------------------------------------------------------
 
+# The gateway's methods that make AWS calls: Caller.<method>(client, "Operation", ...).
+CALLER_METHODS = frozenset({"call", "paginate", "paginate_keys", "pages"})
+
 
 class _Function:
     def __init__(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -54,7 +57,7 @@ class _Function:
                 continue
             func = sub.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if name in {"call", "paginate"} and _on_caller(func) and len(sub.args) >= 2:
+            if name in CALLER_METHODS and _on_caller(func) and len(sub.args) >= 2:
                 client, operation = sub.args[0], sub.args[1]
                 assert isinstance(client, ast.Name), ast.unparse(sub)
                 assert isinstance(operation, ast.Constant), ast.unparse(sub)
@@ -191,11 +194,13 @@ def granted(properties: dict[str, Any]) -> list[str]:
 
 
 def test_every_collector_call_is_found() -> None:
-    # The derivation sees through a client passed as a parameter (the organization listing and
-    # the region listing receive theirs from the scan).
+    # The derivation sees through a client passed as a parameter (the organization listing
+    # receives its client from the scan) and through every paging method of the gateway.
     assert ("organizations", "ListAccountsForParent") in OPERATIONS
-    assert ("ec2", "DescribeRegions") in OPERATIONS
+    assert ("cloudwatch", "DescribeAlarms") in OPERATIONS
     assert ("cloudtrail", "DescribeTrails") in OPERATIONS
+    # Trails are listed once per account (shadow trails): regions are not enumerated.
+    assert ("ec2", "DescribeRegions") not in OPERATIONS
     assert ALWAYS_ALLOWED <= CALLED
 
 

@@ -15,7 +15,6 @@ locals {
     "cloudtrail:GetEventSelectors",
     "cloudtrail:GetTrailStatus",
     "cloudwatch:DescribeAlarms",
-    "ec2:DescribeRegions",
     "logs:DescribeMetricFilters",
     "sns:ListSubscriptionsByTopic",
   ]
