@@ -146,7 +146,9 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
         wrap(
             "A filter that also matches a routine event (" + routine + ") is over-broad: its "
             "alarm sits in ALARM and CloudWatch notifies only on a change of state, so it "
-            "does not satisfy the rule, whatever it covers.",
+            "does not satisfy the rule, whatever it covers. Filters whose chains work (trail, "
+            "alarm and subscribed topic all fine) count together: their patterns must cover a "
+            "reference jointly, so a long pattern may be split over several filters.",
             "",
         )
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.catalog import Rule, Verdict, judge
+from scanner.catalog import Reference, Rule, Verdict, judge
 from scanner.evaluate import alarms, composites
 from scanner.evaluate.alarms import num
 from scanner.evaluate.trails import KINDS, Watched, selectors_problem
@@ -41,6 +41,7 @@ from scanner.model import (
 )
 from scanner.patterns import (
     Comparison,
+    Coverage,
     JsonPattern,
     Op,
     Pattern,
@@ -94,6 +95,24 @@ class Chain:
     notes: tuple[str, ...] = ()
     pattern: Pattern | None = None  # what the alarm hears: the filter's, narrowed by dimensions
     composite: CompositeAlarm | None = None  # the composite alarm the metric alarm notifies by
+    # Links broken only because the pattern (as the alarm hears it) misses some of the rule's
+    # events: the chain still notifies the events it does match.
+    coverage_breaks: frozenset[Link] = frozenset()
+    # Set by the verdict: the working chains taken together, and what they cover.
+    union: tuple[Chain, ...] = ()
+    union_coverage: Coverage | None = None
+    union_reference: Reference | None = None
+
+    @property
+    def working(self) -> bool:
+        """Every link holds but for coverage: the chain notifies the events its pattern
+        matches, so it can share the rule with other working chains."""
+        if not self.coverage_breaks or self.pattern is None or self.verdict is None:
+            return False
+        return all(
+            r.status is OK or (r.status is BROKEN and r.link in self.coverage_breaks)
+            for r in self.links
+        )
 
     def first(self, status: LinkStatus) -> LinkResult | None:
         return next((r for r in self.links if r.status is status), None)
@@ -335,7 +354,12 @@ class Walker:
             notes = (*notes, *verdict.notes)
         link = _result(Link.FILTER, status, detail, (metric_filter.name, owner, region))
         chain = dataclasses.replace(
-            base, metric_filter=metric_filter, verdict=verdict, pattern=pattern, notes=notes
+            base,
+            metric_filter=metric_filter,
+            verdict=verdict,
+            pattern=pattern,
+            notes=notes,
+            coverage_breaks=_gaps_only(verdict, Link.FILTER),
         )
         if not metric_filter.transformations:
             detail = f"{name} publishes no metric"
@@ -398,7 +422,12 @@ class Walker:
             pattern = pin(pattern, path, value)
         verdict = judge(rule, self.profile, pattern)
         heard = ", ".join(f'$.{path} = "{value}"' for path, value in pins.items())
-        narrowed = dataclasses.replace(base, pattern=pattern, verdict=verdict)
+        narrowed = dataclasses.replace(
+            base,
+            pattern=pattern,
+            verdict=verdict,
+            coverage_breaks=base.coverage_breaks | _gaps_only(verdict, Link.ALARM),
+        )
         if verdict.covered:
             return narrowed, None
         name = f'alarm "{alarm.name}"'
@@ -651,12 +680,23 @@ def _log_group_of(trail: Trail) -> tuple[str, str, str, str] | str:
     return name, trail.log_group_arn.removesuffix(":*"), account_id, region
 
 
-def _event_names(verdict: Verdict) -> list[str]:
-    """How to name the missed events: by eventName when that tells them apart."""
-    names = [gap.example.get("eventName") for gap in verdict.gaps]
+def _gaps_only(verdict: Verdict | None, link: Link) -> frozenset[Link]:
+    """``{link}`` when the verdict breaks it only because some events are missed."""
+    if verdict is None or verdict.covered or not verdict.decided or verdict.over_broad:
+        return frozenset()
+    return frozenset({link})
+
+
+def missed_summary(coverage: Coverage) -> str:
+    """``3 events (A, B, C)``: the missed events, by eventName when that tells them apart."""
+    names = [gap.example.get("eventName") for gap in coverage.gaps]
     if all(isinstance(name, str) for name in names) and len(set(names)) == len(names):
-        return [str(name) for name in names]
-    return [gap.description for gap in verdict.gaps]
+        shown = ", ".join(str(name) for name in names)
+    else:
+        shown = ", ".join(gap.description for gap in coverage.gaps)
+    more = f", and {coverage.truncated} more" if coverage.truncated else ""
+    count = coverage.gap_count
+    return f"{count} {'event' if count == 1 else 'events'} ({shown}{more})"
 
 
 def _filter_detail(name: str, verdict: Verdict) -> tuple[LinkStatus, str]:
@@ -667,11 +707,7 @@ def _filter_detail(name: str, verdict: Verdict) -> tuple[LinkStatus, str]:
         return OK, f"{name} covers {reference}"
     if not verdict.decided:
         return BROKEN, f"cannot prove {name} covers {reference}: {verdict.coverage.reason}"
-    count = verdict.coverage.gap_count
-    shown = ", ".join(_event_names(verdict))
-    more = f", and {verdict.coverage.truncated} more" if verdict.coverage.truncated else ""
-    noun = "event" if count == 1 else "events"
-    return BROKEN, f"{name} misses {count} {noun} ({shown}{more})"
+    return BROKEN, f"{name} misses {missed_summary(verdict.coverage)}"
 
 
 def unknown_trails(account: Account) -> Chain:

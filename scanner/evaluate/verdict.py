@@ -42,7 +42,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
-from scanner.catalog import Catalog, Rule, load_catalog
+from scanner.catalog import Catalog, Reference, Rule, load_catalog
 from scanner.evaluate.chains import (
     BROKEN,
     OK,
@@ -51,6 +51,7 @@ from scanner.evaluate.chains import (
     UNKNOWN,
     Chain,
     Walker,
+    missed_summary,
     no_trail,
     unknown_trails,
 )
@@ -62,6 +63,7 @@ from scanner.model import (
     Link,
     Status,
 )
+from scanner.patterns import Coverage, covers_any, overlaps
 from scanner.remediation import RemediationContext, remediation_for
 
 
@@ -121,16 +123,83 @@ def _subscribed_topic(inventory: Inventory, account_id: str, region: str | None)
 
 
 def _pick(chains: Iterable[Chain]) -> tuple[Status, Chain] | None:
-    """The rule's verdict and the chain that explains it; stops reading at a chain that holds."""
+    """The rule's verdict and the chain that explains it; stops reading at a chain that holds.
+
+    When no chain holds alone, the working chains (every link holds but for coverage) may hold
+    together: the returned chain then carries them in ``union``, with their joint coverage."""
     seen: list[Chain] = []
     for chain in chains:
         if chain.status is OK:
             return Status.PASS, chain
         seen.append(chain)
+    union = _union(seen)
+    if union is not None and union.status is OK:
+        return Status.PASS, union
     unknown = [c for c in seen if c.status is UNKNOWN]
     if unknown:
         return Status.ERROR, max(unknown, key=Chain.rank)
-    return (Status.FAIL, max(seen, key=Chain.rank)) if seen else None
+    if not seen:
+        return None
+    best = max(seen, key=Chain.rank)
+    if union is not None and best.working:
+        best = dataclasses.replace(
+            best,
+            union=union.union,
+            union_coverage=union.union_coverage,
+            union_reference=union.union_reference,
+        )
+    return Status.FAIL, best
+
+
+def _part(chain: Chain) -> str:
+    """One working chain in a list: its metric filter, and its alarm when that narrows it."""
+    name = f'"{chain.metric_filter.name}"' if chain.metric_filter is not None else "?"
+    if chain.alarm is not None and Link.ALARM in chain.coverage_breaks:
+        return f'{name} (as alarm "{chain.alarm.name}" hears it)'
+    return name
+
+
+def _union(seen: list[Chain]) -> Chain | None:
+    """The working chains taken together, as one chain: a copy of the first that they need,
+    with ``union`` and ``union_coverage`` set, its coverage links holding when together they
+    cover an accepted reference. ``None`` when fewer than two patterns are at work.
+
+    Coverage of the union is exact (:func:`scanner.patterns.covers_any`): the reference the
+    union covers first in preferred order, else the one it comes closest to."""
+    working = [c for c in seen if c.working]
+    patterns = list(dict.fromkeys(c.pattern for c in working if c.pattern is not None))
+    if len(patterns) < 2:
+        return None
+    verdict = working[0].verdict
+    assert verdict is not None  # by Chain.working
+    best: tuple[Reference, Coverage] | None = None
+    for ref in verdict.rule.accepted_in(verdict.profile):
+        coverage = covers_any(patterns, ref.pattern)
+        if coverage.covered:
+            best = ref, coverage
+            break
+        if coverage.decided and (best is None or coverage.gap_count < best[1].gap_count):
+            best = ref, coverage
+    if best is None:
+        return None
+    ref, coverage = best
+    used = working
+    if coverage.covered:
+        used = [c for c in working if c.pattern is None or overlaps(c.pattern, ref.pattern)]
+        used = [c for c in used if c.pattern is not None] or working
+    first = used[0]
+    union = dataclasses.replace(
+        first, union=tuple(used), union_coverage=coverage, union_reference=ref
+    )
+    if not coverage.covered:
+        return union
+    names = ", ".join(dict.fromkeys(_part(c) for c in used))
+    detail = f"metric filters {names} together cover {ref.name}"
+    links = tuple(
+        dataclasses.replace(r, status=OK, detail=detail) if r.link in first.coverage_breaks else r
+        for r in first.links
+    )
+    return dataclasses.replace(union, links=links)
 
 
 def _finding(
@@ -161,6 +230,16 @@ def _finding(
         reference=verdict.reference.name if verdict is not None else preferred.name,
         notes=tuple(dict.fromkeys(chain.notes)),
     )
+    if status is Status.PASS and chain.union:
+        parts = "; ".join(
+            f"({i}) {_holds(c)}{_elsewhere(c, account)}" for i, c in enumerate(chain.union, 1)
+        )
+        covered = chain.union_reference.name if chain.union_reference else ""
+        return dataclasses.replace(
+            finding,
+            reference=covered or finding.reference,
+            reason=f"{len(chain.union)} chains together cover {covered}: {parts}",
+        )
     if status is Status.PASS:
         return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
     link = chain.first(UNKNOWN if status is Status.ERROR else BROKEN)
@@ -169,7 +248,26 @@ def _finding(
     if status is Status.ERROR:
         return finding
     finding = dataclasses.replace(finding, broken_link=link.link)
-    if verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
+    union = chain.union_coverage
+    if (
+        union is not None
+        and chain.union_reference is not None
+        and link.link
+        in (
+            Link.FILTER,
+            Link.ALARM,
+        )
+    ):
+        names = ", ".join(dict.fromkeys(_part(c) for c in chain.union))
+        finding = dataclasses.replace(
+            finding,
+            reference=chain.union_reference.name,
+            reason=f"metric filters {names}, whose chains work, together miss "
+            f"{missed_summary(union)} of {chain.union_reference.name}",
+            missed_events=tuple(union.missed),
+            gaps=tuple(gap.description for gap in union.gaps),
+        )
+    elif verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
         finding = dataclasses.replace(
             finding,
             missed_events=tuple(verdict.missed),

@@ -21,6 +21,7 @@ from scanner.aws import ScanOptions, collect
 from scanner.aws.scan import CollectResult
 from scanner.evaluate import evaluate
 from scanner.model import Finding, Inventory, Link, Status
+from scanner.testing import event_names
 
 pytestmark = pytest.mark.slow
 
@@ -218,3 +219,30 @@ def test_a_topic_among_ok_actions_only_is_named(aws: str) -> None:
     finding = scanned(ROOT)[ROOT]
     assert finding.broken_link is Link.ACTIONS
     assert f"topic {chain['topic']} among its OK actions" in finding.reason
+
+
+def test_a_pattern_split_over_two_filters_each_with_its_alarm_passes(aws: str) -> None:
+    rule = "organizations-changes"
+    names = event_names(rule)
+    management = org.management()
+    chain = org.chain(management, rules=())
+    halves = (names[: len(names) // 2], names[len(names) // 2 :])
+    for i, half in enumerate(halves, start=1):
+        either = " || ".join(f'($.eventName = "{name}")' for name in half)
+        replace_filter(
+            management,
+            chain["log_group"],
+            f"organizations-{i}",
+            f'{{ ($.eventSource = "organizations.amazonaws.com") && ({either}) }}',
+        )
+        alarm(
+            management,
+            f"organizations-{i}",
+            AlarmName=f"organizations-{i}",
+            AlarmActions=[chain["topic"]],
+        )
+    finding = verdicts(scan().inventory)[rule]
+    assert finding.status is Status.PASS, finding.reason
+    assert finding.reason.startswith("2 chains together cover")
+    assert 'alarm "organizations-1"' in finding.reason
+    assert 'alarm "organizations-2"' in finding.reason
