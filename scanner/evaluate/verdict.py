@@ -18,10 +18,14 @@ Later links are evaluated wherever the data allow, so a chain broken for sure is
 an earlier datum is unknown. A chain is broken if any link is, else unknown if any link is, else
 it holds. The rule's verdict over all chains of the account:
 
-* PASS if any chain holds (the reason says which);
+* PASS if any chain holds (the reason says which), or if the *working* chains (every link holds
+  but the pattern misses some events: split filters, alarms on single dimension values)
+  together cover an accepted reference, decided exactly on the union of their patterns (the
+  reason lists every chain used);
 * otherwise ERROR if any chain is unknown: the missing datum might have completed it, so the
   scanner says neither PASS nor FAIL and quotes the failed call;
-* otherwise FAIL, explained by the chain that got furthest, among the chains meant for the
+* otherwise FAIL, explained by the chain that got furthest (when it is a working chain, by the
+  events the union of the working chains misses), among the chains meant for the
   rule: a chain whose filter covers the rule comes first, then one whose filter concerns it;
   then the furthest first broken link; at the filter, the pattern that comes closest (fewest
   missed kinds of event); then the most links that hold (:meth:`Chain.rank`). Filters that
