@@ -157,6 +157,9 @@ class RemediationContext:
     metric_namespace: str | None = None
     alarm_name: str | None = None
     topic_arn: str | None = None
+    # The dimension keys the filter's metric is published with: an alarm without them hears
+    # nothing, and one on some values hears only those events; the fix drops them.
+    filter_dimensions: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, values: Mapping[str, str]) -> RemediationContext:
@@ -233,6 +236,7 @@ class _Choices:
     trail_exists: bool
     filter_in_place: bool
     metric_known: bool
+    filter_dimensions: bool = False
 
 
 def _links(finding: Finding) -> dict[Link, LinkResult]:
@@ -289,6 +293,10 @@ def _plan_steps(finding: Finding, c: _Choices, new_topic: bool) -> tuple[Step, .
         and (spec_link is finding.broken_link or _status(links, spec_link) is not LinkStatus.OK)
     ]
     steps: set[Step] = {step for link in todo for step in _steps_for(link, links, c)}
+    if "alarm" in steps and c.filter_dimensions:
+        # The new alarm has no dimensions: the filter is rewritten without them too (one
+        # metric, every event), or a new one is added beside it.
+        steps.add("filter")
     if "alarm" in steps:
         steps.discard("actions")  # put-metric-alarm enables the actions it sets
         if new_topic:
@@ -357,6 +365,7 @@ def plan_finding(
         trail_exists=ctx.trail_name is not None,
         filter_in_place=filter_in_place,
         metric_known=ctx.metric_name is not None and ctx.metric_namespace is not None,
+        filter_dimensions=bool(ctx.filter_dimensions),
     )
     steps = _plan_steps(finding, choices, new_topic)
 

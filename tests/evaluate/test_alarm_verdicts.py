@@ -321,3 +321,18 @@ def test_a_composite_without_sns_actions_does_not_count() -> None:
     finding = check(with_composite(f"ALARM({ALARM})", alarm_actions=()))
     assert finding.status is Status.FAIL
     assert finding.broken_link is Link.ACTIONS
+
+
+def test_the_fix_for_an_alarm_deaf_to_the_filters_dimensions_drops_them() -> None:
+    finding = check(with_event_name_dimension(healthy()))
+    cli = finding.remediation["cli"]
+    # Not the same useless alarm again: the filter is rewritten as one metric without
+    # dimensions, and the alarm on it.
+    assert "aws logs put-metric-filter" in cli
+    assert "without dimensions" in cli
+    assert '"dimensions"' not in cli
+    assert "put-metric-alarm" in cli
+    narrowed = with_alarm(
+        with_event_name_dimension(healthy()), ALARM, dimensions={"EventName": "PutUserPolicy"}
+    )
+    assert "aws logs put-metric-filter" in check(narrowed).remediation["cli"]

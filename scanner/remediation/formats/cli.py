@@ -79,7 +79,7 @@ aws cloudtrail update-trail --region ${region} --name ${trail_name} \\
         Block(
             "filter",
             """\
-# Count every event the control watches.
+# Count every event the control watches, as one metric without dimensions.
 aws logs put-metric-filter --region ${region} \\
   --log-group-name ${log_group_name} --filter-name ${filter_name} \\
   --filter-pattern ${pattern} \\
@@ -109,7 +109,8 @@ aws sns subscribe --region ${region} --topic-arn ${topic_arn} \\
         Block(
             "alarm",
             """\
-# Alarm on one matching event, notifying the SNS topic.
+# Alarm on one matching event, notifying the SNS topic (this replaces the alarm's whole
+# configuration: no unit, no dimensions, so it hears every datapoint of the filter).
 aws cloudwatch put-metric-alarm --region ${region} \\
   --alarm-name ${alarm_name} --alarm-description ${alarm_description} \\
   --namespace ${metric_namespace} --metric-name ${metric_name} \\
