@@ -112,7 +112,7 @@ def _context(chain: Chain, account: Account, inventory: Inventory) -> Remediatio
         metric_namespace=t.metric_namespace if t is not None else None,
         alarm_name=chain.alarm.name if chain.alarm is not None else None,
         topic_arn=_subscribed_topic(inventory, account_id, region),
-        filter_dimensions=tuple(sorted(t.dimensions)) if t is not None else (),
+        filter_dimensions=",".join(sorted(t.dimensions)) if t is not None else "",
     )
 
 

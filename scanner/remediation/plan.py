@@ -157,9 +157,10 @@ class RemediationContext:
     metric_namespace: str | None = None
     alarm_name: str | None = None
     topic_arn: str | None = None
-    # The dimension keys the filter's metric is published with: an alarm without them hears
-    # nothing, and one on some values hears only those events; the fix drops them.
-    filter_dimensions: tuple[str, ...] = ()
+    # The dimension keys the filter's metric is published with, comma-separated: an alarm
+    # without them hears nothing, and one on some values hears only those events; the fix
+    # drops them.
+    filter_dimensions: str = ""
 
     @classmethod
     def of(cls, values: Mapping[str, str]) -> RemediationContext:
