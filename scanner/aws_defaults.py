@@ -23,10 +23,16 @@ DEFAULT_RATES: Mapping[str, float] = {
 DEFAULT_MAX_IN_FLIGHT = 64  # requests in flight, all accounts together
 DEFAULT_ACCOUNT_CONCURRENCY = 8  # accounts collected at once
 DEFAULT_MEMBER_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in members
+DEFAULT_MAX_ATTEMPTS = 5  # attempts per call, the first one included
+DEFAULT_BACKOFF = (1.0, 20.0)  # seconds: the first retry waits up to 1 s, none more than 20 s
+DEFAULT_PATIENCE = 180.0  # seconds a throttled Organizations or STS call keeps retrying
 
 __all__ = [
     "DEFAULT_ACCOUNT_CONCURRENCY",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MEMBER_ROLE",
+    "DEFAULT_PATIENCE",
     "DEFAULT_RATES",
 ]

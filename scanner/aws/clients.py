@@ -1,22 +1,26 @@
-"""Botocore clients, created once and reused: the one place that builds them.
+"""Botocore clients, created once per ``(region, service)`` and shared by every identity.
 
-Why this module exists: creating a client is the expensive part of talking to AWS, a call on a
-live client is cheap (1-3 ms). A new botocore session reloads every service model (~80 ms); a
-new client builds an SSL context and loads the CA bundle on its first request (~60 ms CPU,
-~1 MB). So:
+Why this module exists: creating a client is the expensive part of talking to AWS (10-25 ms of
+CPU: the service model, the endpoint rules, ~100-700 API methods, a copy of the event emitter,
+an HTTP connection pool), a call on a live client is cheap (1-3 ms). A scan of 1,000 accounts
+in 17 regions made ~20 clients per account, 20,000 in all: most of its CPU and memory. So:
 
 * There is one base :class:`~aiobotocore.session.AioSession` per :class:`ClientPool` (one per
-  scan, normally one per process). It resolves the base credentials through the default chain
-  (environment, profile, web identity / IRSA, EKS Pod Identity, instance role).
-* Every other identity (a hub or member role) gets a light session that *shares the base
-  session's data loader* (so no model is loaded twice) and whose credential provider returns
-  that identity's refreshable credentials (so botocore re-signs with fresh keys mid-scan).
-  aioboto3 wraps exactly these sessions and adds resources, which we do not use: we talk to
-  aiobotocore directly and keep one dependency fewer in the typed boundary.
-* Clients are keyed by ``(identity, region, service)`` and live until the identity is released
-  (the end of that account's scan) or the pool closes.
-* Every client uses :class:`_SharedSSLSession`, which builds the SSL context once per process
-  instead of once per client.
+  scan). It resolves the base credentials through the default chain (environment, profile, web
+  identity / IRSA, EKS Pod Identity, instance role).
+* A client is built once per ``(region, service)`` for the whole scan and signs every request
+  with the credentials of *whoever calls*: its credentials object is a proxy reading the
+  identity that :func:`acting` set in the calling task's context (a :class:`~contextvars.
+  ContextVar`; every request, and every retry, is signed in the task that made the call). The
+  gateway sets it around each call, so an identity is never a property of a client, only of a
+  call. A request made with no identity set fails (``NoCredentialsError``); it never falls
+  back to another identity's keys.
+* Nothing else in a client depends on the identity for the services we call: endpoints are per
+  region (no account-based endpoints: those exist for DynamoDB only), and the HTTP connection
+  pool is per endpoint. Connections are therefore kept alive across accounts.
+* Every client uses :class:`_SharedSSLSession`, which builds the SSL context once per process.
+* botocore makes one attempt per call: retries are the gateway's (:mod:`.gateway`), which
+  sees, counts and paces every attempt, and whose budget is per call, not per client.
 
 aiobotocore has no type information: ``Any`` stays inside this module and :mod:`.gateway`;
 the rest of the package sees :class:`Client` and :class:`Identity`.
@@ -26,42 +30,61 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import ssl
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 from aiobotocore.config import AioConfig  # type: ignore[import-untyped, unused-ignore]
 from aiobotocore.httpsession import AIOHTTPSession  # type: ignore[import-untyped, unused-ignore]
 from aiobotocore.session import AioSession  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import NoCredentialsError  # type: ignore[import-untyped, unused-ignore]
 from botocore.httpsession import create_urllib3_context, get_cert_path  # type: ignore[import-untyped, unused-ignore]
 
 from scanner.model.arns import arn_partition
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_POOL_CONNECTIONS = 64  # per (region, service) client, shared by every account
 
 
 @dataclass(frozen=True, slots=True)
 class ClientOptions:
-    """How every client is built; the retry settings are botocore's own."""
+    """How every client is built. Retries are the gateway's: botocore makes one attempt."""
 
     profile: str | None = None
     endpoint_url: str | None = None  # None: botocore's own resolution (AWS_ENDPOINT_URL, ...)
-    retry_mode: str = "standard"  # standard | adaptive
-    max_attempts: int = 5  # total attempts, the first one included
+    # botocore's mode with one attempt: "adaptive" keeps its client-side rate limiter, which
+    # slows a (region, service) client for every account once any of them is throttled.
+    retry_mode: str = "standard"
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     read_timeout: float = DEFAULT_READ_TIMEOUT
-    max_pool_connections: int = 10
+    max_pool_connections: int = DEFAULT_POOL_CONNECTIONS
+
+
+@runtime_checkable
+class Renewable(Protocol):
+    """Credentials that can be replaced on demand (an assumed role: assume it again).
+
+    ``generation`` changes at every renewal; :meth:`renew` renews only if it is still the one
+    given, so that many calls failing with the same expired keys re-assume the role once.
+    """
+
+    @property
+    def generation(self) -> int: ...
+
+    async def renew(self, generation: int) -> None: ...
 
 
 @dataclass(eq=False, slots=True)
 class Identity:
     """Who calls: an account and the credentials acting in it.
 
-    ``credentials`` is ``None`` for the base identity (the session's default chain), else an
-    aiobotocore credentials object (refreshable for assumed roles). ``key`` names the identity in
-    the client pool: two identities with the same key share clients.
+    ``credentials`` is a botocore credentials object (anything with an async
+    ``get_frozen_credentials``; :class:`Renewable` for assumed roles); ``None`` until the base
+    identity is resolved. ``key`` names the identity (``base``, ``role:<account>``).
     """
 
     key: str
@@ -112,37 +135,64 @@ class _SharedSSLSession(AIOHTTPSession):  # type: ignore[misc]
         )
 
 
-class _FixedCredentials:
-    """A credential provider for a session: always the identity's (refreshable) credentials."""
+_ACTING: contextvars.ContextVar[Identity] = contextvars.ContextVar("scanner_aws_identity")
 
-    def __init__(self, credentials: Any) -> None:
-        self._credentials = credentials
 
-    async def load_credentials(self) -> Any:
+@contextlib.contextmanager
+def acting(identity: Identity) -> Iterator[None]:
+    """Requests made in this block (in this task) are signed as ``identity``."""
+    token = _ACTING.set(identity)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
+class _CallerCredentials:
+    """The credentials of every shared client: those of the identity acting in this task."""
+
+    method = "scanner-identity"
+
+    def _current(self) -> Any:
+        identity = _ACTING.get(None)
+        if identity is None or identity.credentials is None:
+            raise NoCredentialsError()
+        return identity.credentials
+
+    async def get_frozen_credentials(self) -> Any:
+        return await self._current().get_frozen_credentials()
+
+    async def get_account_id(self) -> str | None:
+        identity = _ACTING.get(None)
+        return (identity.account_id or None) if identity is not None else None
+
+    def get_deferred_property(self, name: str) -> Callable[[], Awaitable[Any]]:
+        return getattr(self, f"get_{name}")  # type: ignore[no-any-return]
+
+
+class _CallerCredentialProvider:
+    """The shared session's credential provider: always :class:`_CallerCredentials`."""
+
+    def __init__(self) -> None:
+        self._credentials = _CallerCredentials()
+
+    async def load_credentials(self) -> _CallerCredentials:
         return self._credentials
 
 
-@dataclass(eq=False)
-class _IdentityClients:
-    session: AioSession
-    stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
-    clients: dict[tuple[str, str], asyncio.Future[Client]] = field(default_factory=dict)
-
-
 class ClientPool:
-    """Clients per ``(identity, region, service)``, created on first use, closed on release."""
+    """Clients per ``(region, service)``, created on first use, closed with the pool."""
 
     def __init__(self, options: ClientOptions | None = None) -> None:
         self.options = options or ClientOptions()
         self.base_session = AioSession(profile=self.options.profile)
         self.created = 0  # clients created so far (a figure for tests and benchmarks)
-        self._identities: dict[str, _IdentityClients] = {}
+        self._session: AioSession | None = None  # built with the first client
+        self._stack = contextlib.AsyncExitStack()
+        self._clients: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._config = AioConfig(
             http_session_cls=_SharedSSLSession,
-            retries={
-                "mode": self.options.retry_mode,
-                "total_max_attempts": self.options.max_attempts,
-            },
+            retries={"mode": self.options.retry_mode, "total_max_attempts": 1},
             connect_timeout=self.options.connect_timeout,
             read_timeout=self.options.read_timeout,
             max_pool_connections=self.options.max_pool_connections,
@@ -152,52 +202,45 @@ class ClientPool:
         """The default chain's credentials, or ``None`` when it finds none."""
         return await self.base_session.get_credentials()
 
-    def _session_for(self, identity: Identity) -> _IdentityClients:
-        found = self._identities.get(identity.key)
-        if found is None:
-            if identity.credentials is None:
-                session = self.base_session
-            else:
-                session = AioSession(profile=self.options.profile)
-                loader = self.base_session.get_component("data_loader")
-                session.register_component("data_loader", loader)
-                session.register_component(
-                    "credential_provider", _FixedCredentials(identity.credentials)
-                )
-            found = self._identities[identity.key] = _IdentityClients(session)
-        return found
+    def _clients_session(self) -> AioSession:
+        """The clients' session: the base session's data loader (no model is loaded twice),
+        the calling identity's credentials."""
+        if self._session is None:
+            session = AioSession(profile=self.options.profile)
+            session.register_component(
+                "data_loader", self.base_session.get_component("data_loader")
+            )
+            session.register_component("credential_provider", _CallerCredentialProvider())
+            self._session = session
+        return self._session
 
-    async def client(self, identity: Identity, region: str, service: str) -> Client:
-        entry = self._session_for(identity)
+    async def _raw(self, region: str, service: str) -> Any:
         key = (region, service)
-        future = entry.clients.get(key)
+        future = self._clients.get(key)
         if future is None:
             future = asyncio.get_running_loop().create_future()
-            entry.clients[key] = future
+            self._clients[key] = future
             try:
-                context = entry.session.create_client(
+                context = self._clients_session().create_client(
                     service,
                     region_name=region,
                     endpoint_url=self.options.endpoint_url,
                     config=self._config,
                 )
-                raw = await entry.stack.enter_async_context(context)
+                raw = await self._stack.enter_async_context(context)
             except BaseException as error:
-                del entry.clients[key]
+                del self._clients[key]
                 future.set_exception(error)
                 future.exception()  # retrieved: later waiters re-raise it themselves
                 raise
             self.created += 1
-            future.set_result(Client(raw, identity, region, service))
+            future.set_result(raw)
         return await asyncio.shield(future)
 
-    async def release(self, identity: Identity) -> None:
-        """Close every client of the identity (the account's scan is over)."""
-        entry = self._identities.pop(identity.key, None)
-        if entry is not None:
-            await entry.stack.aclose()
+    async def client(self, identity: Identity, region: str, service: str) -> Client:
+        """A client of ``service`` in ``region`` acting as ``identity`` (through the gateway)."""
+        return Client(await self._raw(region, service), identity, region, service)
 
     async def close(self) -> None:
-        while self._identities:
-            _, entry = self._identities.popitem()
-            await entry.stack.aclose()
+        self._clients.clear()
+        await self._stack.aclose()

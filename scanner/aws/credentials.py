@@ -11,10 +11,13 @@ Theory of operation:
   never through a member role: normally that is the organization's management account. Every
   other account is entered by ``arn:<partition>:iam::<account>:role/<member_role_name>``, with
   ``external_id`` when given.
-* Assumed credentials are aiobotocore refreshable credentials: botocore asks them for keys on
-  every request, and they call AssumeRole again (through :class:`~scanner.aws.gateway.Caller`,
-  so the call is throttled and counted) when fewer than 15 minutes remain, which matters for role
-  chaining (sessions capped at one hour) and long scans.
+* Assumed credentials are :class:`RoleCredentials`: every request asks them for keys, and they
+  call AssumeRole again (through :class:`~scanner.aws.gateway.Caller`, so the call is throttled
+  and counted) when fewer than 15 minutes remain, which matters for role chaining (sessions
+  capped at one hour) and long scans. They are also renewed on demand when AWS refuses them
+  before their time (ExpiredToken and kin: the gateway re-assumes once and retries the call).
+  Every renewal is counted in :attr:`CallStats.credential_refreshes
+  <scanner.aws.gateway.CallStats.credential_refreshes>`.
 * Identities are cached per account for the scan, failures too: an account whose role cannot be
   assumed costs one AssumeRole, and the :class:`~scanner.aws.gateway.CallFailed` it raised is
   raised again to every later asker (the account is reported with that error, the scan goes on).
@@ -23,11 +26,14 @@ Theory of operation:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiobotocore.credentials import AioRefreshableCredentials  # type: ignore[import-untyped, unused-ignore]
+import structlog
+from botocore.credentials import ReadOnlyCredentials  # type: ignore[import-untyped, unused-ignore]
 from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped, unused-ignore]
 
 from scanner.aws.clients import ClientPool, Identity
@@ -38,10 +44,83 @@ from scanner.model.arns import arn_account, role_arn
 
 SESSION_NAME = "cloudtrail-monitoring-scanner"
 ROLE_SESSION_SECONDS = 3600  # the cap for chained roles
+ADVISORY_REFRESH_SECONDS = 15 * 60  # renew when fewer remain; a failure keeps the old keys
+MANDATORY_REFRESH_SECONDS = 10 * 60  # ... until fewer than these remain: then it fails the call
+
+log = structlog.get_logger(__name__)
 
 
-def _expiry(value: object) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+def _expiry(value: object) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class RoleKeys:
+    """The keys one AssumeRole returned, and when they expire (Unix time)."""
+
+    access_key: str
+    secret_key: str
+    token: str
+    expires: float
+
+
+class RoleCredentials:
+    """An assumed role's keys, renewed ahead of expiry and on demand (:class:`Renewable`).
+
+    Renewals are serialised and keyed by ``generation``: of many requests that find the keys
+    old (or refused) at once, the first assumes the role again and the others use its keys.
+    """
+
+    method = "assume-role"
+
+    def __init__(
+        self,
+        keys: RoleKeys,
+        account_id: str,
+        assume: Callable[[], Awaitable[RoleKeys]],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._frozen = ReadOnlyCredentials(keys.access_key, keys.secret_key, keys.token, account_id)
+        self._account_id = account_id
+        self._assume = assume
+        self._clock = clock
+        self._generation = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    async def renew(self, generation: int) -> None:
+        """Assume the role again unless someone did since ``generation``; raises CallFailed."""
+        async with self._lock:
+            if generation != self._generation:
+                return
+            keys = await self._assume()
+            self._keys = keys
+            self._frozen = ReadOnlyCredentials(
+                keys.access_key, keys.secret_key, keys.token, self._account_id
+            )
+            self._generation += 1
+
+    async def get_frozen_credentials(self) -> Any:
+        remaining = self._keys.expires - self._clock()
+        if remaining < ADVISORY_REFRESH_SECONDS:
+            try:
+                await self.renew(self._generation)
+            except CallFailed as failed:
+                if self._keys.expires - self._clock() < MANDATORY_REFRESH_SECONDS:
+                    raise
+                log.warning(
+                    "credential_refresh_failed", account=self._account_id, error=str(failed)
+                )
+        return self._frozen
+
+    async def get_account_id(self) -> str:
+        return self._account_id
 
 
 class Credentials:
@@ -82,7 +161,7 @@ class Credentials:
                 "no AWS credentials found (environment, profile, web identity, container or "
                 "instance role)"
             )
-        base = Identity(key="base", account_id="", arn="")
+        base = Identity(key="base", account_id="", arn="", credentials=credentials)
         client = await self.pool.client(base, self.home_region, "sts")
         try:
             who = await self.caller.call(client, "GetCallerIdentity")
@@ -122,38 +201,32 @@ class Credentials:
         }
         if external_id:
             params["ExternalId"] = external_id
-        refresh = self._refresher(source, role_arn, params, key)
-        metadata, assumed_arn = await self._assume_once(source, role_arn, params, key)
-        credentials = AioRefreshableCredentials.create_from_metadata(
-            metadata, refresh_using=refresh, method="assume-role"
-        )
+        keys, assumed_arn = await self._assume_once(source, role_arn, params, key)
         account_id = arn_account(assumed_arn)
+
+        async def again() -> RoleKeys:
+            renewed, _ = await self._assume_once(source, role_arn, params, key)
+            self.caller.stats.record_refresh(key)
+            return renewed
+
+        credentials = RoleCredentials(keys, account_id, again)
         return Identity(
             key=f"role:{key}", account_id=account_id, arn=assumed_arn, credentials=credentials
         )
 
     async def _assume_once(
         self, source: Identity, role_arn: str, params: dict[str, Any], charge_to: str
-    ) -> tuple[dict[str, str], str]:
+    ) -> tuple[RoleKeys, str]:
         """One AssumeRole, counted for the account entered (the hub: for the caller's)."""
         client = await self.pool.client(source, self.home_region, "sts")
         response = await self.caller.call(
             client, "AssumeRole", resource=role_arn, charge_to=charge_to, **params
         )
         keys = response["Credentials"]
-        metadata = {
-            "access_key": str(keys["AccessKeyId"]),
-            "secret_key": str(keys["SecretAccessKey"]),
-            "token": str(keys["SessionToken"]),
-            "expiry_time": _expiry(keys["Expiration"]),
-        }
-        return metadata, str(response["AssumedRoleUser"]["Arn"])
-
-    def _refresher(
-        self, source: Identity, role_arn: str, params: dict[str, Any], key: str
-    ) -> Callable[[], Awaitable[dict[str, str]]]:
-        async def refresh() -> dict[str, str]:
-            metadata, _ = await self._assume_once(source, role_arn, params, key)
-            return metadata
-
-        return refresh
+        assumed = RoleKeys(
+            access_key=str(keys["AccessKeyId"]),
+            secret_key=str(keys["SecretAccessKey"]),
+            token=str(keys["SessionToken"]),
+            expires=_expiry(keys["Expiration"]),
+        )
+        return assumed, str(response["AssumedRoleUser"]["Arn"])

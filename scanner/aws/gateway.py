@@ -1,20 +1,28 @@
-"""The call gateway: every AWS call goes through :meth:`Caller.call`, throttled and counted.
+"""The call gateway: every AWS call goes through :meth:`Caller.call`, paced, retried and counted.
 
 Invariants:
 
 * AWS rate limits are per account, per region, per API family, so each ``(account, region,
-  service)`` has its own :class:`~asyncio_throttle.Throttler` at a rate well under the documented
-  quota (:data:`DEFAULT_RATES`), and one global semaphore caps the requests in flight.
-  Organizations is the exception: one request in flight, whatever the rate.
-* Retries are botocore's (standard or adaptive mode, a bounded number of attempts); we read how
-  many it made from ``ResponseMetadata.RetryAttempts`` and count them.
+  service)`` has its own :class:`TokenBucket` at a rate well under the documented quota
+  (:data:`DEFAULT_RATES`), and one global semaphore caps the requests in flight. Organizations
+  is the exception: one request in flight per account, whatever the rate.
+* Retries are ours, not botocore's (its clients make one attempt): every attempt takes a token,
+  every throttled response and every retry is counted (:class:`CallStats`), and the budget is
+  per call (:class:`RetryPolicy`). Data-plane calls get ``max_attempts``; throttling of the
+  control plane (Organizations, STS: a scan cannot start without them) is retried for
+  ``patience`` seconds, so sustained throttling slows a scan down instead of ending it.
+* Credentials refused before their time (ExpiredToken and kin, :data:`CREDENTIAL_ERRORS`) make
+  the gateway renew the calling identity's credentials (assume its role again) once per call
+  and retry.
 * A call either returns the response or raises :class:`CallFailed` carrying the
   :class:`~scanner.model.CollectionError` to record: the callers never see a botocore exception
   and never mistake a failure (AccessDenied, throttling after the retries, a timeout) for an
   absence. "Absent" is decided by the callers, only from the codes they name.
 * Pagination is ours (:meth:`Caller.paginate`), not botocore's paginators, so every page is
-  throttled and counted like any call, and pages are requested even where an emulator ignores
-  the page size.
+  paced and counted like any call, and pages are requested even where an emulator ignores the
+  page size.
+* The identity a request is signed with is the call's (:func:`~scanner.aws.clients.acting`),
+  never the client's: clients are shared by every identity.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import random
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -29,11 +39,21 @@ from typing import Any
 
 import botocore  # type: ignore[import-untyped, unused-ignore]
 import structlog
-from asyncio_throttle.throttler import Throttler
-from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped, unused-ignore]
+from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from scanner.aws.clients import Client
-from scanner.aws_defaults import DEFAULT_MAX_IN_FLIGHT, DEFAULT_RATES
+from scanner.aws.clients import Client, Renewable, acting
+from scanner.aws_defaults import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_PATIENCE,
+    DEFAULT_RATES,
+)
 from scanner.model import CollectionError
 
 log = structlog.get_logger(__name__)
@@ -42,6 +62,8 @@ FALLBACK_RATE = 2.0
 
 # Services whose every call is serialised account-wide (one request in flight).
 SERIAL_SERVICES = frozenset({"organizations"})
+# The control plane: a scan cannot start without it, so its throttling is waited out.
+PATIENT_SERVICES = frozenset({"organizations", "sts"})
 
 # Error codes meaning "slow down", across the services we call.
 THROTTLING_CODES = frozenset(
@@ -56,7 +78,29 @@ THROTTLING_CODES = frozenset(
         "SlowDown",
         "LimitExceededException",  # CloudWatch Logs and CloudWatch say this for rates too
         "PriorRequestNotComplete",
+        "EC2ThrottledException",
+        "BandwidthLimitExceeded",
     }
+)
+
+# Error codes of a transient failure on AWS's side, worth another attempt.
+TRANSIENT_CODES = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "IDPCommunicationError",
+    }
+)
+
+# Error codes meaning the request's credentials were refused although they should still be
+# valid (clock skew, a session revoked or shortened): worth assuming the role again, once.
+CREDENTIAL_ERRORS = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "RequestExpired"}
 )
 
 # Pagination of the operations we call: (token in the request, token in the response).
@@ -71,7 +115,7 @@ PAGINATION: Mapping[str, tuple[str, str]] = {
 
 
 class CallFailed(Exception):
-    """An AWS call failed for good (after botocore's retries); ``error`` is what to record."""
+    """An AWS call failed for good (after the retries); ``error`` is what to record."""
 
     def __init__(self, error: CollectionError) -> None:
         super().__init__(error.describe())
@@ -80,6 +124,27 @@ class CallFailed(Exception):
     @property
     def code(self) -> str:
         return self.error.code
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long a call may keep trying: exponential backoff with full jitter, per call.
+
+    ``max_attempts`` bounds every call (the first attempt included); for throttling of the
+    ``patient_services`` the bound is time instead: retries go on while the next one would
+    start within ``patience`` seconds of the first attempt.
+    """
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base_delay: float = DEFAULT_BACKOFF[0]  # seconds; the n-th retry waits up to base x 2^(n-1)
+    max_delay: float = DEFAULT_BACKOFF[1]
+    patience: float = DEFAULT_PATIENCE
+    patient_services: frozenset[str] = PATIENT_SERVICES
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1 for the first)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** min(retry - 1, 30))
+        return random.uniform(0.0, ceiling)  # jitter, not a secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +160,18 @@ class RateLimits:
 
 @dataclass(slots=True)
 class OperationStats:
-    calls: int = 0  # requests we made (pages count one each), not counting botocore's retries
-    retries: int = 0  # further attempts botocore made
+    calls: int = 0  # calls made (pages count one each), not counting their retries
+    retries: int = 0  # further attempts made for them
+    throttled_responses: int = 0  # every throttled answer, retried or not: the pressure
     throttles: int = 0  # calls that still failed with a throttling code after the retries
     errors: int = 0  # calls that failed for good, throttling included
+
+    def add(self, other: OperationStats) -> None:
+        self.calls += other.calls
+        self.retries += other.retries
+        self.throttled_responses += other.throttled_responses
+        self.throttles += other.throttles
+        self.errors += other.errors
 
 
 class CallStats:
@@ -107,6 +180,7 @@ class CallStats:
     def __init__(self) -> None:
         self._ops: dict[tuple[str, str, str], OperationStats] = {}
         self.error_codes: Counter[str] = Counter()
+        self.refreshes: Counter[str] = Counter()  # assumed credentials renewed, by account
 
     def _at(self, account: str, service: str, operation: str) -> OperationStats:
         key = (account, service, operation)
@@ -116,11 +190,20 @@ class CallStats:
         return found
 
     def record(
-        self, account: str, service: str, operation: str, retries: int, error_code: str | None
+        self,
+        account: str,
+        service: str,
+        operation: str,
+        retries: int,
+        error_code: str | None,
+        *,
+        throttled: int = 0,
     ) -> None:
+        """One call: its retries, its throttled responses, its final error code if it failed."""
         stats = self._at(account, service, operation)
         stats.calls += 1
         stats.retries += retries
+        stats.throttled_responses += throttled
         if error_code is not None:
             stats.errors += 1
             self.error_codes[error_code] += 1
@@ -131,11 +214,7 @@ class CallStats:
         """``(service, operation) -> stats`` summed over the accounts."""
         out: dict[tuple[str, str], OperationStats] = {}
         for (_, service, operation), s in self._ops.items():
-            total = out.setdefault((service, operation), OperationStats())
-            total.calls += s.calls
-            total.retries += s.retries
-            total.throttles += s.throttles
-            total.errors += s.errors
+            out.setdefault((service, operation), OperationStats()).add(s)
         return dict(sorted(out.items()))
 
     def by_account(self) -> dict[str, dict[str, int]]:
@@ -157,42 +236,124 @@ class CallStats:
         return sum(s.retries for s in self._ops.values())
 
     @property
+    def throttled_responses(self) -> int:
+        return sum(s.throttled_responses for s in self._ops.values())
+
+    @property
     def throttles(self) -> int:
         return sum(s.throttles for s in self._ops.values())
+
+    def record_refresh(self, account: str) -> None:
+        self.refreshes[account] += 1
+
+    @property
+    def credential_refreshes(self) -> int:
+        """Assumed credentials renewed: ahead of expiry, or after AWS refused them."""
+        return sum(self.refreshes.values())
 
     @property
     def errors(self) -> int:
         return sum(s.errors for s in self._ops.values())
 
 
-def _throttler(rate: float) -> Throttler:
-    """At most ``rate`` requests per second, in windows of at least one request."""
-    burst = max(1, math.floor(rate))
-    return Throttler(rate_limit=burst, period=burst / rate)
+class TokenBucket:
+    """``rate`` requests per second, bursts of ``burst``; waiters sleep until their turn.
+
+    Virtual scheduling (GCRA): each acquirer reserves the next free instant and sleeps once
+    until then, so a waiting request costs one timer, never a polling loop, and requests go in
+    the order they asked.
+    """
+
+    __slots__ = ("_interval", "_tat", "_tolerance")
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        self._interval = 1.0 / rate
+        self._tolerance = (max(1, burst) - 1) * self._interval
+        self._tat = 0.0  # theoretical arrival time of the next request
+
+    def reserve(self) -> float:
+        """Take the next slot; seconds to wait for it (0: go now)."""
+        now = time.monotonic()
+        tat = max(self._tat, now)
+        self._tat = tat + self._interval
+        return max(0.0, tat - self._tolerance - now)
+
+    async def acquire(self) -> None:
+        wait = self.reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
-def _retries(metadata: object) -> int:
-    if isinstance(metadata, Mapping):
-        attempts = metadata.get("RetryAttempts", 0)
-        return attempts if isinstance(attempts, int) else 0
-    return 0
+def bucket_for(rate: float) -> TokenBucket:
+    """A bucket of one second's worth of requests (at least one) refilled at ``rate``."""
+    return TokenBucket(rate, max(1, math.floor(rate)))
+
+
+@dataclass(slots=True)
+class _Attempts:
+    """What happened to one call so far."""
+
+    started: float
+    retries: int = 0
+    throttled: int = 0
+    renewed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """One failed attempt."""
+
+    code: str
+    message: str
+    status: int = 0  # HTTP status, 0 when there was no response
+    error: BaseException | None = None
+
+    @property
+    def transient(self) -> bool:
+        if isinstance(self.error, BotoConnectionError | HTTPClientError):
+            return True
+        return self.code in TRANSIENT_CODES or self.status >= 500
+
+    @classmethod
+    def of(cls, error: BaseException) -> _Failure:
+        if isinstance(error, ClientError):
+            body = error.response
+            details = body.get("Error", {})
+            status = body.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return cls(
+                str(details.get("Code") or "ClientError"),
+                str(details.get("Message") or error),
+                int(status or 0),
+                error,
+            )
+        if isinstance(error, CallFailed):
+            # Renewing the credentials to sign the request failed (AssumeRole).
+            return cls(error.code, error.error.message, 0, error)
+        # Timeouts, connection failures, missing credentials.
+        return cls(type(error).__name__, str(error), 0, error)
 
 
 class Caller:
     """The one way to call AWS: ``await caller.call(client, "DescribeTrails", ...)``."""
 
-    def __init__(self, limits: RateLimits | None = None, stats: CallStats | None = None) -> None:
+    def __init__(
+        self,
+        limits: RateLimits | None = None,
+        stats: CallStats | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
         self.limits = limits or RateLimits()
         self.stats = stats or CallStats()
+        self.retry = retry or RetryPolicy()
         self._in_flight = asyncio.Semaphore(self.limits.max_in_flight)
-        self._throttlers: dict[tuple[str, str, str], Throttler] = {}
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._serial: dict[tuple[str, str], asyncio.Semaphore] = {}
 
-    def _throttler_for(self, client: Client) -> Throttler:
+    def _bucket_for(self, client: Client) -> TokenBucket:
         key = (client.account_id, client.region, client.service)
-        found = self._throttlers.get(key)
+        found = self._buckets.get(key)
         if found is None:
-            found = self._throttlers[key] = _throttler(self.limits.rate(client.service))
+            found = self._buckets[key] = bucket_for(self.limits.rate(client.service))
         return found
 
     def _serial_for(self, client: Client) -> asyncio.Semaphore | None:
@@ -213,7 +374,7 @@ class Caller:
         charge_to: str | None = None,
         **params: Any,
     ) -> dict[str, Any]:
-        """One request; raises :class:`CallFailed` with the error to record.
+        """One call, retried as :class:`RetryPolicy` says; raises :class:`CallFailed`.
 
         ``charge_to`` names the account the call is counted for when it is not the client's
         (AssumeRole into a member is part of that member's cost).
@@ -221,37 +382,96 @@ class Caller:
         account = charge_to or client.account_id
         method = getattr(client.raw, botocore.xform_name(operation))
         serial = self._serial_for(client)
+        bucket = self._bucket_for(client)
+        attempts = _Attempts(started=time.monotonic())
         async with serial or contextlib.nullcontext():
-            await self._throttler_for(client).acquire()  # type: ignore[no-untyped-call]
-            try:
-                async with self._in_flight:
-                    response: dict[str, Any] = await method(**params)
-            except ClientError as error:
-                body = error.response
-                details = body.get("Error", {})
-                code = str(details.get("Code") or "ClientError")
-                message = str(details.get("Message") or error)
-                retries = _retries(body.get("ResponseMetadata"))
-                failure = (code, message, retries)
-                raise self._failure(client, account, operation, resource, failure) from None
-            except BotoCoreError as error:
-                # Timeouts, connection failures, missing credentials: after botocore's retries.
-                failure = (type(error).__name__, str(error), 0)
-                raise self._failure(client, account, operation, resource, failure) from None
-        retries = _retries(response.get("ResponseMetadata"))
-        self.stats.record(account, client.service, operation, retries, None)
-        return response
+            while True:
+                credentials = client.identity.credentials
+                generation = getattr(credentials, "generation", 0)  # Renewable's, else unused
+                await bucket.acquire()
+                try:
+                    async with self._in_flight:
+                        with acting(client.identity):
+                            response: dict[str, Any] = await method(**params)
+                except (ClientError, BotoCoreError, CallFailed) as error:
+                    failure = _Failure.of(error)
+                else:
+                    self.stats.record(
+                        account,
+                        client.service,
+                        operation,
+                        attempts.retries,
+                        None,
+                        throttled=attempts.throttled,
+                    )
+                    return response
+                if await self._again(client, failure, attempts) or await self._renewed(
+                    credentials, generation, failure, attempts
+                ):
+                    attempts.retries += 1
+                    continue
+                raise self._failure(
+                    client,
+                    account,
+                    operation,
+                    resource=resource,
+                    failure=failure,
+                    attempts=attempts,
+                )
+
+    async def _again(self, client: Client, failure: _Failure, attempts: _Attempts) -> bool:
+        """Whether to retry after a throttled or transient failure (the backoff waited)."""
+        throttled = failure.code in THROTTLING_CODES
+        if throttled:
+            attempts.throttled += 1
+        elif not failure.transient:
+            return False
+        policy = self.retry
+        delay = policy.delay(attempts.retries + 1)
+        if throttled and client.service in policy.patient_services:
+            allowed = time.monotonic() + delay - attempts.started <= policy.patience
+        else:
+            allowed = attempts.retries + 1 < policy.max_attempts
+        if allowed and delay > 0:
+            await asyncio.sleep(delay)
+        return allowed
+
+    @staticmethod
+    async def _renewed(
+        credentials: object, generation: int, failure: _Failure, attempts: _Attempts
+    ) -> bool:
+        """After credentials refused before their time: assume the role again, once a call."""
+        if failure.code not in CREDENTIAL_ERRORS or attempts.renewed:
+            return False
+        if not isinstance(credentials, Renewable):
+            return False
+        attempts.renewed = True
+        try:
+            await credentials.renew(generation)
+        except CallFailed as failed:
+            log.warning("credential_renewal_failed", error=str(failed))
+            return False
+        return True
 
     def _failure(
         self,
         client: Client,
         account: str,
         operation: str,
+        *,
         resource: str | None,
-        failure: tuple[str, str, int],
+        failure: _Failure,
+        attempts: _Attempts,
     ) -> CallFailed:
-        code, message, retries = failure
-        self.stats.record(account, client.service, operation, retries, code)
+        code, message = failure.code, failure.message
+        self.stats.record(
+            account,
+            client.service,
+            operation,
+            attempts.retries,
+            code,
+            throttled=attempts.throttled,
+        )
         error = CollectionError(
             service=client.service,
             operation=operation,

@@ -50,7 +50,7 @@ from scanner.aws.account import (
 )
 from scanner.aws.clients import ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import Credentials
-from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits
+from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits, RetryPolicy
 from scanner.aws.organization import (
     ORGANIZATIONS_REGION,
     Described,
@@ -64,8 +64,11 @@ from scanner.aws.organization import (
 from scanner.aws.regions import RegionScope, listing_region
 from scanner.aws_defaults import (
     DEFAULT_ACCOUNT_CONCURRENCY,
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MEMBER_ROLE,
+    DEFAULT_PATIENCE,
 )
 from scanner.catalog import load_catalog
 from scanner.errors import ScanError
@@ -96,7 +99,11 @@ class ScanOptions:
       region, else us-east-1).
     * ``rate_limits``: requests per second per (account, region, service), by service name,
       overriding :data:`~scanner.aws_defaults.DEFAULT_RATES`; ``max_in_flight``: global cap.
-    * ``retry_mode`` (standard | adaptive) and ``max_attempts``: botocore's retries.
+    * ``max_attempts``: attempts per call (the gateway's retries, see
+      :class:`~scanner.aws.gateway.RetryPolicy`); ``patience``: seconds a throttled
+      Organizations or STS call keeps retrying; ``backoff``: (base, cap) of the exponential
+      backoff in seconds; ``retry_mode``: botocore's mode (adaptive adds its client-side
+      rate limiter).
     * ``account_concurrency``: accounts collected at the same time.
     * ``listing``: the organization as :func:`list_accounts` gave it earlier (the daemon caches
       it: Organizations tolerates little traffic); ``None`` lists it now.
@@ -122,7 +129,9 @@ class ScanOptions:
     rate_limits: Mapping[str, float] = field(default_factory=dict)
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
     retry_mode: str = "standard"
-    max_attempts: int = 5
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    patience: float = DEFAULT_PATIENCE
+    backoff: tuple[float, float] = DEFAULT_BACKOFF
     account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY
     listing: Organization | None = None
     rules_profile: str | None = None
@@ -171,10 +180,15 @@ class _Scan:
                 profile=options.profile,
                 endpoint_url=options.endpoint_url,
                 retry_mode=options.retry_mode,
-                max_attempts=options.max_attempts,
             )
         )
-        self.caller = Caller(RateLimits(options.rate_limits, options.max_in_flight))
+        retry = RetryPolicy(
+            max_attempts=options.max_attempts,
+            base_delay=options.backoff[0],
+            max_delay=options.backoff[1],
+            patience=options.patience,
+        )
+        self.caller = Caller(RateLimits(options.rate_limits, options.max_in_flight), retry=retry)
         region = self.pool.base_session.get_config_variable("region")
         self.home = options.home_region or region or DEFAULT_HOME_REGION
         self.scope = RegionScope(options.regions, options.exclude_regions)
@@ -260,8 +274,6 @@ class _Scan:
         self.collected[account_id] = collector.data
         for arn in await collector.run():
             self.foreign_topics.setdefault(arn, set()).add(account_id)
-        if identity is not await self.credentials.caller_identity():
-            await self.pool.release(identity)
 
     async def other_accounts_topics(self) -> None:
         """Topics owned by another account, read there, into that account's data.

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from scanner.aws import _shapes
-from scanner.aws.gateway import CallStats, RateLimits, _throttler
+from scanner.aws.gateway import CallStats, RateLimits, RetryPolicy, bucket_for
 from scanner.aws.organization import OrgAccount, select
 from scanner.aws.regions import narrow
 from scanner.model import AdvancedEventSelector, EventSelector, FieldSelector, MetricStat
@@ -147,15 +147,19 @@ def test_regions_are_narrowed_to_enabled_ones() -> None:
 def test_call_stats_views() -> None:
     stats = CallStats()
     stats.record("1", "cloudtrail", "DescribeTrails", 0, None)
-    stats.record("1", "cloudtrail", "DescribeTrails", 2, "ThrottlingException")
+    stats.record("1", "cloudtrail", "DescribeTrails", 2, "ThrottlingException", throttled=3)
     stats.record("2", "logs", "DescribeMetricFilters", 1, "AccessDeniedException")
     trails = stats.by_operation()[("cloudtrail", "DescribeTrails")]
     assert (trails.calls, trails.retries, trails.throttles, trails.errors) == (2, 2, 1, 1)
+    assert trails.throttled_responses == 3
     assert stats.by_account() == {
         "1": {"cloudtrail:DescribeTrails": 2},
         "2": {"logs:DescribeMetricFilters": 1},
     }
     assert (stats.calls, stats.retries, stats.throttles, stats.errors) == (3, 3, 1, 2)
+    assert stats.throttled_responses == 3
+    stats.record_refresh("2")
+    assert stats.credential_refreshes == 1
     assert stats.calls_for("2") == 1
     assert stats.error_codes["AccessDeniedException"] == 1
 
@@ -168,15 +172,43 @@ def test_rates_default_under_the_quotas_and_are_configurable() -> None:
     assert limits.rate("unknown") == 2.0
 
 
-def test_throttler_spaces_requests_at_the_rate() -> None:
+def test_token_bucket_spaces_requests_at_the_rate() -> None:
     async def five_at(rate: float) -> float:
-        throttler = _throttler(rate)
+        bucket = bucket_for(rate)
         started = time.monotonic()
         for _ in range(5):
-            await throttler.acquire()  # type: ignore[no-untyped-call]  # asyncio-throttle is untyped
+            await bucket.acquire()
         return time.monotonic() - started
 
-    # 20/s: a window of 20 requests per second, so five go at once.
-    assert asyncio.run(five_at(20.0)) < 0.2
-    # 10/s with windows of 10: still at once; 4/s in windows of 4 per second: the 5th waits.
-    assert asyncio.run(five_at(4.0)) >= 0.95
+    # 20/s: a bucket of 20 requests, so five go at once.
+    assert asyncio.run(five_at(20.0)) < 0.1
+    # 4/s in a bucket of 4: the 5th waits a quarter of a second.
+    assert 0.2 <= asyncio.run(five_at(4.0)) < 0.6
+    # 2/s in a bucket of 2: the 3rd to the 5th wait half a second each.
+    assert asyncio.run(five_at(2.0)) >= 1.4
+
+
+def test_waiters_are_served_in_order_at_the_rate() -> None:
+    async def order() -> tuple[list[int], float]:
+        bucket = bucket_for(10.0)
+        served: list[int] = []
+        started = time.monotonic()
+
+        async def one(i: int) -> None:
+            await bucket.acquire()
+            served.append(i)
+
+        await asyncio.gather(*(one(i) for i in range(15)))
+        return served, time.monotonic() - started
+
+    served, seconds = asyncio.run(order())
+    assert served == list(range(15))
+    assert 0.4 <= seconds < 0.9  # ten at once, then five at 10/s
+
+
+def test_backoff_grows_to_its_cap_with_jitter() -> None:
+    policy = RetryPolicy(base_delay=1.0, max_delay=20.0)
+    for retry, ceiling in ((1, 1.0), (2, 2.0), (5, 16.0), (6, 20.0), (60, 20.0)):
+        delays = [policy.delay(retry) for _ in range(200)]
+        assert all(0.0 <= d <= ceiling for d in delays)
+        assert max(delays) > ceiling / 2  # jitter spreads over the whole range

@@ -37,6 +37,7 @@ FAST = {"organizations": 100.0}
 
 def scan(**options: Any) -> CollectResult:
     options.setdefault("rate_limits", FAST)
+    options.setdefault("backoff", (0.01, 0.05))  # the retries without seconds of waiting
     return asyncio.run(collect(ScanOptions(**options)))
 
 
