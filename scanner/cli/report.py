@@ -33,11 +33,12 @@ class ScanFacts:
     regions: tuple[str, ...]
     api_calls: int
     retries: int
-    throttles: int
+    throttles: int  # calls still throttled after their retries
     seconds: float
     suspended: tuple[tuple[str, str, str], ...]  # (id, name, status)
     account_errors: Mapping[str, tuple[str, ...]]
     notes: Mapping[str, str] = field(default_factory=dict)  # per account, printed under it
+    throttled_responses: int = 0  # every throttled answer, retried or not
 
 
 def summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def scan_summary(findings: Sequence[Finding], facts: ScanFacts) -> dict[str, Any
         "regions": list(facts.regions),
         "api_calls": facts.api_calls,
         "retries": facts.retries,
+        "throttled_responses": facts.throttled_responses,
         "throttles": facts.throttles,
         "duration_seconds": round(facts.seconds, 3),
         "suspended": [
@@ -136,7 +138,9 @@ def report_table(
         out.line(
             f"Scanned {plural(summary['accounts'], 'account')} in "
             f"{plural(len(facts.regions), 'region')} for {plural(summary['rules'], 'rule')}: "
-            f"{facts.api_calls} API calls ({facts.retries} retried, {facts.throttles} throttled, "
+            f"{facts.api_calls} API calls ({facts.retries} retries, "
+            f"{facts.throttled_responses} throttled responses, "
+            f"{facts.throttles} still throttled after retries, "
             f"{plural(errors, 'failed call')} recorded) in {facts.seconds:.1f} s"
         )
         if facts.suspended:
@@ -166,6 +170,7 @@ def facts_of(collected: CollectResult, notes: Mapping[str, str] | None = None) -
         api_calls=stats.calls,
         retries=stats.retries,
         throttles=stats.throttles,
+        throttled_responses=stats.throttled_responses,
         seconds=collected.duration,
         suspended=tuple((a.id, a.name, a.status) for a in collected.suspended),
         account_errors=errors,

@@ -3,7 +3,9 @@
 Organizations tolerates little traffic, so the list is fetched on its own slower schedule
 (``organization.account_list_refresh``) and reused by the scans in between; a failed refresh
 keeps the previous list (the organization rarely changes between two refreshes, and a scan of
-a slightly old list beats no scan), only a first listing that fails fails the scan.
+a slightly old list beats no scan), with a warning and a count (``fallbacks``, exported as
+``scanner_account_list_fallbacks_total``); only a first listing that fails fails the scan. The
+listing itself rides out throttling (the gateway's patience with Organizations) before failing.
 
 A scan *covers* this shard's accounts (those :class:`~scanner.daemon.sharding.Shard` owns
 among the configuration's filters). The collector reads what they depend on elsewhere itself
@@ -18,10 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import structlog
+
 from scanner.aws import CallStats, ScanOptions
 from scanner.aws.organization import OrgAccount, Organization, select
 from scanner.aws.scan import list_accounts
 from scanner.daemon.sharding import Shard
+
+log = structlog.get_logger(__name__)
 
 
 class AccountList:
@@ -38,6 +44,7 @@ class AccountList:
         self.clock = clock
         self.organization: Organization | None = None
         self.listed_at: float | None = None
+        self.fallbacks = 0  # failed listings replaced by the cached one
 
     async def get(self) -> tuple[Organization, CallStats | None]:
         """The list (fresh or cached) and the stats of the listing if one was made now.
@@ -50,9 +57,11 @@ class AccountList:
             return self.organization, None
         try:
             organization, stats = await list_accounts(self.options)
-        except Exception:
+        except Exception as error:
             if self.organization is None:
                 raise
+            self.fallbacks += 1
+            log.warning("account_list_fallback", reason=str(error), using="the cached listing")
             self.listed_at = now  # retry at the next refresh, not at every scan
             return self.organization, None
         self.organization, self.listed_at = organization, now

@@ -12,10 +12,11 @@ one series per status, 1 for the current one and 0 for the others, so
 ``sum by (account_id) (scanner_control_status{status="FAIL"})`` counts failing controls without
 double counting and a status change is a change of value, not a series appearing.
 
-Counters (API calls, throttles, retries, credential refreshes, scans) accumulate over the
-process's life from each scan's call statistics. Credential refreshes are derived from those
-statistics: the collector assumes a role once per account and scan and re-assumes it only to
-refresh, so refreshes are AssumeRole calls beyond the first per account.
+Counters (API calls, throttled responses, throttles, retries, credential refreshes, scans)
+accumulate over the process's life from each scan's call statistics, which count every attempt
+(the collector's gateway makes the retries itself) and every renewal of assumed credentials.
+A failed organization listing that falls back to the cached one is counted too (read from the
+account list at scrape time).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class MetricState:
     last_success: float | None = None
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     throttles: Counter[tuple[str, str]] = field(default_factory=Counter)
+    throttled_responses: Counter[tuple[str, str]] = field(default_factory=Counter)
     retries: Counter[tuple[str, str]] = field(default_factory=Counter)
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     credential_refreshes: int = 0
@@ -124,6 +126,7 @@ class MetricState:
     duration_sum: float = 0.0
     # Read at scrape time from the alert machinery, when there is one.
     alerts_pending: Callable[[], Mapping[str, int]] = dict
+    account_list_fallbacks: Callable[[], int] = int
     alert_deliveries: Callable[[], Mapping[tuple[str, str], int]] = dict
 
     def labels_of(self, account_id: str, fallback_name: str) -> tuple[str, str]:
@@ -322,31 +325,47 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "scanner_api_throttles_total",
         "counter",
-        "AWS API calls that ended throttled after botocore's retries.",
+        "AWS API calls that ended throttled after their retries.",
         OPERATION,
         lambda s: _by_operation(s.throttles),
     ),
     Family(
+        "scanner_api_throttled_responses_total",
+        "counter",
+        "Throttled responses to AWS API calls, retried or not: the pressure on the quotas.",
+        OPERATION,
+        lambda s: _by_operation(s.throttled_responses),
+    ),
+    Family(
         "scanner_api_retries_total",
         "counter",
-        "Retries botocore made for AWS API calls.",
+        "Retries made for AWS API calls (after throttling, a transient error, or refused "
+        "credentials).",
         OPERATION,
         lambda s: _by_operation(s.retries),
     ),
     Family(
         "scanner_api_errors_total",
         "counter",
-        "AWS API calls that failed after botocore's retries.",
+        "AWS API calls that failed after their retries.",
         OPERATION,
         lambda s: _by_operation(s.call_errors),
     ),
     Family(
         "scanner_credential_refreshes_total",
         "counter",
-        "Assumed-role credentials refreshed during scans (AssumeRole calls beyond the first "
-        "per account and scan).",
+        "Assumed-role credentials renewed during scans (ahead of expiry, or after AWS refused "
+        "them: ExpiredToken and kin).",
         (),
         lambda s: [((), float(s.credential_refreshes))],
+    ),
+    Family(
+        "scanner_account_list_fallbacks_total",
+        "counter",
+        "Organization listings that failed (after their retries) and were replaced by the "
+        "last cached listing.",
+        (),
+        lambda s: [((), float(s.account_list_fallbacks()))],
     ),
     Family(
         "scanner_alerts_pending",
@@ -422,11 +441,6 @@ class _Collector:
 # Updating the state.
 
 
-def credential_refreshes(stats: CallStats) -> int:
-    """AssumeRole calls beyond the first per account: the refreshes of assumed credentials."""
-    return sum(max(0, calls.get("sts:AssumeRole", 0) - 1) for calls in stats.by_account().values())
-
-
 class Metrics:
     """The daemon's metrics: its own registry, fed scan records and the restored state."""
 
@@ -466,9 +480,10 @@ class Metrics:
         for key, op in stats.by_operation().items():
             state.calls[key] += op.calls
             state.throttles[key] += op.throttles
+            state.throttled_responses[key] += op.throttled_responses
             state.retries[key] += op.retries
             state.call_errors[key] += op.errors
-        state.credential_refreshes += credential_refreshes(stats)
+        state.credential_refreshes += stats.credential_refreshes
 
     def exposition(self) -> bytes:
         """The text format of every family, as /metrics serves it."""
@@ -483,6 +498,5 @@ __all__ = [
     "MetricState",
     "Metrics",
     "ScanResult",
-    "credential_refreshes",
     "version",
 ]

@@ -153,6 +153,9 @@ class Service:
             if config.organization.enabled
             else None
         )
+        if self.accounts is not None:
+            accounts = self.accounts
+            metrics.state.account_list_fallbacks = lambda: accounts.fallbacks
         self.health = Health()
         self._lock = asyncio.Lock()
         self._collecting = False

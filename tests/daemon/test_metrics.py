@@ -185,14 +185,15 @@ def test_accounts_scanned_skipped_failed_and_their_error_reasons() -> None:
     assert stamped == {A}
 
 
-def test_api_counters_accumulate_over_scans_and_refreshes_are_assume_roles_beyond_the_first() -> (
-    None
-):
+def test_api_counters_accumulate_over_scans_with_every_throttled_response_and_refresh() -> None:
     stats = CallStats()
-    stats.record(A, "cloudtrail", "DescribeTrails", retries=2, error_code=None)
-    stats.record(A, "cloudtrail", "DescribeTrails", retries=0, error_code="ThrottlingException")
+    stats.record(A, "cloudtrail", "DescribeTrails", retries=2, error_code=None, throttled=2)
+    stats.record(
+        A, "cloudtrail", "DescribeTrails", retries=0, error_code="ThrottlingException", throttled=1
+    )
     stats.record(B, "sts", "AssumeRole", retries=0, error_code=None)
     stats.record(B, "sts", "AssumeRole", retries=0, error_code=None)  # a refresh
+    stats.record_refresh(B)
     stats.record(A, "sts", "AssumeRole", retries=0, error_code=None)
     metrics = Metrics()
     metrics.record(scan([], stats=(stats,)))
@@ -201,6 +202,7 @@ def test_api_counters_accumulate_over_scans_and_refreshes_are_assume_roles_beyon
     assert value(metrics, "scanner_api_calls_total", **op) == 4
     assert value(metrics, "scanner_api_retries_total", **op) == 4
     assert value(metrics, "scanner_api_throttles_total", **op) == 2
+    assert value(metrics, "scanner_api_throttled_responses_total", **op) == 6
     assert value(metrics, "scanner_api_errors_total", **op) == 2
     assert value(metrics, "scanner_credential_refreshes_total") == 2
 
