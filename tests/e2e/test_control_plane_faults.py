@@ -14,6 +14,7 @@ import random
 from typing import Any
 
 import pytest
+import structlog.testing
 from e2e import emulated_org as org
 from e2e import faults
 from moto.cloudtrail.responses import CloudTrailResponse
@@ -138,10 +139,13 @@ def test_a_failed_listing_falls_back_to_the_cached_one_and_says_so(
     assert stats is not None and {a.id for a in first.accounts} >= set(ids.values())
 
     faults.inject(monkeypatch, OrganizationsResponse, "list_roots", "TooManyRequestsException")
-    again, stats = asyncio.run(accounts.get())
+    with structlog.testing.capture_logs() as logs:
+        again, stats = asyncio.run(accounts.get())
 
     assert again is first and stats is None
     assert accounts.fallbacks == 1
+    warning = next(e for e in logs if e["event"] == "account_list_fallback")
+    assert warning["log_level"] == "warning" and "TooManyRequestsException" in warning["reason"]
     exposition = metrics.exposition().decode()
     assert "scanner_account_list_fallbacks_total 1.0" in exposition
 
