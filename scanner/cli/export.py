@@ -1,10 +1,11 @@
 """The report formats of :mod:`scanner.report` on the command line: the clock and the environment.
 
-The writers are pure; what they cannot know is read here, once: the time (the moment the
-findings are reported, in UTC), the scanner's version, and the region ASFF findings are meant
-for (``AWS_REGION``, then ``AWS_DEFAULT_REGION``, as the AWS CLI reads them; us-east-1 without
-either). The chunks are written as the writer yields them, so a streaming format never holds
-more than one finding's text.
+The writers are pure; what they cannot know is read here, once: the time (when the inventory
+was collected — a saved inventory keeps it — or, for one without it, now), the scanner's
+version, and the region ASFF findings are meant for (``AWS_REGION``, then
+``AWS_DEFAULT_REGION``, as the AWS CLI reads them; us-east-1 without either). The chunks are
+written as the writer yields them, so a streaming format never holds more than one finding's
+text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import metadata
 
 from scanner.catalog import Profile, load_catalog
 from scanner.cli.output import Out
+from scanner.errors import UsageError
 from scanner.model import Finding, Inventory
 from scanner.report import FORMATS, ReportContext
 
@@ -30,13 +32,27 @@ def version() -> str:
         return ""
 
 
+def observed_at(inventory: Inventory) -> datetime:
+    """When the inventory was collected (a saved one keeps it), else now: what the findings see."""
+    text = inventory.collected_at
+    if not text:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"invalid inventory: collected_at {text!r} is not an ISO 8601 time"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def context(profile: Profile, inventory: Inventory) -> ReportContext:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     return ReportContext.of(
         load_catalog(),
         profile,
         inventory,
-        datetime.now(UTC),
+        observed_at(inventory),
         version=version(),
         region=region or DEFAULT_REGION,
     )

@@ -1,7 +1,7 @@
 """The report layer: findings -> text in the formats other tools read. Pure: no clock, no files.
 
 * :mod:`~scanner.report.context`: what every writer needs besides the findings (scan time,
-  profile, OU paths, control ids), built once by the shell.
+  profile, OU paths, standards' titles), built once by the shell.
 * one module per format: :mod:`~scanner.report.csv_rows`, :mod:`~scanner.report.jsonl`,
   :mod:`~scanner.report.ocsf`, :mod:`~scanner.report.asff`, :mod:`~scanner.report.junit`,
   :mod:`~scanner.report.html_page`; each module's docstring states its mapping.
@@ -12,7 +12,7 @@ This module only re-exports.
 
 from __future__ import annotations
 
-from scanner.report.context import Control, ReportContext, controls_by_rule
+from scanner.report.context import Control, ReportContext, standard_titles
 from scanner.report.formats import FORMATS, Format, Writer, render
 
-__all__ = ["FORMATS", "Control", "Format", "ReportContext", "Writer", "controls_by_rule", "render"]
+__all__ = ["FORMATS", "Control", "Format", "ReportContext", "Writer", "render", "standard_titles"]

@@ -20,7 +20,8 @@ How a finding maps:
 * ``Severity.Label``: the rule's severity upper-cased for FAIL and ERROR, INFORMATIONAL for PASS
   (as Security Hub labels passed control checks); ``Severity.Original`` keeps the rule's.
 * ``GeneratorId``: ``scanner/<rule>``; ``Compliance.SecurityControlId``: the Security Hub control
-  (CloudWatch.N) where the rule has one; ``RelatedRequirements``: ``<standard>/<number>``.
+  (CloudWatch.N) where the rule has one, whatever the profile; ``RelatedRequirements``:
+  ``<standard>/<number>`` for the other standards the profile lists.
 * ``Id``: ``scanner/<profile>/<account>/<rule>``, stable, so a later import updates the finding.
 * ``Resources``: the account (``AwsAccount``), then the resource of the broken link (or of the
   unknown one for an ERROR), with ASFF's type for it.
@@ -40,6 +41,7 @@ from scanner.model import Finding, Link, Status
 from scanner.report.context import ReportContext, finding_uid, focus
 
 SCHEMA_VERSION = "2018-10-08"
+SECURITYHUB = "securityhub"  # the identifier family of Security Hub's control ids
 TYPES = ["Software and Configuration Checks/Industry and Regulatory Standards"]
 TITLE_MAX, DESCRIPTION_MAX, TEXT_MAX = 256, 1024, 512
 
@@ -99,10 +101,10 @@ def _resources(finding: Finding, context: ReportContext) -> list[dict[str, Any]]
 def _compliance(finding: Finding, context: ReportContext) -> dict[str, Any]:
     controls = context.controls_of(finding)
     compliance: dict[str, Any] = {"Status": COMPLIANCE_STATUS[finding.status]}
-    requirements = [f"{c.standard}/{c.id}" for c in controls if c.key != "securityhub"]
+    requirements = [f"{c.standard}/{c.id}" for c in controls if c.key != SECURITYHUB]
     if requirements:
         compliance["RelatedRequirements"] = requirements
-    hub = next((c.id for c in controls if c.key == "securityhub"), None)
+    hub = finding.controls.get(SECURITYHUB)  # whatever the profile: it is Security Hub's name
     if hub:
         compliance["SecurityControlId"] = hub
     if finding.status is not Status.PASS:

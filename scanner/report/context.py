@@ -2,9 +2,10 @@
 
 The writers are pure (no clock, no files, no environment): the shell builds one
 :class:`ReportContext` — the scan time, the scanner's version, the inventory for OU paths and
-partitions, and each rule's control ids under the profile — and hands it to whichever writer the
+partitions, the standards' titles — and hands it to whichever writer the
 user chose. Everything a format derives from a finding beyond its own fields comes from here, so
-two formats never disagree about an account's OU path or a rule's control ids.
+two formats never disagree about an account's OU path or which control numbers they show (the
+finding's own ``controls``, in the order of the profile's identifiers).
 """
 
 from __future__ import annotations
@@ -46,17 +47,9 @@ class Control:
         return f"{identifier_label(self.key)} {self.id}"
 
 
-def controls_by_rule(catalog: Catalog, profile: Profile) -> dict[str, tuple[Control, ...]]:
-    """Each rule of ``profile`` with its numbers in the standards the profile lists."""
-    titles = {p.name: p.title for p in catalog.profiles}
-    return {
-        rule.id: tuple(
-            Control(key, titles.get(key, identifier_label(key)), number)
-            for key in profile.identifiers
-            if (number := rule.identifier(key)) is not None
-        )
-        for rule in catalog.rules_in(profile)
-    }
+def standard_titles(catalog: Catalog) -> dict[str, str]:
+    """Each identifier family's standard, by the title of the profile of the same name."""
+    return {p.name: p.title for p in catalog.profiles}
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ class ReportContext:
     scanned_at: datetime
     profile: Profile
     inventory: Inventory = field(default_factory=Inventory)
-    controls: Mapping[str, tuple[Control, ...]] = field(default_factory=dict)
+    standards: Mapping[str, str] = field(default_factory=dict)  # identifier key -> title
     version: str = ""  # the scanner's version, for the formats that name the producing tool
     rationale: Mapping[str, str] = field(default_factory=dict)  # rule id -> why it matters
     region: str = "us-east-1"  # where the findings are imported (ASFF's ProductArn)
@@ -88,7 +81,7 @@ class ReportContext:
             scanned_at=scanned_at,
             profile=profile,
             inventory=inventory,
-            controls=controls_by_rule(catalog, profile),
+            standards=standard_titles(catalog),
             version=version,
             region=region,
             rationale={rule.id: rule.rationale for rule in catalog.rules_in(profile)},
@@ -117,7 +110,12 @@ class ReportContext:
         return account.partition if account is not None else "aws"
 
     def controls_of(self, finding: Finding) -> tuple[Control, ...]:
-        return tuple(self.controls.get(finding.rule, ()))
+        """The finding's control numbers in the standards its profile lists, in that order."""
+        return tuple(
+            Control(key, self.standards.get(key, identifier_label(key)), finding.controls[key])
+            for key in self.profile.identifiers
+            if key in finding.controls
+        )
 
 
 def finding_uid(finding: Finding) -> str:

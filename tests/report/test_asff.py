@@ -10,6 +10,7 @@ import pytest
 from report.report_demo import Demo
 from report.report_schemas import asff_validator, botocore_errors
 
+from scanner.catalog import load_catalog
 from scanner.model import Link, Status
 from scanner.report import render
 
@@ -77,13 +78,10 @@ def test_a_failing_finding_names_its_product_control_resources_and_fix(
     assert item["Id"] == f"scanner/recommended/{account}/{finding.rule}"
     assert item["CreatedAt"] == item["UpdatedAt"] == "2026-12-01T04:30:15.250Z"
     assert item["Types"] == ["Software and Configuration Checks/Industry and Regulatory Standards"]
-    controls = demo_report.context.controls_of(finding)
-    hub = next(c.id for c in controls if c.key == "securityhub")
-    assert item["Compliance"]["SecurityControlId"] == hub
-    assert (
-        "CIS AWS Foundations Benchmark v5.0.0/" + next(c.id for c in controls if c.key == "cis-5.0")
-        in item["Compliance"]["RelatedRequirements"]
-    )
+    assert item["Compliance"]["SecurityControlId"] == finding.controls["securityhub"]
+    assert item["Compliance"]["RelatedRequirements"] == [
+        f"CIS AWS Foundations Benchmark v5.0.0/{finding.controls['cis-5.0']}"
+    ]
     assert item["Compliance"]["StatusReasons"] == [
         {"ReasonCode": "BROKEN_LINK_LOGGING", "Description": finding.reason}
     ]
@@ -92,6 +90,17 @@ def test_a_failing_finding_names_its_product_control_resources_and_fix(
         ("AwsCloudTrailTrail", next(r.resource for r in finding.chain if r.link is Link.LOGGING)),
     ]
     assert item["Remediation"]["Recommendation"]["Text"] == finding.remediation["console"]
+
+
+def test_the_security_hub_control_is_named_whatever_the_profile(demo_report: Demo) -> None:
+    catalog = load_catalog()
+    cis_12 = dataclasses.replace(demo_report.context, profile=catalog.profile("cis-1.2"))
+    finding = demo_report.first(Status.FAIL, rule="security-group-changes")
+    [item] = json.loads(render("asff", [finding], cis_12))
+    assert item["Compliance"]["SecurityControlId"] == "CloudWatch.10"
+    assert item["Compliance"]["RelatedRequirements"] == [
+        "CIS AWS Foundations Benchmark v1.2.0/3.10"
+    ]
 
 
 def test_an_error_quotes_the_failed_call_and_offers_no_fix(demo_report: Demo) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -76,6 +77,27 @@ def test_asff_findings_are_for_the_region_of_the_environment(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
     _, out, _ = run(capsys, "evaluate", "--inventory", str(inventory_file), "--format", "asff")
     assert {f["ProductArn"].split(":")[3] for f in json.loads(out)} == {"ap-southeast-2"}
+
+
+def test_the_findings_are_dated_when_the_inventory_was_collected(
+    capsys: pytest.CaptureFixture[str], demo_report: Demo, tmp_path: Path
+) -> None:
+    saved = dataclasses.replace(demo_report.inventory, collected_at="2026-11-30T22:15:00+00:00")
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(saved.to_json()), encoding="utf-8")
+    _, out, _ = run(capsys, "evaluate", "--inventory", str(path), "--format", "asff")
+    assert {f["CreatedAt"] for f in json.loads(out)} == {"2026-11-30T22:15:00.000Z"}
+
+
+def test_an_inventory_with_a_bad_collection_time_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], demo_report: Demo, tmp_path: Path
+) -> None:
+    saved = dataclasses.replace(demo_report.inventory, collected_at="yesterday")
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(saved.to_json()), encoding="utf-8")
+    code, _, err = run(capsys, "evaluate", "--inventory", str(path), "--format", "csv")
+    assert code == 2
+    assert "collected_at 'yesterday'" in one_error_line(err)
 
 
 def test_an_unknown_format_is_one_line_and_exit_2(
