@@ -6,26 +6,34 @@ import argparse
 import sys
 
 from scanner.catalog import load_catalog
+from scanner.cli import validate
 from scanner.cli.options import format_option, rules_profile_option
 from scanner.cli.output import (
     Out,
     Parser,
     ProgressBar,
     add_command,
+    with_output,
 )
 from scanner.cli.report import facts_of, report
+from scanner.cli.selection import Selection, report_options
 from scanner.cli.serve import add_demo_arguments, run_demo_serve
 from scanner.errors import UsageError
 
 
 def _demo(args: argparse.Namespace, out: Out) -> int:
+    if args.serve:
+        return run_demo_serve(args, out)
+    catalog = load_catalog()
+    profile = catalog.profile(args.rules_profile)
+    selection = Selection.from_args(args, catalog, profile)
+    validate.check_writable("--output", args.output)
+    bar = None if args.quiet else ProgressBar.on_terminal(sys.stderr)
+    if bar is not None:  # said before moto loads: seeding takes seconds, silence looks like a hang
+        bar.say("demo: starting the emulator (moto) and seeding the organization...")
     from scanner.testing import demo
     from scanner.testing.emulation import EmulationError
 
-    if args.serve:
-        return run_demo_serve(args, out)
-    profile = load_catalog().profile(args.rules_profile)
-    bar = ProgressBar.on_terminal(sys.stderr)
     try:
         result = demo.run(profile.name, bar)
     except EmulationError as err:
@@ -35,15 +43,25 @@ def _demo(args: argparse.Namespace, out: Out) -> int:
             bar.close()
     notes = {a.id: a.about for a in result.organization.accounts if a.about}
     facts = facts_of(result.collected, notes)
-    code = report(
-        out, result.findings, profile, result.collected.inventory, facts=facts, fmt=args.format
-    )
-    if args.format == "table":
-        out.line(
-            f"Demo: an emulated organization (moto on {result.endpoint_url}), seeded, scanned "
-            f"through the AWS code path and evaluated in {result.seconds:.1f} s."
+
+    def write(o: Out) -> int:
+        code = report(
+            o,
+            result.findings,
+            profile,
+            result.collected.inventory,
+            facts=facts,
+            fmt=args.format,
+            selection=selection,
         )
-    return code
+        if args.format == "table" and not args.quiet:
+            o.line(
+                f"Demo: an emulated organization (moto on {result.endpoint_url}), seeded, scanned "
+                f"through the AWS code path and evaluated in {result.seconds:.1f} s."
+            )
+        return code
+
+    return with_output(args, out, write)
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -55,4 +73,5 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     rules_profile_option(demo, deprecated_profile=True)
     format_option(demo)
+    report_options(demo)
     add_demo_arguments(demo)

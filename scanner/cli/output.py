@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import textwrap
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, NoReturn
@@ -21,6 +23,7 @@ PROG = "scanner"
 EXIT_OK, EXIT_FINDINGS, EXIT_CANNOT_RUN = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 WIDTH = 100
+MIN_COLUMN = 30  # a wrapped column never gets narrower than this, whatever the terminal
 
 _COLOURS = {
     "PASS": "32",
@@ -39,12 +42,17 @@ class Parser(argparse.ArgumentParser):
 
 
 class Out:
-    """Where the command writes, and whether it may colour what it writes."""
+    """Where the command writes, whether it may colour, and how wide a line may be.
+
+    ``width`` is the terminal's (``COLUMNS`` wins, as everywhere) when writing to one, else
+    ``None``: a file or a pipe gets whole lines, which grep and diff prefer to wrapped ones."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
         isatty = getattr(stream, "isatty", None)
-        self.colour = bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+        terminal = bool(isatty and isatty())
+        self.colour = terminal and not os.environ.get("NO_COLOR")
+        self.width: int | None = shutil.get_terminal_size().columns if terminal else None
 
     def line(self, text: str = "") -> None:
         print(text, file=self.stream)
@@ -59,8 +67,14 @@ class Out:
     def table(
         self, headers: Sequence[str], rows: Sequence[Sequence[str]], *, indent: str = ""
     ) -> None:
-        """Aligned columns; cells whose text is a colour key are painted after padding."""
-        widths = [max(len(row[i]) for row in (headers, *rows)) for i in range(len(headers))]
+        """Aligned columns; cells whose text is a colour key are painted after padding.
+
+        The last column may hold several lines (``\n``); each starts under the column, and on
+        a terminal each is wrapped to its width."""
+        first = [[cell.split("\n")[0] for cell in row] for row in rows]
+        widths = [max(len(row[i]) for row in (headers, *first)) for i in range(len(headers))]
+        offset = len(indent) + sum(w + 2 for w in widths[:-1])
+        room = max(MIN_COLUMN, self.width - offset) if self.width else None
 
         def fmt(cells: Sequence[str], paint: bool) -> str:
             padded = [
@@ -71,7 +85,14 @@ class Out:
 
         self.line(fmt(headers, paint=False))
         for row in rows:
-            self.line(fmt(row, paint=True))
+            lines = [
+                piece
+                for text in row[-1].split("\n")
+                for piece in (textwrap.wrap(text, room, subsequent_indent="  ") if room else [text])
+            ] or [""]
+            self.line(fmt([*row[:-1], lines[0]], paint=True))
+            for more in lines[1:]:
+                self.line(" " * offset + more)
 
 
 def wrap(text: str, indent: str, hang: str = "") -> str:
@@ -83,25 +104,40 @@ def plural(count: int, word: str) -> str:
 
 
 class ProgressBar:
-    """``scanning accounts [#####     ] 7/15`` on stderr, redrawn in place; only on a terminal."""
+    """``scanning accounts [#####     ] 7/15  0:12 left`` on stderr, redrawn in place; only on a
+    terminal. :meth:`say` shows what happens before the first account is done (the demo seeds
+    its emulator for seconds first: a blank screen looks like a hang)."""
 
     WIDTH = 30
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream: IO[str], clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream
         self.drawn = False
+        self.clock = clock
+        self.first: tuple[float, int] | None = None  # (time, done) of the first report
 
     @classmethod
     def on_terminal(cls, stream: IO[str]) -> ProgressBar | None:
         isatty = getattr(stream, "isatty", None)
         return cls(stream) if isatty and isatty() else None
 
-    def __call__(self, done: int, total: int) -> None:
-        filled = self.WIDTH * done // max(total, 1)
-        bar = "#" * filled + " " * (self.WIDTH - filled)
-        self.stream.write(f"\rscanning accounts [{bar}] {done}/{total}")
+    def say(self, text: str) -> None:
+        self.stream.write(f"\r\033[K{text}")
         self.stream.flush()
         self.drawn = True
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self.first is None:
+            self.first = (now, done)
+        since, before = self.first
+        filled = self.WIDTH * done // max(total, 1)
+        bar = "#" * filled + " " * (self.WIDTH - filled)
+        left = ""
+        if before < done < total and now > since:  # the pace since the first account
+            seconds = round((now - since) / (done - before) * (total - done))
+            left = f"  {seconds // 60}:{seconds % 60:02d} left"
+        self.say(f"scanning accounts [{bar}] {done}/{total}{left}")
 
     def close(self) -> None:
         if self.drawn:

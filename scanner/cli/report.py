@@ -7,7 +7,7 @@ account) to the summary.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from scanner.cli.output import (
     Out,
     plural,
 )
+from scanner.cli.selection import Selection
 from scanner.model import Finding, Inventory, Status
 from scanner.report import FORMATS
 
@@ -67,9 +68,16 @@ def scan_summary(findings: Sequence[Finding], facts: ScanFacts) -> dict[str, Any
     }
 
 
+def _reason(finding: Finding) -> str:
+    """The reason, and when it sums up several gaps, one line per gap under it."""
+    if len(finding.gaps) < 2:
+        return finding.reason
+    return "\n".join([finding.reason, *(f"- {gap}" for gap in finding.gaps)])
+
+
 def account_rows(out: Out, group: Sequence[Finding]) -> None:
     errors = {f.reason for f in group if f.status is Status.ERROR}
-    if len(errors) == 1 and all(f.status is Status.ERROR for f in group):
+    if len(group) > 1 and len(errors) == 1 and all(f.status is Status.ERROR for f in group):
         # An account that could not be scanned: one reason for every rule, said once.
         out.line(f"  {out.paint('ERROR', 'ERROR')}  all {len(group)} rules: {errors.pop()}")
         return
@@ -78,7 +86,7 @@ def account_rows(out: Out, group: Sequence[Finding]) -> None:
             str(f.status),
             f.rule,
             str(f.broken_link) if f.broken_link is not None else "-",
-            f.reason,
+            _reason(f),
         ]
         for f in group
     ]
@@ -93,23 +101,97 @@ def report(
     *,
     facts: ScanFacts | None = None,
     fmt: str = "table",
+    selection: Selection | None = None,
 ) -> int:
-    """Print the findings (table, JSON or a format of :mod:`scanner.report`); the exit code."""
+    """Print the findings (table, JSON or a format of :mod:`scanner.report`); the exit code.
+
+    ``selection`` narrows the findings (the summary and the exit code follow it) and says which
+    statuses are listed (see :mod:`scanner.cli.selection`)."""
+    chosen = selection or Selection()
+    findings = chosen.select(findings)
+    shown = chosen.show(findings, fmt)
     totals = summary(findings, profile)
     if facts is not None:
         totals.update(scan_summary(findings, facts))
     if fmt in FORMATS:
-        export(out, fmt, findings, profile, inventory)
+        export(out, fmt, shown, profile, inventory)
     elif fmt == "json":
-        out.json({"findings": [f.to_json() for f in findings], "summary": totals})
+        out.json({"findings": [f.to_json() for f in shown], "summary": totals})
+    elif chosen.quiet:
+        final_line(out, profile, totals)
     else:
-        report_table(out, findings, profile, inventory, facts=facts, summary=totals)
+        if not shown and findings:
+            listed = sorted(chosen.shown_in(fmt), key=list(Status).index)
+            out.line(f"(no {' or '.join(listed)} finding to list; --status all lists every one)")
+        report_table(out, shown, findings, profile, inventory, facts=facts, summary=totals)
+        final_line(out, profile, totals)
     failed = totals[Status.FAIL.value] + totals[Status.ERROR.value]
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
+def _counts(findings: Iterable[Finding]) -> Counter[Status]:
+    return Counter(f.status for f in findings)
+
+
+def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> None:
+    """Accounts per status for each rule that has a listed finding, worst first."""
+    listed = {f.rule for f in shown}
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.rule in listed:
+            groups.setdefault(finding.rule, []).append(finding)
+    if not groups:
+        return
+    ranked = sorted(
+        groups.items(),
+        key=lambda item: (-_counts(item[1])[Status.FAIL], -_counts(item[1])[Status.ERROR]),
+    )
+    rows = [
+        [rule, *(str(_counts(group)[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS))]
+        for rule, group in ranked
+    ]
+    out.line("By rule (accounts)")
+    out.table(["RULE", "FAIL", "ERROR", "PASS"], rows, indent="  ")
+    out.line()
+
+
+def by_ou(out: Out, findings: Sequence[Finding], inventory: Inventory) -> None:
+    """Findings per status for each OU path, when the accounts come from an organization."""
+    paths: dict[str, tuple[str, ...]] = {}
+    for finding in findings:
+        account = inventory.account(finding.account_id)
+        paths[finding.account_id] = account.ou_path if account is not None else ()
+    if not any(paths.values()):
+        return
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault("/".join(paths[finding.account_id]) or "(root)", []).append(finding)
+    rows = [
+        [
+            ou,
+            str(len({f.account_id for f in group})),
+            *(str(_counts(group)[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS)),
+        ]
+        for ou, group in sorted(groups.items())
+    ]
+    out.line("By OU (findings)")
+    out.table(["OU", "ACCOUNTS", "FAIL", "ERROR", "PASS"], rows, indent="  ")
+    out.line()
+
+
+def final_line(out: Out, profile: Profile, summary: Mapping[str, Any]) -> None:
+    counts = ", ".join(
+        f"{out.paint(str(summary[s.value]) + ' ' + s.value, s.value)}" for s in Status
+    )
+    accounts_text = plural(summary["accounts"], "account")
+    out.line(
+        f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): {counts}"
+    )
+
+
 def report_table(
     out: Out,
+    shown: Sequence[Finding],
     findings: Sequence[Finding],
     profile: Profile,
     inventory: Inventory,
@@ -117,8 +199,9 @@ def report_table(
     facts: ScanFacts | None,
     summary: Mapping[str, Any],
 ) -> None:
+    """The listed findings by account, then the summaries by rule and by OU of all of them."""
     accounts: dict[str, list[Finding]] = {}
-    for finding in findings:
+    for finding in shown:
         accounts.setdefault(finding.account_id, []).append(finding)
     for account_id, group in accounts.items():
         account = inventory.account(account_id)
@@ -129,6 +212,8 @@ def report_table(
             out.line(f"  {note}")
         account_rows(out, group)
         out.line()
+    by_rule(out, findings, shown)
+    by_ou(out, findings, inventory)
     if facts is not None:
         for account_id, name, status in facts.suspended:
             out.line(f"{account_id}  {name}  {status.lower()}: not scanned")
@@ -145,13 +230,6 @@ def report_table(
         )
         if facts.suspended:
             out.line(f"Skipped {plural(len(facts.suspended), 'account')} not ACTIVE (see above)")
-    counts = ", ".join(
-        f"{out.paint(str(summary[s.value]) + ' ' + s.value, s.value)}" for s in Status
-    )
-    accounts_text = plural(summary["accounts"], "account")
-    out.line(
-        f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): {counts}"
-    )
 
 
 def facts_of(collected: CollectResult, notes: Mapping[str, str] | None = None) -> ScanFacts:

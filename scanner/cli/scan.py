@@ -24,26 +24,32 @@ from scanner.cli.output import (
     write_json,
 )
 from scanner.cli.report import facts_of, report
+from scanner.cli.selection import Selection, report_options
 from scanner.evaluate import evaluate
 
 
 def _evaluate(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)
+    selection = Selection.from_args(args, catalog, profile)
     validate.check_writable("--output", args.output)
     inventory = read_inventory(Path(args.inventory))
     findings = evaluate(inventory, profile.name)
     return with_output(
-        args, out, lambda o: report(o, findings, profile, inventory, fmt=args.format)
+        args,
+        out,
+        lambda o: report(o, findings, profile, inventory, fmt=args.format, selection=selection),
     )
 
 
 def _scan(args: argparse.Namespace, out: Out) -> int:
-    profile = load_catalog().profile(args.rules_profile)  # a bad profile fails before any call
+    catalog = load_catalog()
+    profile = catalog.profile(args.rules_profile)  # a bad profile fails before any call
+    selection = Selection.from_args(args, catalog, profile)
     options = scan_options_from(args)
     validate.check_writable("--output", args.output)
     validate.check_writable("--save-inventory", args.save_inventory)
-    collected = collect(options)
+    collected = collect(options, quiet=args.quiet)
     result = collected.result
     if args.save_inventory:
         write_json(args.save_inventory, result.inventory.to_json())
@@ -60,7 +66,15 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     return with_output(
         args,
         out,
-        lambda o: report(o, findings, profile, result.inventory, facts=facts, fmt=args.format),
+        lambda o: report(
+            o,
+            findings,
+            profile,
+            result.inventory,
+            facts=facts,
+            fmt=args.format,
+            selection=selection,
+        ),
     )
 
 
@@ -71,13 +85,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     evaluation.add_argument("--inventory", required=True, metavar="FILE")
     rules_profile_option(evaluation, deprecated_profile=True)
     format_option(evaluation)
-    evaluation.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    report_options(evaluation)
 
     scan = add_command(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
     scan_options(scan)
     rules_profile_option(scan)
     format_option(scan)
-    scan.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    report_options(scan)
     scan.add_argument(
         "--save-inventory", metavar="FILE", help="also save the inventory (JSON) for 'evaluate'"
     )

@@ -320,6 +320,14 @@ def test_evaluate_all_pass_exits_0(capsys: pytest.CaptureFixture[str], tmp_path:
     inventory = _write(tmp_path / "inv.json", _monitored(rules, "cloudguard").to_json())
     code, out, err = run(capsys, "evaluate", "--inventory", inventory, "-r", "cloudguard")
     assert (code, err) == (0, "")
+    # By default the table lists what needs action: here nothing.
+    assert out.splitlines() == [
+        "(no FAIL or ERROR finding to list; --status all lists every one)",
+        "5 findings in 1 account (profile cloudguard): 5 PASS, 0 FAIL, 0 ERROR",
+    ]
+    code, out, err = run(
+        capsys, "evaluate", "--inventory", inventory, "-r", "cloudguard", "--status", "all"
+    )
     lines = out.splitlines()
     assert lines[0] == f"{ACCOUNT}  prod"
     assert lines[1].split()[:4] == ["STATUS", "RULE", "BROKEN", "LINK"]

@@ -46,6 +46,8 @@ def test_the_management_account_alone_passes_and_exits_0(
 ) -> None:
     code, out, err = run(capsys, "scan", "--regions", REGIONS)
     assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "(no FAIL or ERROR finding to list; --status all lists every one)"
+    code, out, err = run(capsys, "scan", "--regions", REGIONS, "--status", "all")
     lines = out.splitlines()
     # Without --organization the account is named by its id (no Organizations call).
     assert lines[0] == f"{emulation.MANAGEMENT_ACCOUNT_ID}  {emulation.MANAGEMENT_ACCOUNT_ID}"
@@ -216,12 +218,21 @@ def test_demo_prints_the_report_and_exits_1(capsys: pytest.CaptureFixture[str]) 
     code, out, err = run(capsys, "demo")
     assert (code, err) == (1, "")
     lines = out.splitlines()
-    assert lines[0] == f"{emulation.MANAGEMENT_ACCOUNT_ID}  management"
+    # FAIL and ERROR only, by default: the healthy management account is not listed.
+    assert lines[0] == "210000000003  orders-prod  (Workloads/Production)"
+    assert f"{emulation.MANAGEMENT_ACCOUNT_ID}  management" not in lines
+    assert all(line.split()[0] in ("FAIL", "ERROR") for line in lines if "account-trail" in line)
     assert "210000000015  retired-project  suspended: not scanned" in lines
+    # The listed findings of the account that cannot be entered share one reason: said once.
     assert any(
-        line.split()[:2] == ["ERROR", "ssm-actions"] and "account 210000000014" in line
+        line.startswith("  ERROR  all ") and "account 210000000014 could not be scanned" in line
         for line in lines
     )
+    by_rule = lines.index("By rule (accounts)")
+    assert lines[by_rule + 1].split() == ["RULE", "FAIL", "ERROR", "PASS"]
+    by_ou = lines.index("By OU (findings)")
+    production = next(line for line in lines[by_ou:] if "Workloads/Production" in line)
+    assert production.split()[:3] == ["Workloads/Production", "4", "27"]
     assert lines[-1].startswith("Demo: an emulated organization (moto on http://127.0.0.1:")
 
 

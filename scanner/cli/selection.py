@@ -1,0 +1,119 @@
+"""Which findings a report is about, and which of them the table shows.
+
+Two different questions, kept apart on purpose:
+
+* ``--rules`` and ``--severity`` *select*: the other findings are not part of the run's answer,
+  so they leave the summary, the machine formats and the exit code (``--severity high+`` is a
+  CI gate on high and critical findings only).
+* ``--status`` *shows*: the table lists FAIL and ERROR by default because a PASS needs no
+  action, but the counts and the exit code still cover every selected finding. For json and the
+  other formats every status is written unless ``--status`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from scanner.catalog import SEVERITIES, Catalog, Profile
+from scanner.cli.validate import names, quoted
+from scanner.errors import UsageError
+from scanner.model import Finding, Status
+
+DEFAULT_SHOWN = frozenset({Status.FAIL, Status.ERROR})
+
+
+def statuses(text: str) -> frozenset[Status]:
+    """``--status fail,error`` (any case) or ``all``."""
+    wanted = {part.upper() for part in names(text)}
+    if wanted == {"ALL"}:
+        return frozenset(Status)
+    unknown = wanted - {s.value for s in Status}
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown status {quoted(sorted(unknown))} (pass, fail, error or all)"
+        )
+    return frozenset(Status(s) for s in wanted)
+
+
+def severities(text: str) -> frozenset[str]:
+    """``--severity high,critical``, or ``high+`` for high and above."""
+    chosen: set[str] = set()
+    for part in names(text.lower()):
+        name, plus = part.removesuffix("+"), part.endswith("+")
+        if name not in SEVERITIES:
+            raise argparse.ArgumentTypeError(
+                f"unknown severity {part!r} ({', '.join(SEVERITIES)}; 'high+' for high and above)"
+            )
+        chosen.update(SEVERITIES[SEVERITIES.index(name) :] if plus else (name,))
+    return frozenset(chosen)
+
+
+def report_options(sub: argparse.ArgumentParser) -> None:
+    """``--status``, ``--severity``, ``--rules``, ``--quiet`` and ``--output`` of a report."""
+    group = sub.add_argument_group("what the report shows")
+    group.add_argument(
+        "--status",
+        type=statuses,
+        metavar="LIST",
+        help="statuses the table lists (default: fail,error; 'all' for every finding); "
+        "other formats write every status unless given",
+    )
+    group.add_argument(
+        "--severity",
+        type=severities,
+        metavar="LIST",
+        help="only these severities (low, medium, high, critical; 'high+' for high and above); "
+        "also decides the exit code",
+    )
+    group.add_argument(
+        "--rules",
+        type=names,
+        default=(),
+        metavar="LIST",
+        help="only these rules: rule ids or control ids (4.4, CloudWatch.4, cis-1.2:3.4)",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no table and no progress: the last line only"
+    )
+    group.add_argument("--output", metavar="FILE", help="write the report to FILE")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The findings a report is about (``rules``, ``severities``) and the statuses it lists."""
+
+    rules: frozenset[str] | None = None
+    severities: frozenset[str] | None = None
+    shown: frozenset[Status] | None = None  # None: the table's default, every status elsewhere
+    quiet: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, catalog: Catalog, profile: Profile) -> Selection:
+        """Rule and control ids are resolved now: an unknown one fails before any work."""
+        rules = None
+        if args.rules:
+            found = [catalog.find_rule(name, profile) for name in args.rules]
+            outside = [rule.id for rule in found if profile.name not in rule.accepted]
+            if outside:
+                raise UsageError(f"--rules: not in profile {profile.name}: {quoted(outside)}")
+            rules = frozenset(rule.id for rule in found)
+        return cls(rules, args.severity, args.status, args.quiet)
+
+    def select(self, findings: Iterable[Finding]) -> list[Finding]:
+        return [
+            f
+            for f in findings
+            if (self.rules is None or f.rule in self.rules)
+            and (self.severities is None or f.severity in self.severities)
+        ]
+
+    def shown_in(self, fmt: str) -> frozenset[Status]:
+        if self.shown is not None:
+            return self.shown
+        return DEFAULT_SHOWN if fmt == "table" else frozenset(Status)
+
+    def show(self, findings: Sequence[Finding], fmt: str) -> list[Finding]:
+        wanted = self.shown_in(fmt)
+        return [f for f in findings if f.status in wanted]
