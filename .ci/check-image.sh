@@ -84,7 +84,7 @@ in_image scanner demo --serve --listen "127.0.0.1:$port" >"$work/daemon.log" 2>&
 pids+=($!)
 wait_for "http://127.0.0.1:$port/readyz" 180 "$!"
 metrics="$(curl -fsS "http://127.0.0.1:$port/metrics")"
-grep -q '^scanner_control_status{' <<<"$metrics" || fail "/metrics has no scanner_control_status after the demo scan"
+grep -q '^scanner_account_controls{' <<<"$metrics" || fail "/metrics has no scanner_account_controls after the demo scan"
 stop "$!"
 written="$(find "$venv" -newer "$work/marker")"
 [ -z "$written" ] || fail "the daemon wrote into the installed environment: $written"

@@ -1,62 +1,152 @@
 """The daemon's HTTP endpoints (aiohttp): metrics, health, readiness and the findings API.
 
-* ``/metrics``: the Prometheus text format of :class:`~scanner.daemon.metrics.Metrics`.
-* ``/healthz``: 200 while the scheduler loop runs and no scan is stuck past its deadline
-  (a liveness probe: restarting the process is the cure for anything else).
-* ``/readyz``: 200 once the state is loaded with findings or a scan has completed, so a
-  restarted daemon is ready at once with what it knew, a new one after its first scan.
-* ``/api/v1/findings``: this shard's current findings as JSON, filtered by ``account``,
-  ``rule`` and ``status`` (each may repeat). When a bearer token is configured (a file or an
-  environment variable) ``/api/`` requires ``Authorization: Bearer <token>``, compared in
-  constant time and read at each request so a rotated secret file takes effect at once.
+* ``/metrics``: :class:`~scanner.daemon.metrics.Metrics` in the format the scraper's
+  ``Accept`` asks for (OpenMetrics or the classic text, prometheus_client's own negotiation),
+  gzipped when ``Accept-Encoding`` allows it.
+* ``/healthz``: 200 while the state is restored or the scheduler loop runs and no scan is
+  stuck past its deadline (a liveness probe: restarting the process is the cure for anything
+  else).
+* ``/readyz``: 200 once the state is restored with findings or a scan has completed; the port
+  opens before the restore, so probes are answered (503) while a large state loads.
+* ``/api/v1/findings``: this shard's current findings as JSON, a page at a time (``limit``, and
+  the opaque ``cursor`` of the ``next`` link), filtered by ``account``, ``rule``, ``status``,
+  ``severity`` and ``ou`` (an OU path and everything below it; each may repeat). When a bearer
+  token is configured (a file or an environment variable) ``/api/`` requires ``Authorization:
+  Bearer <token>``, compared in constant time and read at each request so a rotated secret file
+  takes effect at once.
+
+Probes must answer within 100 ms whatever the daemon does, so nothing proportional to the
+organization runs on the event loop here: rendering the metrics, selecting and serialising a
+page of findings and compressing happen in worker threads.
 
 The handlers only read: the service owns the state, and nothing here can start a scan.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import gzip
 import hmac
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
+from prometheus_client.exposition import gzip_accepted
 
-from scanner.daemon.metrics import CONTENT_TYPE
+from scanner.daemon.metrics import AccountView
 from scanner.daemon.scheduler import Service
 from scanner.model import Finding, Status
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 TOKEN: web.AppKey[Callable[[], str | None]] = web.AppKey("token")
 
-_FILTERS = {"account": "account_id", "rule": "rule", "status": "status"}
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+_FILTERS = ("account", "rule", "status", "severity", "ou")
+_PAGING = ("limit", "cursor")
+_SEVERITIES = ("critical", "high", "medium", "low")
 
 
-def _selected(findings: Iterable[Finding], query: dict[str, list[str]]) -> list[Finding]:
-    out = []
-    for finding in findings:
-        if all(
-            not wanted or str(getattr(finding, attribute)) in wanted
-            for attribute, wanted in ((_FILTERS[k], v) for k, v in query.items())
-        ):
-            out.append(finding)
-    return out
+@dataclass(frozen=True)
+class Query:
+    """A validated findings request: the filters (empty: any), the page size, where to start."""
 
+    filters: Mapping[str, frozenset[str]]
+    limit: int = DEFAULT_LIMIT
+    after: tuple[str, str] | None = None  # the (account_id, rule) the previous page ended at
 
-def _query(request: web.Request) -> dict[str, list[str]]:
-    unknown = sorted(set(request.query) - set(_FILTERS))
-    if unknown:
-        raise web.HTTPBadRequest(
-            text=f"unknown parameter {unknown[0]!r}; known: {', '.join(_FILTERS)}\n"
+    def matches(self, finding: Finding, accounts: Mapping[str, AccountView]) -> bool:
+        f = self.filters
+        if "ou" in f:
+            view = accounts.get(finding.account_id)
+            path = view.organizational_unit if view else ""
+            if not any(path == ou or path.startswith(ou + "/") for ou in f["ou"]):
+                return False
+        return (
+            ("account" not in f or finding.account_id in f["account"])
+            and ("rule" not in f or finding.rule in f["rule"])
+            and ("status" not in f or finding.status.value in f["status"])
+            and ("severity" not in f or finding.severity in f["severity"])
         )
-    query = {key: request.query.getall(key) for key in _FILTERS if key in request.query}
-    statuses = {s.upper() for s in query.get("status", [])}
-    bad = sorted(statuses - {s.value for s in Status})
-    if bad:
-        raise web.HTTPBadRequest(text=f"unknown status {bad[0]!r}; known: PASS, FAIL, ERROR\n")
-    if statuses:
-        query["status"] = sorted(statuses)
-    return query
+
+
+def _bad(text: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=text + "\n")
+
+
+def encode_cursor(key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(text: str) -> tuple[str, str]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        raise _bad("cursor: not one this server gave; start again without it") from None
+    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)):
+        raise _bad("cursor: not one this server gave; start again without it")
+    return key[0], key[1]
+
+
+def parse_query(params: Mapping[str, str], getall: Callable[[str], list[str]]) -> Query:
+    """The request's query string checked: one line naming the first problem, as a 400."""
+    unknown = sorted(set(params) - {*_FILTERS, *_PAGING})
+    if unknown:
+        known = ", ".join((*_FILTERS, *_PAGING))
+        raise _bad(f"unknown parameter {unknown[0]!r}; known: {known}")
+    filters = {key: frozenset(getall(key)) for key in _FILTERS if key in params}
+    if "status" in filters:
+        filters["status"] = frozenset(s.upper() for s in filters["status"])
+        bad = sorted(filters["status"] - {s.value for s in Status})
+        if bad:
+            raise _bad(f"unknown status {bad[0]!r}; known: PASS, FAIL, ERROR")
+    if "severity" in filters:
+        filters["severity"] = frozenset(s.lower() for s in filters["severity"])
+        bad = sorted(filters["severity"] - set(_SEVERITIES))
+        if bad:
+            raise _bad(f"unknown severity {bad[0]!r}; known: {', '.join(_SEVERITIES)}")
+    if "ou" in filters:
+        filters["ou"] = frozenset(ou.strip("/") for ou in filters["ou"])
+    limit = DEFAULT_LIMIT
+    if "limit" in params:
+        text = params["limit"]
+        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+            raise _bad(f"limit: a whole number from 1 to {MAX_LIMIT}, not {text!r}")
+        limit = int(text)
+    after = _decode_cursor(params["cursor"]) if "cursor" in params else None
+    return Query(filters, limit, after)
+
+
+def findings_page(service: Service, query: Query, path: str) -> bytes:
+    """One page of the findings API as JSON bytes (worker-thread work: it scans every finding)."""
+    picture = service.metrics.state.picture  # one consistent scan, whatever happens meanwhile
+    selected = [
+        (key, f)
+        for key, f in picture.findings.items()
+        if (query.after is None or key > query.after) and query.matches(f, picture.accounts)
+    ]
+    page = selected[: query.limit]
+    following = None
+    if len(selected) > query.limit:
+        params: list[tuple[str, str]] = [
+            (k, v) for k in _FILTERS for v in sorted(query.filters.get(k, ()))
+        ]
+        params += [("limit", str(query.limit)), ("cursor", encode_cursor(page[-1][0]))]
+        following = f"{path}?{urlencode(params)}"
+    body = {
+        "shard": {"ordinal": service.shard.ordinal, "total": service.shard.total},
+        "last_successful_scan": service.metrics.state.last_success,
+        "count": len(page),
+        "remaining": len(selected) - len(page),
+        "next": following,
+        "findings": [f.to_json() for _, f in page],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 @web.middleware
@@ -77,10 +167,27 @@ async def _bearer(request: web.Request, handler: Any) -> web.StreamResponse:
     return response
 
 
+def _maybe_gzip(request: web.Request, body: bytes) -> tuple[bytes, bool]:
+    """Compress (in the calling worker thread) when the client accepts gzip."""
+    if gzip_accepted(request.headers.get("Accept-Encoding", "")):
+        return gzip.compress(body, compresslevel=5), True
+    return body, False
+
+
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICE].metrics.exposition()
+    metrics = request.app[SERVICE].metrics
+    accept = request.headers.get("Accept", "")
+
+    def render() -> tuple[bytes, bool, str]:
+        body, content_type = metrics.negotiate(accept)
+        return (*_maybe_gzip(request, body), content_type)
+
+    body, zipped, content_type = await asyncio.to_thread(render)
     response = web.Response(body=body)
-    response.headers["Content-Type"] = CONTENT_TYPE
+    response.headers["Content-Type"] = content_type
+    response.headers["Vary"] = "Accept, Accept-Encoding"
+    if zipped:
+        response.headers["Content-Encoding"] = "gzip"
     return response
 
 
@@ -93,21 +200,24 @@ async def _healthz(request: web.Request) -> web.Response:
 async def _readyz(request: web.Request) -> web.Response:
     if request.app[SERVICE].health.ready:
         return web.Response(text="ready\n")
+    if request.app[SERVICE].health.restoring:
+        return web.Response(status=503, text="restoring the state\n")
     return web.Response(status=503, text="no state loaded and no scan completed yet\n")
 
 
 async def _findings(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    selected = _selected(service.findings(), _query(request))
-    last = service.metrics.state.last_success
-    return web.json_response(
-        {
-            "shard": {"ordinal": service.shard.ordinal, "total": service.shard.total},
-            "last_successful_scan": last,
-            "count": len(selected),
-            "findings": [f.to_json() for f in selected],
-        }
-    )
+    query = parse_query(request.query, request.query.getall)
+
+    def render() -> tuple[bytes, bool]:
+        return _maybe_gzip(request, findings_page(service, query, request.path))
+
+    body, zipped = await asyncio.to_thread(render)
+    response = web.Response(body=body, content_type="application/json")
+    response.headers["Vary"] = "Accept-Encoding"
+    if zipped:
+        response.headers["Content-Encoding"] = "gzip"
+    return response
 
 
 def make_app(service: Service, token: Callable[[], str | None] = lambda: None) -> web.Application:
@@ -153,4 +263,4 @@ async def start(app: web.Application, host: str, port: int) -> Server:
     return Server(runner, host, int(bound[1]))
 
 
-__all__ = ["Server", "make_app", "start"]
+__all__ = ["Query", "Server", "encode_cursor", "findings_page", "make_app", "parse_query", "start"]

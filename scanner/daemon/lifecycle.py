@@ -1,9 +1,11 @@
 """The daemon assembled from its configuration: store, metrics, alerts, scheduler, HTTP.
 
 Start-up order is the readiness contract: open the state (a file that cannot be used stops the
-daemon with one line), restore the last findings into the metrics, *then* bind the HTTP port,
-so the first scrape after a restart already sees the last known state; then the alert loop
-(it delivers what a previous process left in the outbox) and the scheduler (first scan now).
+daemon with one line), bind the HTTP port at once (liveness answers while a large state loads),
+restore the last findings, names, OU paths and per-account times into the metrics in a worker
+thread, and only then report ready, so the first scrape of a ready daemon sees the last known
+state with the same labels as before the restart; then the alert loop (it delivers what a
+previous process left in the outbox) and the scheduler (first scan now).
 
 Shutdown (:meth:`Daemon.stop`, on SIGTERM/SIGINT): the scheduler stops starting work and
 abandons a collection in progress but lets a store write finish; the alert loop ends after its
@@ -84,7 +86,6 @@ class Daemon:
             dispatcher=dispatcher,
             collect_fn=self.collect_fn,
         )
-        service.restore()
         host, port = config.http.address
         try:
             self.server = await start(
@@ -101,6 +102,13 @@ class Daemon:
             state=config.state.path,
             targets=[t.name for t in config.alerts.targets],
         )
+        service.health.restoring = True
+        try:
+            await asyncio.to_thread(service.restore)
+        except BaseException:
+            await self.server.close()
+            store.close()
+            raise
         self._tasks = [
             asyncio.create_task(dispatcher.run(self.stopping)),
             asyncio.create_task(service.run(self.stopping)),

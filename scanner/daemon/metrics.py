@@ -7,10 +7,22 @@ leaves the organization (or the shard) leaves every family at the next scan.
 
 Naming follows Prometheus's guidance: prefix ``scanner_``, base units (seconds), ``_total`` only
 on counters, ``account_id`` and ``aws_region`` labels (never ``region``); HELP says when a value
-is cached from the last scan. ``scanner_control_status`` is one-hot: for each (account, rule)
-one series per status, 1 for the current one and 0 for the others, so
-``sum by (account_id) (scanner_control_status{status="FAIL"})`` counts failing controls without
-double counting and a status change is a change of value, not a series appearing.
+is cached from the last scan.
+
+Size scales with the organization, so the per-account series are few and their labels short
+and bounded (about 1.7 KB per account on the demo, fixed overhead included):
+
+* identity rides once per account, on ``scanner_account_info{account_id, account_name,
+  organizational_unit}`` (value 1), to join on: ``... * on (account_id) group_left
+  (organizational_unit) scanner_account_info``; a renamed account changes one series;
+* ``scanner_account_controls{account_id, status}`` counts the account's controls per status
+  (all three, zeros included: compliance is PASS over the sum);
+* only what is not PASS gets a series per (account, rule): ``scanner_control_failure_info``,
+  whose ``reason`` is a code from a fixed list (:mod:`.reasons`), never the free text;
+* a rule's severity is a property of the rule: ``scanner_rule_info{rule, severity}``.
+
+A scan's picture (:class:`Picture`) is computed once when the scan is recorded and swapped in
+as one object, so a scrape rendering in a worker thread never sees half of two scans.
 
 Counters (API calls, throttled responses, throttles, retries, credential refreshes, scans)
 accumulate over the process's life from each scan's call statistics, which count every attempt
@@ -35,9 +47,10 @@ from prometheus_client.core import (
     HistogramMetricFamily,
     Metric,
 )
-from prometheus_client.exposition import generate_latest
+from prometheus_client.exposition import choose_encoder, generate_latest
 
 from scanner.aws import CallStats
+from scanner.daemon.reasons import REASON_CODES, reason_code
 from scanner.daemon.sharding import Shard
 from scanner.model import ACCOUNT_ACTIVE, Account, CollectionError, Finding, Status
 
@@ -83,6 +96,25 @@ class AccountView:
         errors = (account.error, *account.errors) if account.error else account.errors
         return cls(account.id, account.name, "/".join(account.ou_path), state, errors)
 
+    def to_json(self) -> dict[str, Any]:
+        """What the store keeps so the labels survive a restart (errors as their labels only)."""
+        return {
+            "name": self.name,
+            "ou": self.organizational_unit,
+            "state": self.state,
+            "errors": [[e.region or "", e.service, e.operation, e.code] for e in self.errors],
+        }
+
+    @classmethod
+    def from_json(cls, account_id: str, data: Mapping[str, Any]) -> AccountView:
+        errors = tuple(
+            CollectionError(service, operation, code, "", region=region or None)
+            for region, service, operation, code in data.get("errors", ())
+        )
+        return cls(
+            account_id, data["name"], data.get("ou", ""), data.get("state", "scanned"), errors
+        )
+
 
 @dataclass(frozen=True)
 class ScanResult:
@@ -104,15 +136,57 @@ class ScanResult:
         return max(0.0, self.finished - self.started)
 
 
+@dataclass(frozen=True)
+class Picture:
+    """The last completed scan's findings and accounts, and what the families derive from them.
+
+    Built once per scan (or restore), then swapped in whole: renders in worker threads read it
+    without locks, and a scrape costs no per-finding work beyond writing its series.
+    """
+
+    findings: Mapping[tuple[str, str], Finding] = field(default_factory=dict)
+    accounts: Mapping[str, AccountView] = field(default_factory=dict)
+    account_success: Mapping[str, float] = field(default_factory=dict)
+    # Derived: (account_id, rule, status, broken_link, reason code) of every non-PASS finding.
+    failures: tuple[tuple[str, str, str, str, str], ...] = ()
+    controls: Mapping[str, Counter[str]] = field(default_factory=dict)  # account -> by status
+    rules: tuple[tuple[str, str], ...] = ()  # (rule, severity)
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    @classmethod
+    def of(
+        cls,
+        findings: Iterable[Finding],
+        accounts: Iterable[AccountView],
+        account_success: Mapping[str, float],
+    ) -> Picture:
+        by_pair = dict(sorted(((f.account_id, f.rule), f) for f in findings))
+        controls: dict[str, Counter[str]] = {}
+        failures = []
+        for (account_id, rule), finding in by_pair.items():
+            controls.setdefault(account_id, Counter())[finding.status.value] += 1
+            if finding.status is not Status.PASS:
+                link = finding.broken_link.value if finding.broken_link else ""
+                status = finding.status.value
+                failures.append((account_id, rule, status, link, reason_code(finding)))
+        return cls(
+            by_pair,
+            dict(sorted((a.id, a) for a in accounts)),
+            dict(sorted(account_success.items())),
+            tuple(failures),
+            controls,
+            tuple(sorted({(f.rule, f.severity) for f in by_pair.values()})),
+            Counter((f.rule, f.severity, f.status.value) for f in by_pair.values()),
+        )
+
+
 @dataclass
 class MetricState:
-    """Everything the families read; mutated only by :class:`Metrics`."""
+    """Everything the families read; mutated only by :class:`Metrics`, by swapping values."""
 
     shard: Shard
     version: str
-    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
-    accounts: dict[str, AccountView] = field(default_factory=dict)
-    account_success: dict[str, float] = field(default_factory=dict)
+    picture: Picture = field(default_factory=Picture)
     last_scan: float | None = None
     last_success: float | None = None
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -129,9 +203,13 @@ class MetricState:
     account_list_fallbacks: Callable[[], int] = int
     alert_deliveries: Callable[[], Mapping[tuple[str, str], int]] = dict
 
-    def labels_of(self, account_id: str, fallback_name: str) -> tuple[str, str]:
-        view = self.accounts.get(account_id)
-        return (view.name, view.organizational_unit) if view else (fallback_name, "")
+    @property
+    def findings(self) -> Mapping[tuple[str, str], Finding]:
+        return self.picture.findings
+
+    @property
+    def accounts(self) -> Mapping[str, AccountView]:
+        return self.picture.accounts
 
 
 # --------------------------------------------------------------------------------------------
@@ -140,52 +218,54 @@ class MetricState:
 Samples = Iterable[tuple[tuple[str, ...], Any]]
 
 
-def _control_status(s: MetricState) -> Samples:
-    for (account_id, rule), finding in sorted(s.findings.items()):
-        name, ou = s.labels_of(account_id, finding.account_name)
+def _account_info(s: MetricState) -> Samples:
+    for account_id, view in s.picture.accounts.items():
+        yield (account_id, view.name, view.organizational_unit), 1.0
+
+
+def _account_controls(s: MetricState) -> Samples:
+    for account_id, counted in s.picture.controls.items():
         for status in Status:
-            value = 1.0 if finding.status is status else 0.0
-            yield (account_id, name, ou, rule, finding.severity, status.value), value
+            yield (account_id, status.value), float(counted[status.value])
 
 
 def _control_failures(s: MetricState) -> Samples:
-    for (account_id, rule), finding in sorted(s.findings.items()):
-        if finding.status is Status.PASS:
-            continue
-        name, ou = s.labels_of(account_id, finding.account_name)
-        link = finding.broken_link.value if finding.broken_link else ""
-        labels = (account_id, name, ou, rule, finding.severity, finding.status.value, link)
-        yield (*labels, finding.reason), 1.0
+    for labels in s.picture.failures:
+        yield labels, 1.0
+
+
+def _rules(s: MetricState) -> Samples:
+    for rule, severity in s.picture.rules:
+        yield (rule, severity), 1.0
 
 
 def _account_success(s: MetricState) -> Samples:
-    for account_id, when in sorted(s.account_success.items()):
+    for account_id, when in s.picture.account_success.items():
         yield (account_id,), when
 
 
 def _account_errors(s: MetricState) -> Samples:
-    for account_id, view in sorted(s.accounts.items()):
+    for account_id, view in s.picture.accounts.items():
         for reason, count in sorted(Counter(e.code for e in view.errors).items()):
             yield (account_id, reason), float(count)
 
 
 def _collection_errors(s: MetricState) -> Samples:
-    for account_id, view in sorted(s.accounts.items()):
+    for account_id, view in s.picture.accounts.items():
         counted = Counter((e.region or "", e.service, e.operation, e.code) for e in view.errors)
         for key, count in sorted(counted.items()):
             yield (account_id, *key), float(count)
 
 
 def _scan_accounts(s: MetricState) -> Samples:
-    counted = Counter(view.state for view in s.accounts.values())
+    counted = Counter(view.state for view in s.picture.accounts.values())
     for state in ACCOUNT_STATES:
         yield (state,), float(counted[state])
 
 
 def _findings(s: MetricState) -> Samples:
-    counted = Counter((f.rule, f.severity, f.status.value) for f in s.findings.values())
-    rules = sorted({(f.rule, f.severity) for f in s.findings.values()})
-    for rule, severity in rules:
+    counted = s.picture.counts
+    for rule, severity in s.picture.rules:
         for status in Status:
             yield (rule, severity, status.value), float(counted[rule, severity, status.value])
 
@@ -235,20 +315,34 @@ OPERATION = ("service", "operation")
 
 FAMILIES: tuple[Family, ...] = (
     Family(
-        "scanner_control_status",
+        "scanner_account_info",
         "gauge",
-        "1 for the current status of a control (rule) in an account, 0 for the other statuses: "
-        "PASS it works, FAIL it is broken, ERROR it could not be determined. " + CACHED,
-        (*ACCOUNT_LABELS, "rule", "severity", "status"),
-        _control_status,
+        "Always 1: the account's name and OU path, to join on account_id. " + CACHED,
+        ACCOUNT_LABELS,
+        _account_info,
+    ),
+    Family(
+        "scanner_account_controls",
+        "gauge",
+        "Controls (rules) of the account per status: PASS works, FAIL broken, ERROR could not "
+        "be determined. " + CACHED,
+        ("account_id", "status"),
+        _account_controls,
     ),
     Family(
         "scanner_control_failure_info",
         "gauge",
-        "1 for every control that is not PASS, with the link of its chain that broke and the "
-        "one-line reason (what a dashboard table shows). " + CACHED,
-        (*ACCOUNT_LABELS, "rule", "severity", "status", "broken_link", "reason"),
+        "1 for every control that is not PASS: the link of its chain that broke and a reason "
+        f"code ({', '.join(REASON_CODES)}); the full reason is in /api/v1/findings. " + CACHED,
+        ("account_id", "rule", "status", "broken_link", "reason"),
         _control_failures,
+    ),
+    Family(
+        "scanner_rule_info",
+        "gauge",
+        "Always 1: the severity of each rule evaluated. " + CACHED,
+        ("rule", "severity"),
+        _rules,
     ),
     Family(
         "scanner_findings",
@@ -449,45 +543,72 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(_Collector(self.state))
 
-    def restore(self, findings: Iterable[Finding], last_success: float | None = None) -> None:
-        """The last known findings from the state file, before the first scan of this process."""
-        self.state.findings = {
-            (f.account_id, f.rule): f for f in findings if self.state.shard.owns(f.account_id)
-        }
+    def restore(
+        self,
+        findings: Iterable[Finding],
+        last_success: float | None = None,
+        accounts: Iterable[AccountView] = (),
+        account_success: Mapping[str, float] | None = None,
+    ) -> None:
+        """The last known state from the store, before the first scan of this process."""
+        owns = self.state.shard.owns
+        self.state.picture = Picture.of(
+            (f for f in findings if owns(f.account_id)),
+            (a for a in accounts if owns(a.id)),
+            {a: t for a, t in (account_success or {}).items() if owns(a)},
+        )
         self.state.last_success = last_success
 
     def record(self, scan: ScanResult) -> None:
+        """Count the scan and, when it succeeded, swap in its picture (callable off the loop)."""
         state = self.state
-        state.scans[scan.outcome] += 1
+        state.scans = state.scans + Counter({scan.outcome: 1})
         state.last_scan = scan.finished
-        state.duration_counts[bisect.bisect_left(DURATION_BUCKETS, scan.duration)] += 1
+        counts = list(state.duration_counts)
+        counts[bisect.bisect_left(DURATION_BUCKETS, scan.duration)] += 1
+        state.duration_counts = counts
         state.duration_sum += scan.duration
         for stats in scan.stats:
             self._count_calls(stats)
         if scan.outcome != "success":
             return
+        success = self.account_success_after(scan)
+        state.picture = Picture.of(scan.findings, scan.accounts, success)
         state.last_success = scan.finished
-        state.findings = {(f.account_id, f.rule): f for f in scan.findings}
-        state.accounts = {a.id: a for a in scan.accounts}
-        for view in scan.accounts:
-            if view.state == "scanned":
-                state.account_success[view.id] = scan.finished
-        for gone in set(state.account_success) - set(state.accounts):
-            del state.account_success[gone]
+
+    def account_success_after(self, scan: ScanResult) -> dict[str, float]:
+        """Per account of a successful scan, its last success: this scan's end if it was entered."""
+        before = self.state.picture.account_success
+        success = {v.id: before[v.id] for v in scan.accounts if v.id in before}
+        success.update((v.id, scan.finished) for v in scan.accounts if v.state == "scanned")
+        return success
 
     def _count_calls(self, stats: CallStats) -> None:
         state = self.state
+        calls, throttles = Counter(state.calls), Counter(state.throttles)
+        throttled = Counter(state.throttled_responses)
+        retries, errors = Counter(state.retries), Counter(state.call_errors)
         for key, op in stats.by_operation().items():
-            state.calls[key] += op.calls
-            state.throttles[key] += op.throttles
-            state.throttled_responses[key] += op.throttled_responses
-            state.retries[key] += op.retries
-            state.call_errors[key] += op.errors
+            calls[key] += op.calls
+            throttles[key] += op.throttles
+            throttled[key] += op.throttled_responses
+            retries[key] += op.retries
+            errors[key] += op.errors
+        state.calls, state.throttles, state.throttled_responses = calls, throttles, throttled
+        state.retries, state.call_errors = retries, errors
         state.credential_refreshes += stats.credential_refreshes
 
     def exposition(self) -> bytes:
-        """The text format of every family, as /metrics serves it."""
+        """The classic text format of every family."""
         return generate_latest(self.registry)
+
+    def negotiate(self, accept: str) -> tuple[bytes, str]:
+        """The body and content type the scraper's Accept header asks for (OpenMetrics or text).
+
+        CPU work proportional to the organization: call it in a worker thread.
+        """
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
 
 
 __all__ = [
@@ -497,6 +618,7 @@ __all__ = [
     "Family",
     "MetricState",
     "Metrics",
+    "Picture",
     "ScanResult",
     "version",
 ]

@@ -53,6 +53,8 @@ class Store(Protocol):
 
     def last_scan(self) -> Any: ...
 
+    def account_views(self) -> Mapping[str, tuple[dict[str, Any], float | None]]: ...
+
     def record_scan(
         self,
         findings: Sequence[Finding],
@@ -62,6 +64,7 @@ class Store(Protocol):
         finished: datetime,
         error_after_scans: int,
         targets: Iterable[Any],
+        views: Mapping[str, tuple[dict[str, Any], float | None]] | None = None,
     ) -> Sequence[Any]: ...
 
 
@@ -116,6 +119,7 @@ class Health:
     """What /healthz and /readyz read."""
 
     ready: bool = False
+    restoring: bool = False
     loop_running: bool = False
     scan_started: float | None = None  # monotonic, while a scan runs
     scans: int = 0
@@ -163,20 +167,33 @@ class Service:
     # ---------------------------------------------------------------------------- state
 
     def restore(self) -> int:
-        """Load the last known findings into the metrics; the number restored."""
+        """Load the last known state into the metrics; the number of findings restored.
+
+        Findings, and the accounts' names, OU paths, states, error labels and last successes,
+        so every series keeps its labels across a restart. A worker thread's job at scale.
+        """
         if self.store is None:
             return 0
-        findings = [f for f in self.store.last_findings().values() if self.shard.owns(f.account_id)]
-        last = self.store.last_scan()
-        self.metrics.restore(findings, last.finished.timestamp() if last is not None else None)
+        self.health.restoring = True
+        try:
+            owns = self.shard.owns
+            findings = [f for f in self.store.last_findings().values() if owns(f.account_id)]
+            stored = self.store.account_views()
+            views = [AccountView.from_json(a, view) for a, (view, _) in stored.items()]
+            success = {a: when for a, (_, when) in stored.items() if when is not None}
+            last = self.store.last_scan()
+            finished = last.finished.timestamp() if last is not None else None
+            self.metrics.restore(findings, finished, views, success)
+        finally:
+            self.health.restoring = False
         self.health.restored = len(findings)
         self.health.ready = self.health.ready or bool(findings)
         log.info("state_restored", findings=len(findings), shard=self.shard.ordinal)
         return len(findings)
 
     def findings(self) -> list[Finding]:
-        """The current findings of this shard (the last scan's, or those restored)."""
-        return [f for _, f in sorted(self.metrics.state.findings.items())]
+        """The current findings of this shard (the last scan's, or those restored), sorted."""
+        return list(self.metrics.state.picture.findings.values())
 
     # ---------------------------------------------------------------------------- one scan
 
@@ -210,7 +227,7 @@ class Service:
         record = ScanResult(started, finished, "success", findings, views, tuple(stats))
         # From here on the scan completes even if the process is asked to stop.
         transitions = await asyncio.shield(self._commit(record, names))
-        self.metrics.record(record)
+        await asyncio.to_thread(self.metrics.record, record)
         self.health.ready = True
         self.health.scans += 1
         self.health.last_outcome = "success"
@@ -249,6 +266,8 @@ class Service:
             return None
         store = self.store
         targets = self.config.alerts.targets
+        success = self.metrics.account_success_after(record)
+        views = {v.id: (v.to_json(), success.get(v.id)) for v in record.accounts}
 
         def write() -> Sequence[Any]:
             return store.record_scan(
@@ -258,6 +277,7 @@ class Service:
                 finished=_utc(record.finished),
                 error_after_scans=self.config.alerts.error_after_scans,
                 targets=targets,
+                views=views,
             )
 
         return await asyncio.to_thread(write)
@@ -314,12 +334,13 @@ class Service:
         return max(0.0, schedule.interval + self.rng.uniform(-schedule.jitter, schedule.jitter))
 
     def alive(self) -> bool:
-        """The scheduler loop runs and no scan is stuck past its deadline (plus a minute)."""
+        """Restoring the state, or the scheduler loop runs and no scan is stuck past its deadline
+        (plus a minute)."""
         started = self.health.scan_started
         stuck = started is not None and (
             time.monotonic() - started > self.config.schedule.deadline + 60
         )
-        return self.health.loop_running and not stuck
+        return (self.health.loop_running or self.health.restoring) and not stuck
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan now, then every interval, until ``stop`` is set; returns promptly after it."""

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,9 +56,14 @@ from scanner.errors import StateError
 from scanner.model import Finding, Status, decode, encode_object
 
 Target = WebhookConfig | SlackConfig | AlertmanagerConfig
+# An account's metric labels (AccountView.to_json) and the time of its last successful scan.
+AccountRecord = tuple[dict[str, Any], float | None]
 OutboxKind = Literal["transition", "alertmanager"]
 
-KEEP_DELIVERED_SECONDS = 7 * 86400.0  # sent/abandoned/superseded rows are kept this long
+# Delivered messages are not needed for de-duplication (a scan is recorded once, and its keys
+# with it), only to look back at recent deliveries: transitions are kept a day, and of the
+# Alertmanager batches (each the whole firing set, ~1.7 KB per 1,000 accounts) only the last.
+KEEP_DELIVERED_SECONDS = 86400.0
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -115,7 +121,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_pending ON outbox (target, state, id);
     """,
+    # 2: what the metrics need to keep their labels across a restart (name, OU path, scan state,
+    # error labels, last success), one row per account.
+    """
+    CREATE TABLE account_views (
+        account_id TEXT PRIMARY KEY,
+        view TEXT NOT NULL,
+        last_success REAL
+    ) WITHOUT ROWID;
+    """,
 )
+# tracks.finding: zlib-compressed JSON (a BLOB); files written before hold TEXT and are read as is.
+_COMPRESSION = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +186,7 @@ class StateStore:
         self._lock = threading.RLock()
         self._tracks: dict[PairKey, Track] = {}
         self._accounts: dict[str, str] = {}
+        self._views: dict[str, AccountRecord] = {}
         self._last: ScanSummary | None = None
 
     # ----------------------------------------------------------------------------------------
@@ -215,13 +233,19 @@ class StateStore:
         )
         for account_id, rule, streak, announced, since, finding in rows:
             tracks[(account_id, rule)] = Track(
-                Finding.from_json(json.loads(finding)),
+                Finding.from_json(_unpack(finding)),
                 streak,
                 Status(announced) if announced else None,
                 since,
             )
         self._tracks = tracks
         self._accounts = dict(self._db.execute("SELECT account_id, name FROM accounts"))
+        self._views = {
+            account_id: (json.loads(view), last_success)
+            for account_id, view, last_success in self._db.execute(
+                "SELECT account_id, view, last_success FROM account_views"
+            )
+        }
         self._last = self._read_last_scan()
 
     def _read_last_scan(self) -> ScanSummary | None:
@@ -278,6 +302,11 @@ class StateStore:
         with self._lock:
             return self._last
 
+    def account_views(self) -> dict[str, AccountRecord]:
+        """Per account, as of the last scan: its view (name, OU, state, errors) and last success."""
+        with self._lock:
+            return dict(self._views)
+
     def history(
         self, account_id: str | None = None, rule: str | None = None, limit: int = 100
     ) -> list[Transition]:
@@ -307,6 +336,7 @@ class StateStore:
         finished: datetime,
         error_after_scans: int,
         targets: Iterable[Target],
+        views: Mapping[str, AccountRecord] | None = None,
     ) -> list[Transition]:
         """Record one scan in one transaction and enqueue its messages; return its transitions.
 
@@ -315,7 +345,8 @@ class StateStore:
         ``accounts``: id -> name of every account the organization listing returned for this
         shard (active ones), or ``None`` when the listing failed (then no account appears or
         disappears). ``error_after_scans``: ERROR is announced once it lasted that many scans.
-        ``targets``: the configured alert targets (``AlertsConfig.targets``).
+        ``targets``: the configured alert targets (``AlertsConfig.targets``). ``views``: the
+        accounts' metric labels and last success (replacing the stored ones; None keeps them).
         """
         scan, at = iso(started), iso(finished)
         targets = list(targets)
@@ -363,10 +394,12 @@ class StateStore:
                 scan=scan,
                 finished=finished,
             )
-            db.execute(
-                "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?",
-                (finished.timestamp() - KEEP_DELIVERED_SECONDS,),
-            )
+            if views is not None:
+                self._write_views(db, views)
+            self._prune(db, finished.timestamp())
+        self._checkpoint()
+        if views is not None:
+            self._views = dict(views)
         self._tracks = outcome.tracks
         self._accounts = outcome.accounts
         self._last = ScanSummary(
@@ -397,9 +430,39 @@ class StateStore:
                     track.streak,
                     track.announced.value if track.announced else None,
                     track.announced_since,
-                    json.dumps(track.finding.to_json(), sort_keys=True),
+                    _pack(track.finding.to_json()),
                 ),
             )
+
+    def _write_views(self, db: sqlite3.Connection, views: Mapping[str, AccountRecord]) -> None:
+        for account_id in self._views.keys() - views.keys():
+            db.execute("DELETE FROM account_views WHERE account_id = ?", (account_id,))
+        for account_id, (view, last_success) in views.items():
+            if self._views.get(account_id) != (view, last_success):
+                db.execute(
+                    "INSERT OR REPLACE INTO account_views (account_id, view, last_success)"
+                    " VALUES (?, ?, ?)",
+                    (account_id, json.dumps(view, sort_keys=True), last_success),
+                )
+
+    def _prune(self, db: sqlite3.Connection, now: float) -> None:
+        """Delivered rows kept only as long as :data:`KEEP_DELIVERED_SECONDS` says."""
+        db.execute(
+            "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?",
+            (now - KEEP_DELIVERED_SECONDS,),
+        )
+        db.execute(
+            "DELETE FROM outbox WHERE kind = 'alertmanager' AND state != 'pending' AND id NOT IN"
+            " (SELECT MAX(id) FROM outbox WHERE kind = 'alertmanager' AND state != 'pending'"
+            " GROUP BY target)"
+        )
+
+    def _checkpoint(self) -> None:
+        """Fold the WAL into the database and truncate it, so it does not grow scan after scan."""
+        if self.path == ":memory:":
+            return
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _write_accounts(self, db: sqlite3.Connection, accounts: Mapping[str, str]) -> None:
         for account_id in self._accounts.keys() - accounts.keys():
@@ -563,3 +626,11 @@ class StateStore:
 
 def _from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def _pack(data: Any) -> bytes:
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), _COMPRESSION)
+
+
+def _unpack(stored: bytes | str) -> Any:
+    return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)

@@ -4,7 +4,8 @@ The daemon runs in this process on the demo organization (moto's server, fake cr
 Prometheus (Debian package ``prometheus``) and Alertmanager (``prometheus-alertmanager``) run
 as child processes on free ports of 127.0.0.1 with their own configuration and data
 directories. The test reads everything back through their HTTP APIs: what PromQL computes from
-the scraped ``scanner_control_status`` must equal what the daemon's own API says, and
+the scraped ``scanner_account_controls`` and ``scanner_control_failure_info`` must equal what
+the daemon's own (paginated) API says, joined to ``scanner_account_info`` for the OU, and
 Alertmanager must hold one alert per failing (account, rule). ``.ci/install-prometheus.sh``
 installs both; without them the test is skipped, saying which binary is missing.
 """
@@ -31,6 +32,7 @@ from prometheus_stack import (
 
 from scanner.cli.serve import demo_config
 from scanner.daemon.lifecycle import Daemon
+from scanner.daemon.reasons import REASON_CODES
 from scanner.testing.demo import ORGANIZATION
 from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING, emulate, fake_credentials
 
@@ -49,6 +51,18 @@ pytestmark = [
 
 PAYMENTS_PROD = "210000000002"  # healthy, notifies a topic of another account
 PARTNER = "210000000014"  # the scanner's role cannot be assumed: every rule ERROR
+
+
+async def all_findings(http: aiohttp.ClientSession, base: str) -> list[dict[str, Any]]:
+    """Every finding, following the API's next links."""
+    found: list[dict[str, Any]] = []
+    url: str | None = f"{base}/api/v1/findings?limit=100"
+    while url is not None:
+        async with http.get(url) as response:
+            page = await response.json()
+        found += page["findings"]
+        url = f"{base}{page['next']}" if page["next"] else None
+    return found
 
 
 def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
@@ -87,21 +101,18 @@ def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
             )
             assert up[0]["metric"]["instance"] == target
             series = await eventually(
-                "scanner_control_status", lambda: query("scanner_control_status"), 30, prom
+                "scanner_account_controls", lambda: query("scanner_account_controls"), 30, prom
             )
-            findings = service.findings()
-            assert len(series) == 3 * len(findings)
-            one_hot = await query("sum by (account_id, rule) (scanner_control_status)")
-            assert {float(s["value"][1]) for s in one_hot} == {1.0}
+            served = await all_findings(http, daemon.url)
+            assert len(served) == len(service.findings()) == 270
+            assert len(series) == 3 * len({f["account_id"] for f in served})
+            total = await query("sum by (account_id) (scanner_account_controls)")
+            assert {float(s["value"][1]) for s in total} == {18.0}
 
             # What PromQL counts per account and status is what the daemon's API says.
-            async with http.get(f"{daemon.url}/api/v1/findings") as response:
-                served = (await response.json())["findings"]
             expected = Counter((f["account_id"], f["status"]) for f in served)
             for status in ("PASS", "FAIL", "ERROR"):
-                rows = await query(
-                    f'sum by (account_id) (scanner_control_status{{status="{status}"}})'
-                )
+                rows = await query(f'scanner_account_controls{{status="{status}"}}')
                 got = {r["metric"]["account_id"]: float(r["value"][1]) for r in rows}
                 want = {a: float(expected[a, status]) for a, _ in expected}
                 assert got == want, status
@@ -109,9 +120,23 @@ def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
             # The organization trail decides the identity rules for the refused member too.
             assert expected[PARTNER, "ERROR"] == 9
             assert expected[PARTNER, "PASS"] == 9
-            labels = (await query(f'scanner_control_status{{account_id="{PAYMENTS_PROD}"}}'))[0]
-            assert labels["metric"]["organizational_unit"] == "Workloads/Production"
-            assert labels["metric"]["account_name"] == "payments-prod"
+            failures = await query("scanner_control_failure_info")
+            assert {(r["metric"]["account_id"], r["metric"]["rule"]) for r in failures} == {
+                (f["account_id"], f["rule"]) for f in served if f["status"] != "PASS"
+            }
+            assert {r["metric"]["reason"] for r in failures} <= set(REASON_CODES)
+            assert "other" not in {r["metric"]["reason"] for r in failures}
+            info = (await query(f'scanner_account_info{{account_id="{PAYMENTS_PROD}"}}'))[0]
+            assert info["metric"]["organizational_unit"] == "Workloads/Production"
+            assert info["metric"]["account_name"] == "payments-prod"
+            # The identity joins onto any per-account series.
+            joined = await query(
+                f'scanner_control_failure_info{{account_id="{PARTNER}"}}'
+                " * on (account_id) group_left (account_name, organizational_unit)"
+                " scanner_account_info"
+            )
+            assert len(joined) == 9
+            assert {r["metric"]["account_name"] for r in joined} == {"partner-integration"}
             accounts = await query("scanner_scan_accounts")
             by_state = {r["metric"]["state"]: float(r["value"][1]) for r in accounts}
             assert by_state == {"scanned": 14.0, "skipped": 1.0, "failed": 1.0}

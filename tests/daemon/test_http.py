@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import aiohttp
 
 from scanner.daemon.config import Config
 from scanner.daemon.http import Server, make_app, start
-from scanner.daemon.metrics import Metrics
+from scanner.daemon.metrics import AccountView, Metrics
 from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
 from scanner.model import Finding, Status
@@ -18,13 +19,13 @@ from scanner.model import Finding, Status
 A, B = "111111111111", "222222222222"
 
 
-def finding(account: str, rule: str, status: Status) -> Finding:
+def finding(account: str, rule: str, status: Status, severity: str = "high") -> Finding:
     return Finding(
         account_id=account,
         account_name="n",
         rule=rule,
         title=rule,
-        severity="high",
+        severity=severity,
         profile="recommended",
         status=status,
         reason="r",
@@ -44,6 +45,14 @@ class Running:
         ):
             return response.status, await response.text(), dict(response.headers)
 
+    async def raw(self, path: str, **headers: str) -> tuple[bytes, dict[str, str]]:
+        """The body as sent (not decompressed) and the response headers."""
+        async with (
+            aiohttp.ClientSession(auto_decompress=False) as session,
+            session.get(self.server.url + path, headers=headers) as response,
+        ):
+            return await response.read(), dict(response.headers)
+
 
 async def serve(token_file: Path | None = None) -> Running:
     service = Service(Config(), Shard(), Metrics())
@@ -51,8 +60,9 @@ async def serve(token_file: Path | None = None) -> Running:
         [
             finding(A, "vpc-changes", Status.FAIL),
             finding(A, "nacl-changes", Status.PASS),
-            finding(B, "vpc-changes", Status.ERROR),
-        ]
+            finding(B, "vpc-changes", Status.ERROR, "critical"),
+        ],
+        accounts=[AccountView(A, "a", "Workloads/Production"), AccountView(B, "b", "Sandbox")],
     )
 
     def token() -> str | None:
@@ -73,7 +83,7 @@ def test_metrics_healthz_readyz() -> None:
             status, body, headers = await r.get("/metrics")
             assert status == 200
             assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
-            assert 'scanner_control_status{account_id="111111111111"' in body
+            assert 'scanner_account_controls{account_id="111111111111"' in body
             # Not ready before the state is loaded or a scan completed; not alive without loop.
             assert (await r.get("/readyz"))[0] == 503
             assert (await r.get("/healthz"))[0] == 503
@@ -113,6 +123,78 @@ def test_findings_filtered_by_account_rule_and_status() -> None:
             assert (status, body) == (400, "unknown status 'BROKEN'; known: PASS, FAIL, ERROR\n")
             status, body, _ = await r.get("/api/v1/findings?acount=1")
             assert status == 400 and "unknown parameter 'acount'" in body
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_metrics_are_gzipped_and_negotiated_as_the_scraper_asks() -> None:
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            plain, headers = await r.raw("/metrics", **{"Accept-Encoding": "identity"})
+            assert "Content-Encoding" not in headers
+            zipped, headers = await r.raw("/metrics", **{"Accept-Encoding": "gzip"})
+            assert headers["Content-Encoding"] == "gzip"
+            assert gzip.decompress(zipped) == plain
+            # What Prometheus sends: OpenMetrics preferred, the classic text as a fallback.
+            accept = (
+                "application/openmetrics-text;version=1.0.0;q=0.5,"
+                "text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
+            )
+            body, headers = await r.raw(
+                "/metrics", Accept=accept, **{"Accept-Encoding": "identity"}
+            )
+            assert headers["Content-Type"].startswith("application/openmetrics-text")
+            assert body.endswith(b"# EOF\n")
+            assert b'scanner_account_controls{account_id="111111111111",status="FAIL"} 1.0' in body
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_findings_page_through_an_opaque_cursor_and_filter_by_severity_and_ou() -> None:
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            seen: list[tuple[str, str]] = []
+            path: str | None = "/api/v1/findings?limit=1"
+            while path is not None:
+                status, body, _ = await r.get(path)
+                assert status == 200, body
+                page = json.loads(body)
+                assert page["count"] == len(page["findings"]) == 1
+                seen += [(f["account_id"], f["rule"]) for f in page["findings"]]
+                path = page["next"]
+            assert seen == [(A, "nacl-changes"), (A, "vpc-changes"), (B, "vpc-changes")]
+            # The filters travel in the next link.
+            _, body, _ = await r.get("/api/v1/findings?limit=1&account=" + A)
+            page = json.loads(body)
+            assert page["remaining"] == 1 and f"account={A}" in page["next"]
+            _, body, _ = await r.get(page["next"])
+            assert [f["rule"] for f in json.loads(body)["findings"]] == ["vpc-changes"]
+            assert json.loads(body)["next"] is None
+
+            def pairs(body: str) -> set[tuple[str, str]]:
+                return {(f["account_id"], f["rule"]) for f in json.loads(body)["findings"]}
+
+            _, body, _ = await r.get("/api/v1/findings?severity=CRITICAL")
+            assert pairs(body) == {(B, "vpc-changes")}
+            _, body, _ = await r.get("/api/v1/findings?ou=Workloads")  # the OU and below it
+            assert pairs(body) == {(A, "vpc-changes"), (A, "nacl-changes")}
+            _, body, _ = await r.get("/api/v1/findings?ou=Work")  # a path, not a prefix
+            assert pairs(body) == set()
+            for bad, message in (
+                ("cursor=nonsense", "cursor: not one this server gave"),
+                ("limit=0", "limit: a whole number from 1 to 1000"),
+                ("limit=5000", "limit: a whole number from 1 to 1000"),
+                ("severity=urgent", "unknown severity 'urgent'"),
+            ):
+                status, body, _ = await r.get(f"/api/v1/findings?{bad}")
+                assert status == 400 and body.startswith(message), (bad, body)
+                assert body.count("\n") == 1
         finally:
             await r.server.close()
 

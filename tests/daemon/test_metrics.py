@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 from collections.abc import Iterable
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from scanner.aws import CallStats
 from scanner.daemon.metrics import FAMILIES, AccountView, Metrics, ScanResult
+from scanner.daemon.reasons import REASON_CODES
 from scanner.daemon.sharding import Shard
 from scanner.model import Account, CollectionError, Finding, Status
+from scanner.testing import demo
+from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING
+
+
+@functools.cache
+def demo_scan() -> demo.DemoResult:
+    return demo.run()
+
 
 A, B = "111111111111", "222222222222"
 
@@ -70,11 +83,11 @@ def test_names_follow_the_prometheus_guidance() -> None:
         assert "region" not in family.labels, family.name
         assert family.help.endswith("."), family.name
     cached = {f.name for f in FAMILIES if "cached" in f.help}
-    assert {"scanner_control_status", "scanner_account_errors", "scanner_scan_accounts"} <= cached
+    assert {"scanner_account_controls", "scanner_account_errors", "scanner_scan_accounts"} <= cached
     assert "aws_region" in {label for f in FAMILIES for label in f.labels}
 
 
-def test_control_status_is_one_hot_so_failures_count_without_double_counting() -> None:
+def test_identity_rides_once_per_account_and_controls_are_counted_per_status() -> None:
     metrics = Metrics()
     views = [AccountView(A, "prod", "Workloads/Production"), AccountView(B, "dev", "Sandbox")]
     metrics.record(
@@ -89,31 +102,96 @@ def test_control_status_is_one_hot_so_failures_count_without_double_counting() -
             views,
         )
     )
-    series = samples(metrics, "scanner_control_status")
-    assert len(series) == 5 * 3
-    assert (
-        value(
-            metrics,
-            "scanner_control_status",
-            account_id=A,
-            rule="vpc-changes",
-            status="FAIL",
-            account_name="prod",
-            organizational_unit="Workloads/Production",
-            severity="high",
-        )
-        == 1.0
-    )
-    assert (
-        value(metrics, "scanner_control_status", account_id=A, rule="vpc-changes", status="PASS")
-        == 0.0
-    )
-    # sum by (account_id) (scanner_control_status{status="FAIL"})
-    assert summed(metrics, "scanner_control_status", account_id=A, status="FAIL") == 2
-    assert summed(metrics, "scanner_control_status", account_id=B, status="FAIL") == 0
-    # sum by (rule) (scanner_control_status{status="ERROR"})
-    assert summed(metrics, "scanner_control_status", rule="root-account-usage", status="ERROR") == 1
+    info = samples(metrics, "scanner_account_info")
+    assert [s.labels for s in info] == [
+        {"account_id": A, "account_name": "prod", "organizational_unit": "Workloads/Production"},
+        {"account_id": B, "account_name": "dev", "organizational_unit": "Sandbox"},
+    ]
+    # No other family repeats the identity.
+    for family in FAMILIES:
+        if family.name != "scanner_account_info":
+            assert not {"account_name", "organizational_unit"} & set(family.labels), family.name
+    # One series per (account, status), zeros included: compliance is PASS over the sum.
+    assert len(samples(metrics, "scanner_account_controls")) == 2 * 3
+    assert value(metrics, "scanner_account_controls", account_id=A, status="FAIL") == 2
+    assert value(metrics, "scanner_account_controls", account_id=A, status="PASS") == 1
+    assert value(metrics, "scanner_account_controls", account_id=B, status="FAIL") == 0
+    assert value(metrics, "scanner_account_controls", account_id=B, status="ERROR") == 1
+    # A per-control series only for what is not PASS.
+    failing = {
+        (s.labels["account_id"], s.labels["rule"], s.labels["status"])
+        for s in samples(metrics, "scanner_control_failure_info")
+    }
+    assert failing == {
+        (A, "root-account-usage", "FAIL"),
+        (A, "vpc-changes", "FAIL"),
+        (B, "root-account-usage", "ERROR"),
+    }
+    assert value(metrics, "scanner_rule_info", rule="root-account-usage") == 1
+    assert {s.labels["severity"] for s in samples(metrics, "scanner_rule_info")} == {
+        "critical",
+        "high",
+    }
     assert value(metrics, "scanner_findings", rule="root-account-usage", status="FAIL") == 1
+
+
+def test_failure_labels_are_bounded_whatever_the_reason_says() -> None:
+    wordings = [
+        'none of the 9 metric filters on log group "x" catches any event of this rule',
+        'metric filter "F" on log group "g" misses 6 events (A, B, C, D, E, F)',
+        'metric filter "F" on log group "g" misses 1 event (A)',
+        "cannot read the event selectors of t: cloudtrail GetEventSelectors failed: "
+        "AccessDeniedException: no",
+        "account 1 could not be scanned: sts AssumeRole failed: AccessDenied: no",
+        "a wording nobody wrote yet",
+    ]
+    metrics = Metrics()
+    metrics.record(
+        scan(
+            [
+                dataclasses.replace(finding(A, f"rule-{i}", Status.FAIL), reason=reason)
+                for i, reason in enumerate(wordings)
+            ],
+            [AccountView(A, "a")],
+        )
+    )
+    codes = [s.labels["reason"] for s in samples(metrics, "scanner_control_failure_info")]
+    assert codes == [
+        "pattern_gap",
+        "pattern_gap",
+        "pattern_gap",
+        "access_denied",
+        "account_unreachable",
+        "other",
+    ]
+    assert set(codes) <= set(REASON_CODES)
+    text = metrics.exposition().decode()
+    assert "misses" not in text and "nobody" not in text
+
+
+@pytest.mark.filterwarnings(MOTO_ERROR_SHAPE_WARNING)
+def test_the_demo_exports_at_most_2_kb_per_account_and_no_reason_is_other() -> None:
+    """The demo's scan (its findings, computed once for the test session) as /metrics shows it."""
+    result = demo_scan()
+    inventory = result.collected.inventory
+    views = tuple(AccountView.of(a) for a in inventory.accounts if inventory.reported(a.id))
+    metrics = Metrics()
+    metrics.record(ScanResult(0.0, 1.0, "success", tuple(result.findings), views))
+    body = metrics.exposition()
+    assert len(body) / len(views) <= 2048, len(body) / len(views)
+    reasons = {s.labels["reason"] for s in samples(metrics, "scanner_control_failure_info")}
+    assert reasons and "other" not in reasons
+
+
+def test_metrics_negotiate_openmetrics_or_the_classic_text() -> None:
+    metrics = Metrics()
+    metrics.record(scan([finding(A, "vpc-changes", Status.FAIL)], [AccountView(A, "a")]))
+    body, kind = metrics.negotiate("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    assert kind.startswith("application/openmetrics-text")
+    assert body.endswith(b"# EOF\n")
+    body, kind = metrics.negotiate("*/*")
+    assert kind == "text/plain; version=0.0.4; charset=utf-8"
+    assert body == metrics.exposition()
 
 
 def test_the_next_scan_replaces_the_picture_and_drops_accounts_that_left() -> None:
@@ -126,8 +204,10 @@ def test_the_next_scan_replaces_the_picture_and_drops_accounts_that_left() -> No
         )
     )
     metrics.record(scan([finding(A, "vpc-changes", Status.PASS)], [AccountView(A, "a")], at=2000.0))
-    assert {s.labels["account_id"] for s in samples(metrics, "scanner_control_status")} == {A}
-    assert value(metrics, "scanner_control_status", account_id=A, status="PASS") == 1
+    assert {s.labels["account_id"] for s in samples(metrics, "scanner_account_controls")} == {A}
+    assert {s.labels["account_id"] for s in samples(metrics, "scanner_account_info")} == {A}
+    assert value(metrics, "scanner_account_controls", account_id=A, status="PASS") == 1
+    assert samples(metrics, "scanner_control_failure_info") == []
     assert value(metrics, "scanner_account_last_success_timestamp_seconds", account_id=A) == 2000
     assert samples(metrics, "scanner_account_last_success_timestamp_seconds")[0].labels == {
         "account_id": A
@@ -138,7 +218,7 @@ def test_a_scan_that_did_not_complete_keeps_the_findings_and_moves_only_the_scan
     metrics = Metrics()
     metrics.record(scan([finding(A, "vpc-changes", Status.FAIL)], [AccountView(A, "a")], at=1000.0))
     metrics.record(scan([], at=2000.0, seconds=1200.0, outcome="deadline"))
-    assert value(metrics, "scanner_control_status", account_id=A, status="FAIL") == 1
+    assert value(metrics, "scanner_account_controls", account_id=A, status="FAIL") == 1
     assert value(metrics, "scanner_last_scan_timestamp_seconds") == 2000
     assert value(metrics, "scanner_last_successful_scan_timestamp_seconds") == 1000
     assert value(metrics, "scanner_scans_total", outcome="success") == 1
@@ -214,7 +294,7 @@ def test_build_info_and_shard() -> None:
     assert value(metrics, "scanner_total_shards") == 5
 
 
-def test_restored_findings_are_served_before_any_scan_and_only_this_shards() -> None:
+def test_restored_state_is_served_before_any_scan_with_its_labels_and_only_this_shards() -> None:
     shard = Shard(0, 2)
     mine = next(a for a in (A, B, "333333333333", "444444444444") if shard.owns(a))
     other = next(a for a in (A, B, "333333333333", "444444444444") if not shard.owns(a))
@@ -222,10 +302,30 @@ def test_restored_findings_are_served_before_any_scan_and_only_this_shards() -> 
     metrics.restore(
         [finding(mine, "vpc-changes", Status.FAIL), finding(other, "vpc-changes", Status.FAIL)],
         last_success=1234.0,
+        accounts=[AccountView(mine, "mine", "Workloads"), AccountView(other, "other", "X")],
+        account_success={mine: 1200.0, other: 1200.0},
     )
-    assert {s.labels["account_id"] for s in samples(metrics, "scanner_control_status")} == {mine}
+    assert {s.labels["account_id"] for s in samples(metrics, "scanner_account_controls")} == {mine}
+    assert value(metrics, "scanner_account_info", account_id=mine) == 1
+    assert samples(metrics, "scanner_account_info")[0].labels["organizational_unit"] == "Workloads"
+    assert value(metrics, "scanner_account_last_success_timestamp_seconds", account_id=mine) == 1200
+    assert len(samples(metrics, "scanner_account_last_success_timestamp_seconds")) == 1
     assert value(metrics, "scanner_last_successful_scan_timestamp_seconds") == 1234
     assert samples(metrics, "scanner_last_scan_timestamp_seconds") == []
+
+
+def test_account_views_survive_their_json_round_trip() -> None:
+    denied = CollectionError("sts", "AssumeRole", "AccessDenied", "no", "us-east-1")
+    view = AccountView(A, "a", "Workloads/Production", "failed", (denied,))
+    again = AccountView.from_json(A, json.loads(json.dumps(view.to_json())))
+    assert (again.name, again.organizational_unit, again.state) == (
+        "a",
+        "Workloads/Production",
+        "failed",
+    )
+    assert [(e.region, e.service, e.operation, e.code) for e in again.errors] == [
+        ("us-east-1", "sts", "AssumeRole", "AccessDenied")
+    ]
 
 
 def test_alert_outbox_families_read_the_alert_machinery_at_scrape_time() -> None:

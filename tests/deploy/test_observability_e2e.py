@@ -132,6 +132,28 @@ def test_every_panel_query_returns_data_and_the_rules_evaluate(
                     empty.append((title, expr))
             assert not empty, empty
 
+            # Compliance, computed from the per-account counts and the failures only, is exact:
+            # what the findings say, for the whole organization and for one rule in one OU.
+            (compliance,) = [
+                t for title, t in panel_queries() if title == "Organization compliance"
+            ]
+            findings = service.findings()
+            rule = next(f.rule for f in findings if f.status == "FAIL")
+            ou = "Workloads/Production"
+            views = service.metrics.state.accounts
+            chosen = [
+                f
+                for f in findings
+                if f.rule == rule and views[f.account_id].organizational_unit.startswith(ou)
+            ]
+            for selection, subset in (
+                (every, findings),
+                ({**every, "rule": rule, "ou": ou + ".*"}, chosen),
+            ):
+                rows = await result(expand(compliance["expr"], selection))
+                want = sum(f.status == "PASS" for f in subset) / len(subset)
+                assert float(rows[0]["value"][1]) == pytest.approx(want), selection
+
             # A real value for each variable, from the variable's own label_values query.
             board = json.loads(DASHBOARD.read_text())
             real: dict[str, str] = {}
