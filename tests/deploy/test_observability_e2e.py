@@ -135,7 +135,7 @@ def test_every_panel_query_returns_data_and_the_rules_evaluate(
             # Compliance, computed from the per-account counts and the failures only, is exact:
             # what the findings say, for the whole organization and for one rule in one OU.
             (compliance,) = [
-                t for title, t in panel_queries() if title == "Organization compliance"
+                t for title, t in panel_queries() if title == "Organization compliance [A]"
             ]
             findings = service.findings()
             rule = next(f.rule for f in findings if f.status == "FAIL")
