@@ -7,7 +7,7 @@ account) to the summary.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +95,7 @@ def account_rows(out: Out, group: Sequence[Finding]) -> None:
 
 def report(
     out: Out,
-    findings: Sequence[Finding],
+    findings: Iterable[Finding],
     profile: Profile,
     inventory: Inventory,
     *,
@@ -106,24 +106,40 @@ def report(
     """Print the findings (table, JSON or a format of :mod:`scanner.report`); the exit code.
 
     ``selection`` narrows the findings (the summary and the exit code follow it) and says which
-    statuses are listed (see :mod:`scanner.cli.selection`)."""
+    statuses are listed (see :mod:`scanner.cli.selection`).
+
+    The formats of :mod:`scanner.report` get the findings as they come: a streaming one writes
+    each before the next is computed, and the exit code is counted on the way. The table and
+    JSON, with their summaries, take them all first.
+    """
     chosen = selection or Selection()
-    findings = chosen.select(findings)
-    shown = chosen.show(findings, fmt)
-    totals = summary(findings, profile)
-    if facts is not None:
-        totals.update(scan_summary(findings, facts))
     if fmt in FORMATS:
-        export(out, fmt, shown, profile, inventory)
-    elif fmt == "json":
+        tally: Counter[Status] = Counter()
+        wanted = chosen.shown_in(fmt)
+
+        def streamed() -> Iterator[Finding]:
+            for finding in findings:
+                if chosen.selects(finding):
+                    tally[finding.status] += 1
+                    if finding.status in wanted:
+                        yield finding
+
+        export(out, fmt, streamed(), profile, inventory)
+        return EXIT_FINDINGS if tally[Status.FAIL] + tally[Status.ERROR] else EXIT_OK
+    selected = chosen.select(findings)
+    shown = chosen.show(selected, fmt)
+    totals = summary(selected, profile)
+    if facts is not None:
+        totals.update(scan_summary(selected, facts))
+    if fmt == "json":
         out.json({"findings": [f.to_json() for f in shown], "summary": totals})
     elif chosen.quiet:
         final_line(out, profile, totals)
     else:
-        if not shown and findings:
+        if not shown and selected:
             listed = sorted(chosen.shown_in(fmt), key=list(Status).index)
             out.line(f"(no {' or '.join(listed)} finding to list; --status all lists every one)")
-        report_table(out, shown, findings, profile, inventory, facts=facts, summary=totals)
+        report_table(out, shown, selected, profile, inventory, facts=facts, summary=totals)
         final_line(out, profile, totals)
     failed = totals[Status.FAIL.value] + totals[Status.ERROR.value]
     return EXIT_FINDINGS if failed else EXIT_OK

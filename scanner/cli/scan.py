@@ -25,7 +25,7 @@ from scanner.cli.output import (
 )
 from scanner.cli.report import facts_of, report
 from scanner.cli.selection import Selection, report_options
-from scanner.evaluate import evaluate
+from scanner.evaluate import each_finding
 
 
 def _evaluate(args: argparse.Namespace, out: Out) -> int:
@@ -34,7 +34,7 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
     selection = Selection.from_args(args, catalog, profile)
     validate.check_writable("--output", args.output)
     inventory = read_inventory(Path(args.inventory))
-    findings = evaluate(inventory, profile.name)
+    findings = each_finding(inventory, profile.name)  # evaluated as the report writes them
     return with_output(
         args,
         out,
@@ -53,7 +53,7 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     result = collected.result
     if args.save_inventory:
         write_json(args.save_inventory, result.inventory.to_json())
-    findings = evaluate(result.inventory, profile.name)
+    findings = each_finding(result.inventory, profile.name)  # evaluated as the report writes
     facts = facts_of(result)
     if collected.listing_stats is not None:
         listed = collected.listing_stats

@@ -101,13 +101,13 @@ class Selection:
             rules = frozenset(rule.id for rule in found)
         return cls(rules, args.severity, args.status, args.quiet)
 
+    def selects(self, finding: Finding) -> bool:
+        return (self.rules is None or finding.rule in self.rules) and (
+            self.severities is None or finding.severity in self.severities
+        )
+
     def select(self, findings: Iterable[Finding]) -> list[Finding]:
-        return [
-            f
-            for f in findings
-            if (self.rules is None or f.rule in self.rules)
-            and (self.severities is None or f.severity in self.severities)
-        ]
+        return [f for f in findings if self.selects(f)]
 
     def shown_in(self, fmt: str) -> frozenset[Status]:
         if self.shown is not None:

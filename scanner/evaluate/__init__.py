@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES
 from scanner.evaluate.trails import covering_trails, selectors_problem
-from scanner.evaluate.verdict import OutsideVerdicts, decided_outside, evaluate
+from scanner.evaluate.verdict import OutsideVerdicts, decided_outside, each_finding, evaluate
 
 __all__ = [
     "CALLS",
@@ -20,6 +20,7 @@ __all__ = [
     "OutsideVerdicts",
     "covering_trails",
     "decided_outside",
+    "each_finding",
     "evaluate",
     "selectors_problem",
 ]

@@ -300,23 +300,33 @@ def evaluate(
     ``inventory.collected_at`` cannot notify a new event (the evaluator has no clock: the scan
     time is data).
     """
+    return list(each_finding(inventory, profile, catalog, stuck_after_hours=stuck_after_hours))
+
+
+def each_finding(
+    inventory: Inventory,
+    profile: str | None = None,
+    catalog: Catalog | None = None,
+    *,
+    stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
+) -> Iterator[Finding]:
+    """:func:`evaluate`'s findings one at a time, in the same order: a report that streams
+    (``--format jsonl``) writes each before the next is computed, so it never holds them all."""
     catalog = catalog or load_catalog()
     name = catalog.profile(profile).name
     rules = catalog.rules_in(name)
     walker = Walker(inventory, name, timedelta(hours=stuck_after_hours))
-    findings: list[Finding] = []
     for account in inventory.accounts:
         if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
             continue
         if account.error is not None or not account.entered:
-            findings.extend(_unread_account(walker, account, rules, name))
+            yield from _unread_account(walker, account, rules, name)
             continue
         trails, listed = covering_trails(inventory, account)
         unlisted = [] if listed else [unknown_trails(account)]
         for rule in rules:
             chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
-            findings.append(_finding(inventory, account, rule, name, chains))
-    return findings
+            yield _finding(inventory, account, rule, name, chains)
 
 
 def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> Finding:

@@ -1,0 +1,66 @@
+"""The streaming formats write each finding before the next one is computed, end to end.
+
+``scan`` and ``evaluate`` hand the report :func:`scanner.evaluate.each_finding`, a generator; a
+streaming writer (csv, jsonl, ocsf, asff) turns each finding into text at once, so memory holds
+one finding, not the organization's. The formats that need every finding first (junit, html; the
+table and JSON with their summaries) collect them and still say the same.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from report.report_demo import Demo
+
+from scanner.catalog import load_catalog
+from scanner.cli.output import EXIT_FINDINGS, Out
+from scanner.cli.report import report
+from scanner.evaluate import each_finding, evaluate
+from scanner.model import Finding, Status
+from scanner.report import FORMATS
+
+STREAMING = sorted(name for name, f in FORMATS.items() if f.streams)
+
+
+def test_each_finding_yields_what_evaluate_returns(demo_report: Demo) -> None:
+    assert list(each_finding(demo_report.inventory)) == evaluate(demo_report.inventory)
+
+
+@pytest.mark.parametrize("name", STREAMING)
+def test_a_streaming_format_has_written_a_finding_before_the_next_is_computed(
+    demo_report: Demo, name: str
+) -> None:
+    assert set(STREAMING) == {"csv", "jsonl", "ocsf", "asff"}
+    stream = io.StringIO()
+    written_before: list[int] = []
+
+    def produced() -> Iterator[Finding]:
+        for finding in each_finding(demo_report.inventory):
+            written_before.append(len(stream.getvalue()))
+            yield finding
+
+    code = report(
+        Out(stream), produced(), load_catalog().profile(), demo_report.inventory, fmt=name
+    )
+    assert code == EXIT_FINDINGS  # counted on the way: the demo fails on purpose
+    assert len(written_before) == len(demo_report.findings)
+    # Between two findings the output grew: finding k was written before finding k+1 existed.
+    assert all(a < b for a, b in itertools.pairwise(written_before))
+
+
+@pytest.mark.parametrize("name", ["table", "json", "junit", "html"])
+def test_the_other_formats_take_a_generator_too(demo_report: Demo, name: str) -> None:
+    stream = io.StringIO()
+    code = report(
+        Out(stream),
+        each_finding(demo_report.inventory),
+        load_catalog().profile(),
+        demo_report.inventory,
+        fmt=name,
+    )
+    assert code == EXIT_FINDINGS
+    failing = sum(f.status is Status.FAIL for f in demo_report.findings)
+    assert str(failing) in stream.getvalue()
