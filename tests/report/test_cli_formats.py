@@ -100,6 +100,20 @@ def test_an_inventory_with_a_bad_collection_time_is_one_line_and_exit_2(
     assert "collected_at 'yesterday'" in one_error_line(err)
 
 
+def test_severity_and_status_select_what_a_streamed_format_writes_and_the_exit_code(
+    capsys: pytest.CaptureFixture[str], demo_report: Demo, inventory_file: Path
+) -> None:
+    args = ("evaluate", "--inventory", str(inventory_file), "--format", "csv")
+    code, out, _ = run(capsys, *args, "--severity", "high+", "--status", "fail,error")
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    high = [f for f in demo_report.findings if f.severity in ("high", "critical")]
+    assert {(r["rule"], r["account_id"]) for r in rows} == {
+        (f.rule, f.account_id) for f in high if f.status.value != "PASS"
+    }
+    assert rows  # the demo breaks high-severity rules too
+    assert code == 1
+
+
 def test_an_unknown_format_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], inventory_file: Path
 ) -> None:
