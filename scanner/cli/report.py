@@ -40,6 +40,9 @@ class ScanFacts:
     account_errors: Mapping[str, tuple[str, ...]]
     notes: Mapping[str, str] = field(default_factory=dict)  # per account, printed under it
     throttled_responses: int = 0  # every throttled answer, retried or not
+    # ``--confirm``: events on which AWS's engine (TestMetricFilter) and the scanner disagree;
+    # ``None`` when it was not asked.
+    engine_disagreements: int | None = None
 
 
 def summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
@@ -65,6 +68,11 @@ def scan_summary(findings: Sequence[Finding], facts: ScanFacts) -> dict[str, Any
             {"account_id": i, "account_name": n, "status": s} for i, n, s in facts.suspended
         ],
         "account_errors": {k: list(v) for k, v in facts.account_errors.items()},
+        **(
+            {"engine_disagreements": facts.engine_disagreements}
+            if facts.engine_disagreements is not None
+            else {}
+        ),
     }
 
 
@@ -246,6 +254,12 @@ def report_table(
         )
         if facts.suspended:
             out.line(f"Skipped {plural(len(facts.suspended), 'account')} not ACTIVE (see above)")
+        if facts.engine_disagreements is not None:
+            out.line(
+                "AWS's engine (TestMetricFilter) disagrees with the scanner on "
+                f"{plural(facts.engine_disagreements, 'event')}"
+                + (": see the findings' notes" if facts.engine_disagreements else "")
+            )
 
 
 def facts_of(collected: CollectResult, notes: Mapping[str, str] | None = None) -> ScanFacts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -55,6 +56,16 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
         write_json(args.save_inventory, result.inventory.to_json())
     findings = each_finding(result.inventory, profile.name)  # evaluated as the report writes
     facts = facts_of(result)
+    if args.confirm:
+        from scanner.aws.confirm import confirm
+
+        confirmation = asyncio.run(confirm(options, result.inventory, findings))
+        findings = confirmation.findings
+        facts = dataclasses.replace(
+            facts,
+            api_calls=facts.api_calls + confirmation.checks,
+            engine_disagreements=confirmation.disagreements,
+        )
     if collected.listing_stats is not None:
         listed = collected.listing_stats
         facts = dataclasses.replace(
@@ -94,4 +105,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     report_options(scan)
     scan.add_argument(
         "--save-inventory", metavar="FILE", help="also save the inventory (JSON) for 'evaluate'"
+    )
+    scan.add_argument(
+        "--confirm",
+        action="store_true",
+        help="ask AWS's engine (logs:TestMetricFilter, read-only) whether it agrees with each "
+        "decided filter verdict; a disagreement is a note, never a changed verdict",
     )

@@ -16,6 +16,7 @@ locals {
     "cloudtrail:GetTrailStatus",
     "cloudwatch:DescribeAlarms",
     "logs:DescribeMetricFilters",
+    "logs:TestMetricFilter",
     "sns:ListSubscriptionsByTopic",
   ]
   organization_read_actions = [
