@@ -59,8 +59,10 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     if args.confirm:
         from scanner.aws.confirm import confirm
 
-        confirmation = asyncio.run(confirm(options, result.inventory, findings))
-        findings = confirmation.findings
+        # Confirming needs every finding at once (one question per filter, however many
+        # members share it): the report then reads them from the list.
+        confirmation = asyncio.run(confirm(options, result.inventory, list(findings)))
+        findings = iter(confirmation.findings)
         facts = dataclasses.replace(
             facts,
             api_calls=facts.api_calls + confirmation.checks,
