@@ -28,6 +28,7 @@ from scanner.cli.output import (
     Out,
     Parser,
 )
+from scanner.daemon.logs import stderr_loggers
 from scanner.errors import ScannerError
 
 DISTRIBUTION = "cloudtrail-monitoring-scanner"
@@ -63,7 +64,7 @@ def _quiet_logs() -> None:
     """The command's output is its report: library logs go to stderr, warnings and worse only."""
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=stderr_loggers,
     )
 
 

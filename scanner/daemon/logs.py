@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -30,11 +31,18 @@ def configure(fmt: str = "json", level: str = "info") -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=stderr_loggers,
         cache_logger_on_first_use=False,
     )
     # Libraries' own logging (aiohttp, botocore) only when it matters.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
 
 
-__all__ = ["LEVELS", "configure"]
+def stderr_loggers(*_args: Any) -> structlog.PrintLogger:
+    """A logger writing to the ``sys.stderr`` of the moment it is created, not of configuration
+    time: a stream captured or replaced since (a test's capture, a redirect) is never written
+    to after it was closed."""
+    return structlog.PrintLogger(sys.stderr)
+
+
+__all__ = ["LEVELS", "configure", "stderr_loggers"]
