@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.cli.serve import run_config_check, run_config_example
+from scanner.cli.serve import run_config_check, run_config_example, run_config_schema
 from scanner.daemon import config as cfg
+from scanner.daemon.config.yamlfile import MAX_NESTING
 
 
 class Lines:
@@ -264,3 +265,203 @@ def test_checking_a_configuration_loads_no_aws_sdk() -> None:
     loaded = set(json.loads(done.stdout))
     assert not loaded & {"botocore", "aiobotocore", "aiohttp", "asyncio_throttle"}
     assert "yaml" in loaded  # the check above would pass vacuously if nothing was parsed
+
+
+# --------------------------------------------------------------------------------------------
+# Values that would break the daemon later are refused when the file is read.
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        (
+            "limits: {rates: {cloudtrail: .inf}}\n",
+            {},
+            "config: limits.rates.cloudtrail: expected a finite number",
+        ),
+        (
+            "limits: {rates: {cloudtrail: 1.0e-300}}\n",
+            {},
+            "config: limits.rates: cloudtrail: 1e-300 requests per second is outside 0.01-1000",
+        ),
+        (
+            "limits: {rates: {sts: 5000}}\n",
+            {},
+            "config: limits.rates: sts: 5000 requests per second is outside 0.01-1000",
+        ),
+        (
+            "limits: {rates: {sts: " + "9" * 400 + "}}\n",
+            {},
+            "config: limits.rates.sts: expected a finite number",
+        ),
+        (
+            "",
+            {"SCANNER_LIMITS_RATES": "cloudtrail=inf"},
+            "config: limits.rates.cloudtrail (from SCANNER_LIMITS_RATES): expected a finite",
+        ),
+        (
+            "",
+            {"SCANNER_LIMITS_RATES": "cloudtrail=1e309"},
+            "config: limits.rates.cloudtrail (from SCANNER_LIMITS_RATES): expected a finite",
+        ),
+        (
+            "",
+            {"SCANNER_LIMITS_RATES": "cloudtrail=1e-300"},
+            "config: limits.rates (from SCANNER_LIMITS_RATES): cloudtrail: 1e-300 requests per",
+        ),
+        (
+            "",
+            {"SCANNER_LIMITS_RATES": "s3=5"},
+            "config: limits.rates (from SCANNER_LIMITS_RATES): s3: unknown service (known: ",
+        ),
+        (
+            "schedule: {interval: 99999999999999999999d}\n",
+            {},
+            "config: schedule.interval: must be at most 365d",
+        ),
+        (
+            "schedule: {interval: 400d}\n",
+            {},
+            "config: schedule.interval: must be at most 365d",
+        ),
+        (
+            "alerts: {retry: {give_up_after: 9999999999999999999999999}}\n",
+            {},
+            "config: alerts.retry.give_up_after: must be at most 365d",
+        ),
+        (
+            "",
+            {"SCANNER_SCHEDULE_DEADLINE": "99999999999999999999d"},
+            "config: schedule.deadline (from SCANNER_SCHEDULE_DEADLINE): must be at most 365d",
+        ),
+        (
+            "organization: {include_accounts: [111111111111]}\n",
+            {},
+            "config: organization.include_accounts[0]: expected a string (quote it in YAML)",
+        ),
+        (
+            "organization: {exclude_accounts: ['111111111111', 222222222222]}\n",
+            {},
+            "config: organization.exclude_accounts[1]: expected a string (quote it in YAML)",
+        ),
+    ],
+)
+def test_out_of_range_values_stop_with_one_line(
+    text: str, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text, env)
+    assert str(err.value).startswith(message), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_year_is_the_longest_duration_and_rates_span_a_hundredth_to_a_thousand() -> None:
+    config = cfg.parse(
+        "schedule: {interval: 365d}\nlimits: {rates: {sts: 1000, organizations: 0.01}}\n", {}
+    )
+    assert config.schedule.interval == cfg.MAX_DURATION == 365 * 86400
+    assert config.limits.rates == {"sts": cfg.MAX_RATE, "organizations": cfg.MIN_RATE}
+
+
+def test_a_duplicate_key_is_an_error_naming_the_key_and_both_lines() -> None:
+    text = "schedule:\n  interval: 5m\n  jitter: 1m\n  interval: 1h\n"
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text, {}, source="scanner.yaml")
+    assert str(err.value) == (
+        "config: scanner.yaml: line 4 column 3: duplicate key 'interval' (first on line 2)"
+    )
+    with pytest.raises(cfg.ConfigError, match="line 3 column 1: duplicate key 'rules'"):
+        cfg.parse("rules: {}\nschedule: {}\nrules: {profile: cis-5.0}\n", {})
+
+
+def test_a_merge_key_may_be_overridden_it_is_not_a_duplicate() -> None:
+    text = "schedule:\n  <<: {interval: 5m, jitter: 1m}\n  interval: 10m\n"
+    config = cfg.parse(text, {}, "f")
+    assert (config.schedule.interval, config.schedule.jitter) == (600, 60)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schedule: " + "[" * 5000 + "]" * 5000 + "\n",
+        "schedule: " + "{a: " * 5000 + "1" + "}" * 5000 + "\n",
+        "".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "v\n",
+    ],
+    ids=["flow-lists", "flow-mappings", "block-mappings"],
+)
+def test_deep_nesting_is_one_line_never_a_recursion_error(text: str) -> None:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text, {}, source="deep.yaml")
+    assert str(err.value).startswith("config: deep.yaml: line "), str(err.value)
+    assert f"nested more than {MAX_NESTING} levels deep" in str(err.value)
+
+
+def test_an_integer_python_cannot_read_is_one_line() -> None:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse("limits: {max_in_flight: " + "9" * 5000 + "}\n", {}, source="big.yaml")
+    assert str(err.value).startswith("config: big.yaml: Exceeds the limit"), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+# --------------------------------------------------------------------------------------------
+# The JSON Schema (the Helm chart validates its values with it).
+
+
+def test_the_json_schema_accepts_the_example_and_what_the_daemon_accepts() -> None:
+    import jsonschema
+    import yaml
+
+    schema = cfg.json_schema()
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.validate(yaml.safe_load(cfg.EXAMPLE), schema)
+    text = """
+organization: {enabled: true, role_arn: "arn:aws:iam::111111111111:role/hub",
+               include_accounts: ["111111111111"]}
+regions: {include: [us-east-1, eu-west-1]}
+schedule: {interval: 1h30m, jitter: 90, deadline: 45m}
+limits: {rates: {organizations: 1, sts: 5.5}, retry_mode: adaptive}
+alerts: {slack: [{name: s, url: "https://hooks.slack.test/x"}]}
+endpoint_url: http://127.0.0.1:5000
+"""
+    cfg.parse(text, {})
+    jsonschema.validate(yaml.safe_load(text), schema)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schedule: {intervall: 5m}\n",
+        "schedul: {interval: 5m}\n",
+        "schedule: {interval: 5 minutes}\n",
+        "schedule: {interval: 0}\n",
+        "limits: {rates: {cloudtrial: 5}}\n",
+        "limits: {rates: {cloudtrail: 5000}}\n",
+        "limits: {rates: {cloudtrail: 0.001}}\n",
+        "limits: {retry_mode: eager}\n",
+        "limits: {max_in_flight: 0}\n",
+        "organization: {include_accounts: [111111111111]}\n",
+        "organization: {include_accounts: ['1234']}\n",
+        "organization: {enabled: maybe}\n",
+        "regions: {include: [Mars-1]}\n",
+        "rules: {profile: cis-9.9}\n",
+        "http: {listen: localhost}\n",
+        "alerts: {alertmanager: [{url: 'ftp://am'}]}\n",
+        "logging: {level: loud}\n",
+    ],
+)
+def test_the_json_schema_refuses_what_the_daemon_refuses(text: str) -> None:
+    import jsonschema
+    import yaml
+
+    with pytest.raises(cfg.ConfigError):
+        cfg.parse(text, {})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(text), cfg.json_schema())
+
+
+def test_config_schema_command_prints_the_json_schema() -> None:
+    import json
+
+    out = Lines()
+    assert run_config_schema(argparse.Namespace(), out) == 0
+    assert json.loads("\n".join(out.lines)) == cfg.json_schema()
