@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from cli_run import run
 
 from scanner.daemon import config as cfg
 
@@ -60,9 +57,3 @@ def test_the_json_schema_refuses_what_the_daemon_refuses(text: str) -> None:
         cfg.parse(text, {})
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(yaml.safe_load(text), cfg.json_schema())
-
-
-def test_config_schema_command_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "config", "schema")
-    assert code == 0
-    assert json.loads(out) == cfg.json_schema()

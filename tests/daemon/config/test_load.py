@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
 
 import pytest
-from cli_run import one_error_line, run
+from cli_run import one_error_line
 
+from scanner.cli.serve import run_config_check, run_config_example, run_config_schema
 from scanner.daemon import config as cfg
 
 
@@ -129,32 +132,45 @@ def test_checking_a_configuration_loads_no_aws_sdk() -> None:
     assert "yaml" in loaded  # the check above would pass vacuously if nothing was parsed
 
 
+class Lines:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(text)
+
+
 def test_config_check_and_example_commands(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, example, _ = run(capsys, "config", "example")
-    assert code == 0
+    # The handlers, not scanner.cli.main: main() points structlog at this test's captured stderr,
+    # which later tests in this process would then write to after it is closed.
+    out = Lines()
+    assert run_config_example(argparse.Namespace(), out) == 0
     good = tmp_path / "good.yaml"
-    good.write_text(example)
-    code, out, _ = run(capsys, "config", "check", str(good))
-    assert code == 0
-    checked = out.splitlines()
-    assert checked[0] == f"{good}: valid"
-    assert "every 30m (+/- 2m, deadline 20m)" in checked[1]
+    good.write_text("\n".join(out.lines))
+    checked = Lines()
+    assert run_config_check(argparse.Namespace(file=str(good)), checked) == 0
+    assert checked.lines[0] == f"{good}: valid"
+    assert "every 30m (+/- 2m, deadline 20m)" in checked.lines[1]
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("http:\n  listen: somewhere\n")
-    code, _, err = run(capsys, "config", "check", str(bad))
-    assert code == 2
+    assert run_config_check(argparse.Namespace(file=str(bad)), Lines()) == 2
+    err = capsys.readouterr().err
     assert one_error_line(err).startswith("scanner: error: config: http.listen: not HOST:PORT")
-    code, _, err = run(capsys, "config", "check", str(tmp_path / "none.yaml"))
-    assert code == 2
-    assert "cannot read" in one_error_line(err)
+    assert run_config_check(argparse.Namespace(file=str(tmp_path / "none.yaml")), Lines()) == 2
+    assert "cannot read" in one_error_line(capsys.readouterr().err)
     twice = tmp_path / "twice.yaml"
     twice.write_text("schedule:\n  interval: 5m\nschedule: {}\n")
-    code, _, err = run(capsys, "config", "check", str(twice))
-    assert code == 2
-    assert one_error_line(err) == (
+    assert run_config_check(argparse.Namespace(file=str(twice)), Lines()) == 2
+    assert one_error_line(capsys.readouterr().err) == (
         f"scanner: error: config: {twice}: line 3 column 1: duplicate key 'schedule' "
         "(first on line 1)"
     )
+
+
+def test_config_schema_command_prints_the_json_schema() -> None:
+    out = Lines()
+    assert run_config_schema(argparse.Namespace(), out) == 0
+    assert json.loads("\n".join(out.lines)) == cfg.json_schema()
