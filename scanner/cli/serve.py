@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -132,6 +133,14 @@ def run_config_example(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def run_config_schema(args: argparse.Namespace, out: Output) -> int:
+    """``scanner config schema``: the JSON Schema of a configuration file (and of Helm's)."""
+    from scanner.daemon.config import json_schema
+
+    out.line(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``serve`` and ``config`` to the CLI's sub-parsers."""
     text = "run the daemon: scheduled scans, /metrics, /api/v1/findings, alerts"
@@ -155,6 +164,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     text = "print a commented example configuration"
     example = commands.add_parser("example", help=text, description=text)
     example.set_defaults(handler=run_config_example)
+    text = "print the configuration's JSON Schema"
+    schema = commands.add_parser("schema", help=text, description=text)
+    schema.set_defaults(handler=run_config_schema)
 
 
 # --------------------------------------------------------------------------------------------
@@ -234,6 +246,7 @@ __all__ = [
     "register",
     "run_config_check",
     "run_config_example",
+    "run_config_schema",
     "run_demo_serve",
     "run_serve",
     "serve",

@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
+import sys
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,8 @@ from typing import Any, TypeVar
 from scanner.errors import InventoryError
 
 T = TypeVar("T")
+
+_FLOAT_MAX = sys.float_info.max  # a larger integer has no float: it decodes as infinity
 
 _KINDS: dict[type, str] = {
     str: "a string",
@@ -88,6 +92,13 @@ def _describe_type(tp: Any) -> str:
     return str(tp)
 
 
+def _float(number: float) -> float:
+    """``number`` as a float; an integer too large for one is infinite (float() would raise)."""
+    if abs(number) <= _FLOAT_MAX:
+        return float(number)
+    return math.inf if number > 0 else -math.inf
+
+
 class Decoder:
     """Data (JSON, YAML) -> a value of a type-hinted type, or one error naming the field path.
 
@@ -122,7 +133,7 @@ class Decoder:
     def scalar(self, tp: type, value: object, path: str) -> object:
         if tp is float:
             if isinstance(value, int | float) and not isinstance(value, bool):
-                return float(value)
+                return _float(value)
         elif tp is int:
             if isinstance(value, int) and not isinstance(value, bool):
                 return value

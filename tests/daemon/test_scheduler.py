@@ -64,7 +64,7 @@ def test_yaml_values_are_parsed_into_the_collector_options() -> None:
 organization:
   enabled: true
   role_arn: arn:aws:iam::111111111111:role/hub
-  include_accounts: ["111111111111", 222222222222]
+  include_accounts: ["111111111111", "222222222222"]
   exclude_ous: [ou-ab12-cdef3456]
 regions: {include: [us-east-1, eu-west-1]}
 limits: {rates: {organizations: 1, sts: 5.5}, retry_mode: adaptive}

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from collections.abc import Sequence
 from typing import Any
 
-from scanner.daemon.config.checks import parse_duration
+from scanner.daemon.config.checks import duration_problem, parse_duration
 from scanner.errors import ConfigError
 from scanner.model.codec import Decoder, hints
 
@@ -95,8 +96,6 @@ class _ConfigDecoder(Decoder):
                     value = tp(value)
                 except ValueError:
                     raise self.fail(path, f"expected a number, got {str(value)!r}", value) from None
-        elif tp is str and isinstance(value, int) and len(str(value)) == 12:
-            return str(value)  # an unquoted account id
         decoded = super().scalar(tp, value, path)
         if isinstance(decoded, float) and not math.isfinite(decoded):
             raise self.fail(path, "expected a finite number", source)
@@ -116,12 +115,17 @@ class _ConfigDecoder(Decoder):
     def _duration(self, value: object, path: str) -> float:
         if isinstance(value, str):
             try:
-                return parse_duration(value)
+                seconds = parse_duration(value)
             except ValueError as err:
                 raise self.fail(path, str(err), value) from None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise self.fail(path, "expected a duration (e.g. 30s, 15m, 1h30m, 7d)", value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            seconds = typing.cast(float, self.scalar(float, value, path))
+        else:
+            raise self.fail(path, "expected a duration (e.g. 30s, 15m, 1h30m, 7d)", value)
+        problem = duration_problem(seconds)
+        if problem:
+            raise self.fail(path, problem, value)
+        return seconds
 
 
 _DECODER = _ConfigDecoder()

@@ -9,7 +9,6 @@ secrets readable) run on the whole. Every failure is a :class:`~scanner.errors.C
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from collections.abc import Mapping
 from importlib import resources
@@ -21,6 +20,7 @@ from scanner.daemon.config.convert import section
 from scanner.daemon.config.env import apply_env, referenced_variables
 from scanner.daemon.config.schema import AlertmanagerConfig, Config, UrlTarget, WebhookConfig
 from scanner.daemon.config.secrets import secret_problem
+from scanner.daemon.config.yamlfile import read_yaml
 from scanner.errors import ConfigError
 
 # A commented configuration spelling out every default (``scanner config example``).
@@ -34,14 +34,7 @@ def parse(
     options: Mapping[str, tuple[str, str]] | None = None,
 ) -> Config:
     """Validate YAML text (plus the environment's overrides); raises :class:`ConfigError`."""
-    yaml: Any = importlib.import_module("yaml")  # PyYAML ships no type hints
-    try:
-        raw = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(source or "YAML", f"{at}{problem}") from None
+    raw = read_yaml(text, source) if text.strip() else {}
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
