@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
 import structlog
 
@@ -60,17 +61,22 @@ def _fail(message: str) -> int:
     return EXIT_CANNOT_RUN
 
 
-def _quiet_logs() -> None:
-    """The command's output is its report: library logs go to stderr, warnings and worse only."""
+def _quiet_logs() -> dict[str, Any]:
+    """The command's output is its report: library logs go to stderr, warnings and worse only.
+
+    Returns the configuration it replaced, which :func:`main` puts back when the command ends
+    (a program calling :func:`main`, a test for one, keeps its own logging)."""
+    previous = structlog.get_config()
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
         logger_factory=stderr_loggers,
     )
+    return previous
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (see the module docstring)."""
-    _quiet_logs()
+    previous = _quiet_logs()
     try:
         args = _parser().parse_args(argv)
         handler: Callable[[argparse.Namespace, Out], int] = args.handler
@@ -89,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1  # what Python's documentation recommends for a broken pipe
+    finally:
+        structlog.configure(**previous)
 
 
 __all__ = ["main"]

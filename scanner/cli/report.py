@@ -52,6 +52,7 @@ def summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
         "accounts": len({f.account_id for f in findings}),
         "findings": len(findings),
         **{status.value: counts.get(status.value, 0) for status in Status},
+        "suppressed": sum(1 for f in findings if f.suppressed),
     }
 
 
@@ -77,15 +78,25 @@ def scan_summary(findings: Sequence[Finding], facts: ScanFacts) -> dict[str, Any
 
 
 def _reason(finding: Finding) -> str:
-    """The reason, and when it sums up several gaps, one line per gap under it."""
-    if len(finding.gaps) < 2:
-        return finding.reason
-    return "\n".join([finding.reason, *(f"- {gap}" for gap in finding.gaps)])
+    """The reason, one line per gap under it when it sums up several, then the suppression."""
+    lines = [finding.reason]
+    if len(finding.gaps) > 1:
+        lines.extend(f"- {gap}" for gap in finding.gaps)
+    if finding.suppression:
+        suppressed = finding.suppressed
+        lines.append(f"suppressed: {finding.suppression}" if suppressed else finding.suppression)
+    return "\n".join(lines)
 
 
 def account_rows(out: Out, group: Sequence[Finding]) -> None:
     errors = {f.reason for f in group if f.status is Status.ERROR}
-    if len(group) > 1 and len(errors) == 1 and all(f.status is Status.ERROR for f in group):
+    unmarked = not any(f.suppression for f in group)
+    if (
+        unmarked
+        and len(group) > 1
+        and len(errors) == 1
+        and all(f.status is Status.ERROR for f in group)
+    ):
         # An account that could not be scanned: one reason for every rule, said once.
         out.line(f"  {out.paint('ERROR', 'ERROR')}  all {len(group)} rules: {errors.pop()}")
         return
@@ -121,6 +132,7 @@ def report(
     JSON, with their summaries, take them all first.
     """
     chosen = selection or Selection()
+    findings = chosen.marked(findings, inventory)
     if fmt in FORMATS:
         tally: Counter[Status] = Counter()
         wanted = chosen.shown_in(fmt)
@@ -128,7 +140,7 @@ def report(
         def streamed() -> Iterator[Finding]:
             for finding in findings:
                 if chosen.selects(finding):
-                    tally[finding.status] += 1
+                    tally[finding.status] += not finding.suppressed
                     if finding.status in wanted:
                         yield finding
 
@@ -149,7 +161,7 @@ def report(
             out.line(f"(no {' or '.join(listed)} finding to list; --status all lists every one)")
         report_table(out, shown, selected, profile, inventory, facts=facts, summary=totals)
         final_line(out, profile, totals)
-    failed = totals[Status.FAIL.value] + totals[Status.ERROR.value]
+    failed = any(f.status is not Status.PASS and not f.suppressed for f in selected)
     return EXIT_FINDINGS if failed else EXIT_OK
 
 
@@ -208,8 +220,10 @@ def final_line(out: Out, profile: Profile, summary: Mapping[str, Any]) -> None:
         f"{out.paint(str(summary[s.value]) + ' ' + s.value, s.value)}" for s in Status
     )
     accounts_text = plural(summary["accounts"], "account")
+    suppressed = f" ({summary['suppressed']} suppressed)" if summary["suppressed"] else ""
     out.line(
-        f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): {counts}"
+        f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): "
+        f"{counts}{suppressed}"
     )
 
 

@@ -13,13 +13,15 @@ Two different questions, kept apart on purpose:
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
 from scanner.catalog import SEVERITIES, Catalog, Profile
 from scanner.cli.validate import names, quoted
 from scanner.errors import UsageError
-from scanner.model import Finding, Status
+from scanner.evaluate import Suppression, mark
+from scanner.model import Finding, Inventory, Status
 
 DEFAULT_SHOWN = frozenset({Status.FAIL, Status.ERROR})
 
@@ -78,6 +80,12 @@ def report_options(sub: argparse.ArgumentParser) -> None:
         "-q", "--quiet", action="store_true", help="no table and no progress: the last line only"
     )
     group.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    group.add_argument(
+        "--suppressions",
+        metavar="FILE",
+        help="accepted exceptions (YAML: account or ou, rule, reason, expires): their findings "
+        "keep their status, are marked suppressed and do not decide the exit code",
+    )
 
 
 @dataclass(frozen=True)
@@ -88,10 +96,13 @@ class Selection:
     severities: frozenset[str] | None = None
     shown: frozenset[Status] | None = None  # None: the table's default, every status elsewhere
     quiet: bool = False
+    suppressions: tuple[Suppression, ...] = ()
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, catalog: Catalog, profile: Profile) -> Selection:
-        """Rule and control ids are resolved now: an unknown one fails before any work."""
+        """Rule and control ids are resolved and the suppressions file read now: a mistake in
+        either fails before any work."""
         rules = None
         if args.rules:
             found = [catalog.find_rule(name, profile) for name in args.rules]
@@ -99,7 +110,22 @@ class Selection:
             if outside:
                 raise UsageError(f"--rules: not in profile {profile.name}: {quoted(outside)}")
             rules = frozenset(rule.id for rule in found)
-        return cls(rules, args.severity, args.status, args.quiet)
+        suppressions: tuple[Suppression, ...] = ()
+        if getattr(args, "suppressions", None):
+            from scanner.daemon.config.suppressions import load_suppressions
+
+            suppressions = load_suppressions(args.suppressions, catalog)
+        return cls(rules, args.severity, args.status, args.quiet, suppressions)
+
+    def marked(self, findings: Iterable[Finding], inventory: Inventory) -> Iterator[Finding]:
+        """The findings as they come, those an exception covers marked suppressed."""
+        for finding in findings:
+            if not self.suppressions:
+                yield finding
+                continue
+            account = inventory.account(finding.account_id)
+            path = account.ou_path if account is not None else ()
+            yield mark(finding, self.suppressions, self.today, path)
 
     def selects(self, finding: Finding) -> bool:
         return (self.rules is None or finding.rule in self.rules) and (

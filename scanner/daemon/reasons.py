@@ -33,7 +33,10 @@ _TABLE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("actions_disabled", ("actions disabled",)),
     ("no_topic_action", ("no SNS topic",)),
     ("alarm_threshold", ("fires only when",)),
-    ("not_found", ("does not exist", "no CloudTrail trail", "no alarm", "no metric filter")),
+    (
+        "not_found",
+        ("does not exist", "or organization trail records", "no alarm", "no metric filter"),
+    ),
 )
 
 OTHER = "other"

@@ -4,6 +4,7 @@
 * :mod:`~scanner.evaluate.alarms`: does an alarm go to ALARM on one matching event.
 * :mod:`~scanner.evaluate.chains`: the walk, every chain by which a rule could hold.
 * :mod:`~scanner.evaluate.verdict`: the verdict over the chains, and :func:`evaluate`.
+* :mod:`~scanner.evaluate.suppressions`: accepted exceptions marked on findings.
 
 This module only re-exports.
 """
@@ -11,16 +12,21 @@ This module only re-exports.
 from __future__ import annotations
 
 from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES
+from scanner.evaluate.suppressions import ANY_RULE, Suppression, apply_suppressions, mark
 from scanner.evaluate.trails import covering_trails, selectors_problem
 from scanner.evaluate.verdict import OutsideVerdicts, decided_outside, each_finding, evaluate
 
 __all__ = [
+    "ANY_RULE",
     "CALLS",
     "SKIPPED_ACCOUNT_STATUSES",
     "OutsideVerdicts",
+    "Suppression",
+    "apply_suppressions",
     "covering_trails",
     "decided_outside",
     "each_finding",
     "evaluate",
+    "mark",
     "selectors_problem",
 ]

@@ -719,6 +719,8 @@ def unknown_trails(account: Account) -> Chain:
 
 
 def no_trail(account: Account) -> Chain:
-    detail = f"no CloudTrail trail records the events of account {account.id}"
+    # Trails are listed once per account (scanner.aws.regions): a single-region trail homed
+    # elsewhere is not seen, and could not count anyway.
+    detail = f"no multi-region or organization trail records the events of account {account.id}"
     link = _result(Link.TRAIL, BROKEN, detail, (account.id, account.id, None))
     return Chain(_complete([link]), account.id)

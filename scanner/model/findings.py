@@ -41,6 +41,10 @@ class Finding:
     # The rule's number in each standard, from the catalog: {"cis-5.0": "4.4", ...,
     # "securityhub": "CloudWatch.4"}; empty in findings saved before it existed.
     controls: dict[str, str] = field(default_factory=dict)
+    # An accepted exception (scanner.evaluate.suppressions): the status stands, no alert is
+    # sent. ``suppression`` says why and until when, or that the suppression has expired.
+    suppressed: bool = False
+    suppression: str | None = None
 
     @classmethod
     def from_json(cls, data: object) -> Finding:

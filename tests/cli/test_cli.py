@@ -355,6 +355,7 @@ def test_evaluate_json_has_findings_and_a_summary(
         "PASS": 5,
         "FAIL": 0,
         "ERROR": 0,
+        "suppressed": 0,
     }
 
 

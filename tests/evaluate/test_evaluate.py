@@ -236,7 +236,7 @@ def test_no_trail_at_all_fails() -> None:
     assert_fails(
         finding,
         Link.TRAIL,
-        f"no CloudTrail trail records the events of account {MEMBER_ACCOUNT_ID}",
+        f"no multi-region or organization trail records the events of account {MEMBER_ACCOUNT_ID}",
     )
 
 

@@ -1,0 +1,172 @@
+"""``--suppressions FILE``: accepted exceptions keep their status, are marked, and do not fail
+the run; a bad file is one line and exit 2 before any work."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cli_run import one_error_line, run
+
+from scanner.testing.builders import (
+    MANAGEMENT_ACCOUNT_ID,
+    member_account,
+    organization,
+    replace_account,
+    with_filter,
+)
+
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+YESTERDAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> str:
+    """nacl-changes FAILs in the management account (root), web (Workloads/Production) and lab
+    (Sandbox): the organization trail's NACL filter catches one event only."""
+    members = [
+        member_account("222222222222", "web", ou_path=("Workloads", "Production")),
+        member_account("333333333333", "lab", ou_path=("Sandbox",)),
+    ]
+    org = organization(members)
+    management = org.account(MANAGEMENT_ACCOUNT_ID)
+    assert management is not None
+    partial = '{ ($.eventSource = "ec2.amazonaws.com") && ($.eventName = "CreateNetworkAcl") }'
+    broken = with_filter(management, "NACLChangesFilter", pattern=partial)
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(replace_account(org, broken).to_json()))
+    return str(path)
+
+
+def _file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "suppressions.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_suppressed_findings_keep_their_status_and_leave_the_exit_code(
+    capsys: pytest.CaptureFixture[str], inventory: str, tmp_path: Path
+) -> None:
+    suppressions = _file(
+        tmp_path,
+        f"""suppressions:
+  - ou: Workloads
+    rule: CloudWatch.11
+    reason: the network team alarms on NACLs in its own account
+    expires: {TOMORROW}
+  - account: "333333333333"
+    rule: "*"
+    reason: lab account
+    expires: {TOMORROW}
+""",
+    )
+    argv = ("evaluate", "--inventory", inventory, "--suppressions", suppressions)
+    code, out, _ = run(capsys, *argv)
+    assert code == 1  # the management account's FAIL is not suppressed
+    assert out.splitlines()[-1].endswith("51 PASS, 3 FAIL, 0 ERROR (2 suppressed)")
+    assert f"suppressed: lab account (suppressed until {TOMORROW})" in out
+    code, out, _ = run(capsys, *argv, "--format", "json")
+    data = json.loads(out)
+    failing = {f["account_id"]: f for f in data["findings"] if f["status"] == "FAIL"}
+    assert {k: f["suppressed"] for k, f in failing.items()} == {
+        MANAGEMENT_ACCOUNT_ID: False,
+        "222222222222": True,
+        "333333333333": True,
+    }
+    assert data["summary"]["suppressed"] == 2
+
+    everything = _file(
+        tmp_path,
+        f"suppressions:\n  - ou: /\n    rule: x\n    reason: r\n    expires: {TOMORROW}\n",
+    )
+    code, _, err = run(capsys, "evaluate", "--inventory", inventory, "--suppressions", everything)
+    assert code == 2
+    assert "suppressions[0].ou" in one_error_line(err)
+
+
+def test_when_every_failure_is_suppressed_the_run_passes(
+    capsys: pytest.CaptureFixture[str], inventory: str, tmp_path: Path
+) -> None:
+    entries = "".join(
+        f"  - {where}\n    rule: nacl-changes\n    reason: accepted\n    expires: {TOMORROW}\n"
+        for where in (f'account: "{MANAGEMENT_ACCOUNT_ID}"', "ou: Workloads", "ou: Sandbox")
+    )
+    suppressions = _file(tmp_path, "suppressions:\n" + entries)
+    code, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--suppressions", suppressions)
+    assert code == 0
+    assert out.count("  FAIL    nacl-changes") == 3  # still listed: the control is still broken
+
+
+def test_an_expired_suppression_says_so_and_suppresses_nothing(
+    capsys: pytest.CaptureFixture[str], inventory: str, tmp_path: Path
+) -> None:
+    suppressions = _file(
+        tmp_path,
+        f"suppressions:\n  - account: '333333333333'\n    rule: nacl-changes\n"
+        f"    reason: until the migration\n    expires: {YESTERDAY}\n",
+    )
+    code, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--suppressions", suppressions)
+    assert code == 1
+    assert f"suppression expired on {YESTERDAY}: until the migration" in out
+    assert "suppressed)" not in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "suppressions:\n  - account: '111111111111'\n    account: '222222222222'\n",
+            "line 3 column 5: duplicate key 'account'",
+        ),
+        (
+            "suppressions:\n  - {account: '1', rule: x, reason: r, expires: 2030-01-01}\n",
+            "12-digit",
+        ),
+        (
+            "suppressions:\n  - {ou: A, rule: nope, reason: r, expires: 2030-01-01}\n",
+            "suppressions[0].rule: unknown rule or control id 'nope'",
+        ),
+        (
+            "suppressions:\n  - {ou: A, rule: '*', reason: r, expires: soon}\n",
+            "suppressions[0].expires: expected a date",
+        ),
+        (
+            "suppressions:\n  - {ou: A, account: '111111111111', rule: '*', reason: r}\n",
+            "give exactly one of account, ou",
+        ),
+        ("suppressions:\n  - {ou: A, rule: '*', expires: 2030-01-01}\n", "reason: expected"),
+        ("suppressions:\n  - {ou: A, rule: '*', reason: r, expires: 2030-01-01, by: me}\n", "by"),
+        ("- a\n", "expected one key, 'suppressions'"),
+        ("suppressions: [\n", "suppressions.yaml: line 2 column 1"),
+        ("[" * 5000, "suppressions.yaml"),
+    ],
+    ids=[
+        "duplicate-key",
+        "bad-account",
+        "unknown-rule",
+        "bad-date",
+        "account-and-ou",
+        "no-reason",
+        "unknown-key",
+        "not-a-mapping",
+        "bad-yaml",
+        "deep",
+    ],
+)
+def test_a_bad_suppressions_file_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], inventory: str, tmp_path: Path, text: str, expected: str
+) -> None:
+    path = _file(tmp_path, text)
+    code, out, err = run(capsys, "evaluate", "--inventory", inventory, "--suppressions", path)
+    assert (code, out) == (2, "")
+    assert expected in one_error_line(err)
+
+
+def test_a_missing_suppressions_file_stops_the_scan_before_any_call(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "scan", "--suppressions", str(tmp_path / "none.yaml"))
+    assert (code, out) == (2, "")
+    assert "none.yaml: cannot read" in one_error_line(err)

@@ -1,0 +1,60 @@
+"""Suppressions as data: findings + exceptions + today -> findings marked, statuses untouched."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from scanner.evaluate import ANY_RULE, Suppression, apply_suppressions
+from scanner.model import Finding, Status
+from scanner.testing import synthetic_finding
+
+TODAY = date(2026, 12, 1)
+PATHS = {"111111111111": (), "222222222222": ("Workloads", "Production")}
+
+
+def _finding(
+    account: str = "222222222222", rule: str = "nacl-changes", status: Status = Status.FAIL
+) -> Finding:
+    return synthetic_finding(account_id=account, rule=rule, status=status)
+
+
+def test_an_account_or_ou_exception_marks_the_finding_and_keeps_its_status() -> None:
+    by_ou = Suppression("nacl-changes", "network team owns it", date(2027, 1, 1), ou=("Workloads",))
+    [marked] = apply_suppressions([_finding()], [by_ou], TODAY, PATHS)
+    assert (marked.status, marked.suppressed) == (Status.FAIL, True)
+    assert marked.suppression == "network team owns it (suppressed until 2027-01-01)"
+    by_account = Suppression(ANY_RULE, "sandbox", TODAY, account="222222222222")
+    [marked] = apply_suppressions([_finding(rule="vpc-changes")], [by_account], TODAY, PATHS)
+    assert marked.suppressed  # in effect through its last day
+
+
+def test_what_does_not_match_is_left_alone() -> None:
+    rules = [
+        Suppression("vpc-changes", "r", date(2027, 1, 1), account="222222222222"),
+        Suppression("nacl-changes", "r", date(2027, 1, 1), account="111111111111"),
+        Suppression("nacl-changes", "r", date(2027, 1, 1), ou=("Workloads", "Staging")),
+        Suppression("nacl-changes", "r", date(2027, 1, 1), ou=("Production",)),  # not a prefix
+    ]
+    [finding] = apply_suppressions([_finding()], rules, TODAY, PATHS)
+    assert (finding.suppressed, finding.suppression) == (False, None)
+    passing = _finding(status=Status.PASS)
+    everything = Suppression(ANY_RULE, "r", date(2027, 1, 1), account="222222222222")
+    assert apply_suppressions([passing], [everything], TODAY, PATHS) == [passing]
+
+
+def test_an_expired_exception_suppresses_nothing_and_says_so() -> None:
+    old = Suppression(
+        "nacl-changes", "until the migration", date(2026, 11, 30), account="222222222222"
+    )
+    older = Suppression("nacl-changes", "first try", date(2026, 6, 1), ou=("Workloads",))
+    [finding] = apply_suppressions([_finding()], [older, old], TODAY, PATHS)
+    assert finding.suppressed is False
+    assert finding.suppression == "suppression expired on 2026-11-30: until the migration"
+
+
+def test_the_first_exception_in_effect_wins() -> None:
+    first = Suppression("nacl-changes", "first", date(2027, 1, 1), ou=("Workloads",))
+    second = Suppression(ANY_RULE, "second", date(2028, 1, 1), account="222222222222")
+    expired = Suppression("nacl-changes", "expired", date(2020, 1, 1), account="222222222222")
+    [finding] = apply_suppressions([_finding()], [expired, first, second], TODAY, PATHS)
+    assert finding.suppression == "first (suppressed until 2027-01-01)"
