@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from scanner.aws.gateway import CallFailed
+from scanner.aws.gateway import CallFailed, CallStats
 from scanner.aws.scan import ScanOptions, _Scan
 from scanner.evaluate.confirm import Check, Confirmation, apply, plan
 from scanner.model import Finding, Inventory
@@ -23,8 +23,8 @@ log = structlog.get_logger(__name__)
 
 async def confirm(
     options: ScanOptions, inventory: Inventory, findings: Sequence[Finding]
-) -> Confirmation:
-    """The findings with AWS's disagreements noted, and how many there were."""
+) -> tuple[Confirmation, CallStats]:
+    """The findings with AWS's disagreements noted, how many there were, and the calls made."""
     checks = plan(inventory, findings)
     scan = _Scan(options, None)
 
@@ -54,7 +54,7 @@ async def confirm(
         disagreements=result.disagreements,
         failures=result.failures,
     )
-    return result
+    return result, scan.caller.stats
 
 
 __all__ = ["confirm"]

@@ -61,11 +61,11 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
 
         # Confirming needs every finding at once (one question per filter, however many
         # members share it): the report then reads them from the list.
-        confirmation = asyncio.run(confirm(options, result.inventory, list(findings)))
+        confirmation, stats = asyncio.run(confirm(options, result.inventory, list(findings)))
         findings = iter(confirmation.findings)
         facts = dataclasses.replace(
             facts,
-            api_calls=facts.api_calls + confirmation.checks,
+            api_calls=facts.api_calls + stats.calls,
             engine_disagreements=confirmation.disagreements,
         )
     if collected.listing_stats is not None:

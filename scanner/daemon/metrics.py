@@ -130,6 +130,7 @@ class ScanResult:
     findings: tuple[Finding, ...] = ()
     accounts: tuple[AccountView, ...] = ()
     stats: tuple[CallStats, ...] = ()  # every listing and collection of the scan
+    engine_disagreements: int = 0  # scan.confirm: events AWS's engine judged otherwise
 
     @property
     def duration(self) -> float:
@@ -195,6 +196,7 @@ class MetricState:
     retries: Counter[tuple[str, str]] = field(default_factory=Counter)
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     credential_refreshes: int = 0
+    engine_disagreements: int = 0
     scans: Counter[str] = field(default_factory=Counter)
     duration_counts: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
     duration_sum: float = 0.0
@@ -454,6 +456,14 @@ FAMILIES: tuple[Family, ...] = (
         lambda s: [((), float(s.credential_refreshes))],
     ),
     Family(
+        "scanner_engine_disagreements_total",
+        "counter",
+        "Events on which AWS's engine (logs:TestMetricFilter, scan.confirm) and the scanner's "
+        "matcher disagreed; each is a note on its finding, never a changed verdict.",
+        (),
+        lambda s: [((), float(s.engine_disagreements))],
+    ),
+    Family(
         "scanner_account_list_fallbacks_total",
         "counter",
         "Organization listings that failed (after their retries) and were replaced by the "
@@ -570,6 +580,7 @@ class Metrics:
         state.duration_sum += scan.duration
         for stats in scan.stats:
             self._count_calls(stats)
+        state.engine_disagreements += scan.engine_disagreements
         if scan.outcome != "success":
             return
         success = self.account_success_after(scan)

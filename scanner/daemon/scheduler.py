@@ -39,11 +39,15 @@ from scanner.daemon.config import Config
 from scanner.daemon.metrics import AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
 from scanner.evaluate import evaluate
+from scanner.evaluate.confirm import Confirmation
 from scanner.model import Finding, Inventory, Status
 
 log = structlog.get_logger("scanner.daemon")
 
 Collect = Callable[[ScanOptions], Awaitable[CollectResult]]
+Confirm = Callable[
+    [ScanOptions, Inventory, Sequence[Finding]], Awaitable[tuple[Confirmation, CallStats]]
+]
 
 
 class Store(Protocol):
@@ -76,6 +80,14 @@ class Dispatcher(Protocol):
 
 async def default_collect(options: ScanOptions) -> CollectResult:
     return await collect(options)
+
+
+async def default_confirm(
+    options: ScanOptions, inventory: Inventory, findings: Sequence[Finding]
+) -> tuple[Confirmation, CallStats]:
+    from scanner.aws.confirm import confirm
+
+    return await confirm(options, inventory, findings)
 
 
 def scan_options(config: Config, include_accounts: tuple[str, ...] | None = None) -> ScanOptions:
@@ -140,6 +152,7 @@ class Service:
         store: Store | None = None,
         dispatcher: Dispatcher | None = None,
         collect_fn: Collect = default_collect,
+        confirm_fn: Confirm = default_confirm,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -149,6 +162,7 @@ class Service:
         self.store = store
         self.dispatcher = dispatcher
         self.collect_fn = collect_fn
+        self.confirm_fn = confirm_fn
         self.clock = clock
         self.rng = rng or random.Random()
         self.options = scan_options(config)
@@ -222,9 +236,16 @@ class Service:
         profile = self.config.rules.profile
         everything = await asyncio.to_thread(evaluate, inventory, profile)
         findings = tuple(f for f in everything if f.account_id in covered)
+        disagreements = 0
+        if self.config.scan.confirm:
+            confirmation, confirm_stats = await self.confirm_fn(self.options, inventory, findings)
+            findings, disagreements = tuple(confirmation.findings), confirmation.disagreements
+            stats.append(confirm_stats)
         views = tuple(AccountView.of(a) for a in inventory.accounts if a.id in covered)
         finished = self.clock()
-        record = ScanResult(started, finished, "success", findings, views, tuple(stats))
+        record = ScanResult(
+            started, finished, "success", findings, views, tuple(stats), disagreements
+        )
         # From here on the scan completes even if the process is asked to stop.
         transitions = await asyncio.shield(self._commit(record, names))
         await asyncio.to_thread(self.metrics.record, record)

@@ -72,8 +72,9 @@ def test_when_aws_agrees_nothing_is_noted(aws: str, monkeypatch: pytest.MonkeyPa
     broken_root_filter()
     inventory = asyncio.run(collect(OPTIONS)).inventory
     findings = evaluate(inventory)
-    result = asyncio.run(confirm(OPTIONS, inventory, findings))
+    result, stats = asyncio.run(confirm(OPTIONS, inventory, findings))
     assert calls[0] == result.checks >= 1
+    assert stats.by_operation()[("logs", "TestMetricFilter")].calls == calls[0]
     assert (result.disagreements, result.failures) == (0, 0)
     assert result.findings == findings
 
