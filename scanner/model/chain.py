@@ -62,22 +62,26 @@ LINKS: tuple[LinkSpec, ...] = (
     ),
     LinkSpec(
         Link.FILTER,
-        "a metric filter on that log group has a pattern covering the control's reference",
+        "a metric filter on that log group (or several whose chains work, together) covers the "
+        "control's reference, and matches no routine event (over-broad)",
         "some events the control watches produce no metric datapoint",
     ),
     LinkSpec(
         Link.ALARM,
-        "a CloudWatch alarm in the log group's region watches the filter's metric",
+        "a CloudWatch alarm in the log group's region watches the filter's metric, with its "
+        "dimensions (an alarm on some values hears only those events)",
         "the metric is counted but nobody looks at it",
     ),
     LinkSpec(
         Link.ALARM_CONDITION,
-        "the alarm goes from OK to ALARM on one single matching event",
+        "the alarm goes to ALARM on one single matching event (statistic, unit, threshold, "
+        "datapoints; M of N late on a sparse metric) and is not sitting in ALARM",
         "a single event (or the quiet state) does not change the alarm's state",
     ),
     LinkSpec(
         Link.ACTIONS,
-        "the alarm has actions enabled and an SNS topic among its alarm actions",
+        "the alarm has actions enabled and an SNS topic among its ALARM actions, or notifies "
+        "through a composite alarm that goes to ALARM with it",
         "the alarm changes state silently",
     ),
     LinkSpec(
