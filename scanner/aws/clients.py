@@ -190,6 +190,7 @@ class ClientPool:
         self._session: AioSession | None = None  # built with the first client
         self._stack = contextlib.AsyncExitStack()
         self._clients: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self._loaded: dict[str, asyncio.Future[None]] = {}
         self._config = AioConfig(
             http_session_cls=_SharedSSLSession,
             retries={"mode": self.options.retry_mode, "total_max_attempts": 1},
@@ -214,6 +215,26 @@ class ClientPool:
             self._session = session
         return self._session
 
+    async def _models(self, service: str) -> None:
+        """Load the service's model files in a worker thread, once (the loader caches them).
+
+        Parsing them is most of a first client's cost (~250 ms for the first service of a
+        process, with the partitions); on the event loop it would stall whatever else the
+        process serves (the daemon's probes), so the first client of each service waits here.
+        """
+        loading = self._loaded.get(service)
+        if loading is None:
+            loader = self.base_session.get_component("data_loader")
+
+            def load() -> None:
+                for name in ("partitions", "sdk-default-configuration", "endpoints"):
+                    loader.load_data(name)
+                for kind in ("service-2", "endpoint-rule-set-1"):
+                    loader.load_service_model(service, kind)
+
+            loading = self._loaded[service] = asyncio.ensure_future(asyncio.to_thread(load))
+        await asyncio.shield(loading)
+
     async def _raw(self, region: str, service: str) -> Any:
         key = (region, service)
         future = self._clients.get(key)
@@ -221,6 +242,7 @@ class ClientPool:
             future = asyncio.get_running_loop().create_future()
             self._clients[key] = future
             try:
+                await self._models(service)
                 context = self._clients_session().create_client(
                     service,
                     region_name=region,

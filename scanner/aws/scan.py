@@ -351,7 +351,12 @@ class _Scan:
                     management_account_id=management,
                     accounts=tuple(self._account(a) for a in sorted(self.collected)),
                 )
-                self.plan = _Plan(inventory, self.options.rules_profile)
+                # Built and first asked in a worker thread: the first answer evaluates the
+                # organization trails' chains (the catalog, the patterns), CPU work that would
+                # stall whatever else shares the event loop (the daemon's probes).
+                plan = await asyncio.to_thread(_Plan, inventory, self.options.rules_profile)
+                await asyncio.to_thread(plan.undecided, management)
+                self.plan = plan
         finally:
             self.plan_ready.set()
 

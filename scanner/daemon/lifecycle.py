@@ -1,11 +1,12 @@
 """The daemon assembled from its configuration: store, metrics, alerts, scheduler, HTTP.
 
-Start-up order is the readiness contract: open the state (a file that cannot be used stops the
-daemon with one line), bind the HTTP port at once (liveness answers while a large state loads),
-restore the last findings, names, OU paths and per-account times into the metrics in a worker
-thread, and only then report ready, so the first scrape of a ready daemon sees the last known
-state with the same labels as before the restart; then the alert loop (it delivers what a
-previous process left in the outbox) and the scheduler (first scan now).
+Start-up order is the readiness contract: open and migrate the state (a file that cannot be
+used stops the daemon with one line), bind the HTTP port at once (liveness answers while a large
+state loads), read the state and restore the last findings, names, OU paths and per-account
+times into the metrics in worker threads, and only then report ready, so the first scrape of a
+ready daemon sees the last known state with the same labels as before the restart; then the
+alert loop (it delivers what a previous process left in the outbox) and the scheduler (first
+scan now).
 
 Shutdown (:meth:`Daemon.stop`, on SIGTERM/SIGINT): the scheduler stops starting work and
 abandons a collection in progress but lets a store write finish; the alert loop ends after its
@@ -68,7 +69,7 @@ class Daemon:
 
     async def start(self) -> None:
         config = self.config
-        self.store = store = StateStore.open(config.state.path)
+        self.store = store = await asyncio.to_thread(StateStore.connect, config.state.path)
         metrics = Metrics(self.shard)
         self.dispatcher = dispatcher = AlertDispatcher(
             store,
@@ -86,6 +87,7 @@ class Daemon:
             dispatcher=dispatcher,
             collect_fn=self.collect_fn,
         )
+        service.health.restoring = True  # alive, not ready, from the port's first moment
         host, port = config.http.address
         try:
             self.server = await start(
@@ -102,8 +104,8 @@ class Daemon:
             state=config.state.path,
             targets=[t.name for t in config.alerts.targets],
         )
-        service.health.restoring = True
         try:
+            await asyncio.to_thread(store.load)
             await asyncio.to_thread(service.restore)
         except BaseException:
             await self.server.close()

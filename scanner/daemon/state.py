@@ -195,6 +195,13 @@ class StateStore:
     @classmethod
     def open(cls, path: str | Path) -> StateStore:
         """Open (creating or migrating) the state at ``path``; ``":memory:"`` keeps nothing."""
+        store = cls.connect(path)
+        store.load()
+        return store
+
+    @classmethod
+    def connect(cls, path: str | Path) -> StateStore:
+        """Open and migrate, without reading the state yet (:meth:`load`): quick at any size."""
         name = str(path)
         try:
             db = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
@@ -203,11 +210,20 @@ class StateStore:
         store = cls(db, name)
         try:
             store._prepare()
-            store._load()
         except (sqlite3.Error, ValueError) as err:
             db.close()
             raise StateError(f"state {name}: {err}") from None
         return store
+
+    def load(self) -> None:
+        """Read the tracks, accounts and last scan (seconds for a large organization: a worker
+        thread's job in the daemon)."""
+        try:
+            with self._lock:
+                self._load()
+        except (sqlite3.Error, ValueError, zlib.error) as err:
+            self.close()
+            raise StateError(f"state {self.path}: {err}") from None
 
     def _prepare(self) -> None:
         if self.path != ":memory:":
