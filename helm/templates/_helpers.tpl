@@ -93,6 +93,11 @@ sharding, alert targets). Secrets appear only as file paths under the Secret's m
 {{- end }}
 {{- $_ := set $config "http" $http }}
 {{- $_ := set $config "state" (dict "path" (printf "%s/scanner-state.db" (include "scanner.stateDir" .))) }}
+{{- if .Values.suppressions }}
+{{- $rules := deepCopy (default dict $config.rules) }}
+{{- $_ := set $rules "suppressions" "/etc/scanner/suppressions/suppressions.yaml" }}
+{{- $_ := set $config "rules" $rules }}
+{{- end }}
 {{- if .Values.sharding.enabled }}
 {{- $_ := set $config "sharding" (dict "total_shards" (int .Values.sharding.shards) "pod_name_env" "POD_NAME") }}
 {{- end }}
@@ -212,6 +217,11 @@ spec:
           mountPath: {{ include "scanner.stateDir" . }}
         - name: tmp
           mountPath: /tmp
+        {{- if .Values.suppressions }}
+        - name: suppressions  # a directory, not a subPath: ConfigMap updates reach the pod
+          mountPath: /etc/scanner/suppressions
+          readOnly: true
+        {{- end }}
         {{- if $keys }}
         - name: secrets
           mountPath: {{ include "scanner.secretDir" . }}
@@ -221,6 +231,14 @@ spec:
     - name: config
       configMap:
         name: {{ include "scanner.fullname" . }}
+    {{- if .Values.suppressions }}
+    - name: suppressions
+      configMap:
+        name: {{ include "scanner.fullname" . }}
+        items:
+          - key: suppressions.yaml
+            path: suppressions.yaml
+    {{- end }}
     - name: tmp
       emptyDir:
         sizeLimit: 256Mi

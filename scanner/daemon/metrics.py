@@ -153,6 +153,7 @@ class Picture:
     controls: Mapping[str, Counter[str]] = field(default_factory=dict)  # account -> by status
     rules: tuple[tuple[str, str], ...] = ()  # (rule, severity)
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
     @classmethod
     def of(
@@ -178,6 +179,7 @@ class Picture:
             controls,
             tuple(sorted({(f.rule, f.severity) for f in by_pair.values()})),
             Counter((f.rule, f.severity, f.status.value) for f in by_pair.values()),
+            Counter((f.rule, f.severity, f.status.value) for f in by_pair.values() if f.suppressed),
         )
 
 
@@ -272,6 +274,11 @@ def _findings(s: MetricState) -> Samples:
             yield (rule, severity, status.value), float(counted[rule, severity, status.value])
 
 
+def _suppressed(s: MetricState) -> Samples:
+    for (rule, severity, status), count in sorted(s.picture.suppressed.items()):
+        yield (rule, severity, status), float(count)
+
+
 def _optional(value: float | None) -> Samples:
     return [((), value)] if value is not None else []
 
@@ -352,6 +359,14 @@ FAMILIES: tuple[Family, ...] = (
         "Accounts of this shard per rule and status. " + CACHED,
         ("rule", "severity", "status"),
         _findings,
+    ),
+    Family(
+        "scanner_suppressed_findings",
+        "gauge",
+        "Findings of this shard an accepted exception (rules.suppressions) covers, per rule and "
+        "status: they keep their status in every other family but send no alert. " + CACHED,
+        ("rule", "severity", "status"),
+        _suppressed,
     ),
     Family(
         "scanner_account_last_success_timestamp_seconds",

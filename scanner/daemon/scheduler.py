@@ -36,9 +36,11 @@ import structlog
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collect
 from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
+from scanner.daemon.config.suppressions import load_suppressions
 from scanner.daemon.metrics import AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
-from scanner.evaluate import evaluate
+from scanner.errors import ConfigError
+from scanner.evaluate import Suppression, apply_suppressions, evaluate
 from scanner.evaluate.confirm import Confirmation
 from scanner.model import Finding, Inventory, Status
 
@@ -177,6 +179,7 @@ class Service:
         self.health = Health()
         self._lock = asyncio.Lock()
         self._collecting = False
+        self._exceptions: tuple[Suppression, ...] = ()
 
     # ---------------------------------------------------------------------------- state
 
@@ -241,6 +244,7 @@ class Service:
             confirmation, confirm_stats = await self.confirm_fn(self.options, inventory, findings)
             findings, disagreements = tuple(confirmation.findings), confirmation.disagreements
             stats.append(confirm_stats)
+        findings = self._suppressed(findings, inventory, started)
         views = tuple(AccountView.of(a) for a in inventory.accounts if a.id in covered)
         finished = self.clock()
         record = ScanResult(
@@ -256,6 +260,23 @@ class Service:
         if self.dispatcher is not None and transitions is not None:
             self.dispatcher.notify()
         return ScanOutcome(record, transitions or (), None, collected)
+
+    def _suppressed(
+        self, findings: tuple[Finding, ...], inventory: Inventory, started: float
+    ) -> tuple[Finding, ...]:
+        """The findings with the accepted exceptions marked; the file is read every scan (a
+        mounted ConfigMap changes without a restart), and a file that turned bad keeps the last
+        good exceptions, with an error logged."""
+        path = self.config.rules.suppressions
+        if not path:
+            return findings
+        try:
+            self._exceptions = load_suppressions(path)
+        except ConfigError as err:
+            log.error("suppressions_unreadable", error=str(err), kept=len(self._exceptions))
+        paths = {a.id: a.ou_path for a in inventory.accounts}
+        today = _utc(started).date()
+        return tuple(apply_suppressions(findings, self._exceptions, today, paths))
 
     async def _gather(
         self, stats: list[CallStats]

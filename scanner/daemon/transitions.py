@@ -22,8 +22,13 @@ before it is announced, and Alertmanager still receives every failing control.
 
 Alertmanager is stateful, so it is not fed transitions but the whole picture every scan
 (:func:`alertmanager_batch`): one firing alert per (account, rule) whose announced status is
-FAIL, ``startsAt`` the time it was announced, and one resolved alert (``endsAt``) per pair that
-stopped being announced FAIL in this scan (it passed, its ERROR settled, or it is gone).
+FAIL and whose finding is not suppressed, ``startsAt`` the time it was announced, and one
+resolved alert (``endsAt``) per pair that stopped firing in this scan (it passed, its ERROR
+settled, it is suppressed, or it is gone).
+
+A suppressed finding (an accepted exception) settles nothing: its track keeps the status
+receivers were told, so nothing is sent while it lasts, and if the control still fails when the
+exception expires the usual transition (FAILED) is sent then.
 
 Idempotency keys are sha256 of the account, rule, from, to, kind and the scan's identity (its
 start time, unique across state files): a redelivered message carries the same key, and a new
@@ -232,6 +237,8 @@ def advance(
         announced = old.announced if old else None
         since = old.announced_since if old else None
         settled = settle(finding.status, streak, announced, error_after_scans)
+        if finding.suppressed:  # an accepted exception: receivers hear nothing until it expires
+            settled = None
         if settled is not None and settled != announced:
             kind = RULE_KINDS.get((announced, settled))
             if kind is not None and not baseline:
@@ -279,13 +286,18 @@ def alertmanager_batch(
     alerts = [
         _am_alert(track, track.announced_since or at, None)
         for _, track in sorted(after.items())
-        if track.announced is Status.FAIL
+        if _firing(track)
     ]
     for pair, track in sorted(before.items()):
         now = after.get(pair)
-        if track.announced is Status.FAIL and (now is None or now.announced is not Status.FAIL):
+        if _firing(track) and (now is None or not _firing(now)):
             alerts.append(_am_alert(track, track.announced_since or at, at))
     return alerts
+
+
+def _firing(track: Track) -> bool:
+    """Announced FAIL and not suppressed: a suppression silences Alertmanager too."""
+    return track.announced is Status.FAIL and not track.finding.suppressed
 
 
 def _am_alert(track: Track, starts_at: str, ends_at: str | None) -> AlertmanagerAlert:

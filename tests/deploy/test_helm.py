@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from scanner.daemon import config as daemon_config
+from scanner.daemon.config.suppressions import load_suppressions
 from scanner.daemon.sharding import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +82,15 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "serviceMonitor": {"enabled": True, "additionalLabels": {"release": "kps"}},
         "prometheusRule": {"enabled": True, "additionalLabels": {"release": "kps"}},
         "grafanaDashboard": {"enabled": True},
+        "suppressions": [
+            {
+                "ou": "Workloads/Staging",
+                "rule": "CloudWatch.14",
+                "reason": "staging VPCs are rebuilt daily",
+                "expires": "2030-01-31",
+            },
+            {"account": "210000000013", "rule": "*", "reason": "legacy", "expires": "2030-01-31"},
+        ],
     },
 }
 VALUE_SETS["all-deployment"] = {**VALUE_SETS["all"], "sharding": {"enabled": False}}
@@ -350,6 +360,10 @@ def test_rendered_config_is_accepted_by_the_daemon(helm: str, tmp: Path) -> None
         for item in volumes.get("secrets", {}).get("secret", {}).get("items", []):
             (secret_dir / item["path"]).write_text(SECRETS[item["key"]], encoding="utf-8")
         text = yaml.safe_dump(daemon).replace(mounts.get("secrets", "/nowhere"), str(secret_dir))
+        configmap = next(d for d in of_kind(docs, "ConfigMap") if "config.yaml" in d["data"])
+        if "suppressions" in mounts:  # the file the suppressions volume holds, written here
+            (secret_dir / "suppressions.yaml").write_text(configmap["data"]["suppressions.yaml"])
+            text = text.replace(mounts["suppressions"], str(secret_dir))
         environ = {"POD_NAME": f"{workload(docs)['metadata']['name']}-0"}
         loaded = daemon_config.parse(text, environ=environ)
         host, port = loaded.http.address
@@ -361,6 +375,13 @@ def test_rendered_config_is_accepted_by_the_daemon(helm: str, tmp: Path) -> None
             assert loaded.alerts.webhooks[1].read_url() == SECRETS["webhook-url"]
             assert loaded.http.read_token() == SECRETS["api-token"]
             assert loaded.organization.include_ous == ("ou-ab12-cdef3456",)
+            exceptions = load_suppressions(str(loaded.rules.suppressions))
+            assert [(e.ou, e.account, e.rule) for e in exceptions] == [
+                (("Workloads", "Staging"), None, "vpc-changes"),
+                (None, "210000000013", "*"),
+            ]
+        else:
+            assert loaded.rules.suppressions is None
 
 
 def test_secrets_never_reach_a_configmap(helm: str, tmp: Path) -> None:

@@ -99,6 +99,10 @@ def _validate(config: Config, environ: Mapping[str, str]) -> Config:
         raise ConfigError(
             "sharding.shard", f"must be below sharding.total_shards ({sharding.total_shards})"
         )
+    if config.rules.suppressions:  # a bad file stops the start (and `config check`), not a scan
+        from scanner.daemon.config.suppressions import load_suppressions
+
+        load_suppressions(config.rules.suppressions)
     if config.alerts.retry.initial > config.alerts.retry.max:
         raise ConfigError("alerts.retry.initial", "must not be longer than alerts.retry.max")
     problem = secret_problem(

@@ -70,7 +70,11 @@ class RegionsConfig:
 
 @dataclass(frozen=True)
 class RulesConfig:
+    """``suppressions``: a YAML file of accepted exceptions (see
+    :mod:`scanner.daemon.config.suppressions`), read at start and before every scan."""
+
     profile: str = field(default="recommended", metadata=_check(checks.profile))
+    suppressions: str | None = None
 
 
 @dataclass(frozen=True)
