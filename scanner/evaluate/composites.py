@@ -12,7 +12,7 @@ ALARM cannot tell us about a new event (see :mod:`.alarms`), so it is not accept
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from scanner.model import Alarm, CompositeAlarm
 
@@ -49,45 +49,37 @@ def _strip_parentheses(text: str) -> str:
     return text
 
 
-def _closes_at_end(text: str) -> bool:
-    """Whether the parenthesis opening ``text`` is the one closing it."""
+def _outside_quotes(text: str) -> Iterator[tuple[int, int]]:
+    """``(index, depth)`` of each character outside quotes, ``depth`` counting the parentheses
+    open before it (a closing parenthesis already counts as closed)."""
     depth = 0
     quote: str | None = None
     for i, ch in enumerate(text):
         if quote:
             quote = None if ch == quote else quote
-        elif ch in "\"'":
+            continue
+        if ch in "\"'":
             quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i == len(text) - 1
-    return False
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        yield i, depth
+
+
+def _closes_at_end(text: str) -> bool:
+    """Whether the parenthesis opening ``text`` is the one closing it."""
+    closed = next((i for i, depth in _outside_quotes(text) if depth == 0), None)
+    return closed == len(text) - 1
 
 
 def _top_level(text: str, word: str) -> list[str]:
     """``text`` split at ``word`` (AND / OR) outside parentheses and quotes."""
-    parts: list[str] = []
-    depth, start, i = 0, 0, 0
-    quote: str | None = None
     pattern = re.compile(rf"\s{word}\s", re.IGNORECASE)
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif depth == 0 and (m := pattern.match(text, i)):
+    parts: list[str] = []
+    start = 0
+    for i, depth in _outside_quotes(text):
+        if depth == 0 and i >= start and (m := pattern.match(text, i)):
             parts.append(text[start:i])
-            start = i = m.end()
-            continue
-        i += 1
+            start = m.end()
     parts.append(text[start:])
     return [p.strip() for p in parts]
 

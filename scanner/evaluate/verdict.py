@@ -211,18 +211,7 @@ def _finding(
     inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[Chain]
 ) -> Finding:
     preferred = rule.accepted_in(profile)[0]
-    base = Finding(
-        account_id=account.id,
-        account_name=account.name,
-        rule=rule.id,
-        title=rule.title,
-        severity=rule.severity,
-        profile=profile,
-        status=Status.ERROR,
-        reason="",
-        reference=preferred.name,
-        controls=rule.controls,
-    )
+    base = _unexplained(account, rule, profile, "")
     picked = _pick(chains)
     if picked is None:
         picked = Status.FAIL, no_trail(account)
@@ -329,7 +318,8 @@ def each_finding(
             yield _finding(inventory, account, rule, name, chains)
 
 
-def _account_error(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
+def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
+    """An ERROR finding of the rule with ``reason`` and no chain: where every finding starts."""
     return Finding(
         account_id=account.id,
         account_name=account.name,
@@ -416,7 +406,7 @@ def _unread_account(
             failure = account.error.describe()
             if finding is None:
                 reason = f"account {account.id} could not be scanned: {failure}"
-                yield _account_error(account, rule, profile, reason)
+                yield _unexplained(account, rule, profile, reason)
             else:
                 note = (
                     f"; account {account.id} could not be entered ({failure}), "
@@ -434,4 +424,4 @@ def _unread_account(
                 "scan's profile depended on it, but this one does (no chain outside the account "
                 "passes it); scan it again with this profile, or with --deep"
             )
-            yield _account_error(account, rule, profile, reason)
+            yield _unexplained(account, rule, profile, reason)
