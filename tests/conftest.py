@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from prometheus_stack import Process
+
+
+@pytest.fixture(autouse=True)
+def structlog_restored() -> Iterator[None]:
+    """``scanner.cli.main`` configures structlog for the process (warnings only, to the stderr of
+    the moment, which pytest closes after the test): the next test gets the configuration back
+    as it was, whatever order the directories run in."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture
