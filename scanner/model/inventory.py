@@ -219,6 +219,10 @@ class Region:
 
     What the collector promises, and the evaluator relies on:
 
+    * An account's regions are only those something was read in: the region its trails were
+      listed in (``trails`` is that listing) and the regions its trails, log groups, alarms and
+      topics lead to (``trails=None`` there: not listed in that region).
+
     * ``log_groups`` holds every log group with a metric filter and every log group a trail
       delivers to; a group absent from it had no metric filter listed (unless the account's
       ``errors`` say the listing failed), and one that was not found has ``exists=False``.
