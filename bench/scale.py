@@ -174,24 +174,24 @@ def fake_endpoint(args: argparse.Namespace) -> Iterator[str]:
 
 
 def run_scanner(
-    endpoint: str, root: Path, python: str, extra: Sequence[str], interval: float
+    endpoint: str, args: argparse.Namespace
 ) -> tuple[int, float, Sample, list[tuple[float, float, float]]]:
     """Exit code, wall seconds, the peak figures, and the samples (seconds, CPU s, RSS MB)."""
     env = {**os.environ, **SCANNER_ENV, "AWS_ENDPOINT_URL": endpoint}
     command = [
-        python,
+        args.python,
         "-m",
         "scanner",
         "scan",
         "--organization",
         "--format",
-        "json",
+        args.format,
         "--output",
         os.devnull,
-        *extra,
+        *args.scanner_arg,
     ]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=args.scanner_root, env=env, stdout=subprocess.DEVNULL)
     peak = Sample()
     samples: list[tuple[float, float, float]] = []
     while True:
@@ -205,7 +205,7 @@ def run_scanner(
             peak.cpu_s = max(peak.cpu_s, cpu)
             peak.peak_rss_mb = max(peak.peak_rss_mb, rss, hwm)
             samples.append((round(time.monotonic() - started, 2), cpu, rss))
-        time.sleep(interval)
+        time.sleep(args.interval)
     wall = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     peak.cpu_s = max(peak.cpu_s, usage.ru_utime + usage.ru_stime)
@@ -216,9 +216,7 @@ def run_scanner(
 def measure(args: argparse.Namespace) -> Result:
     with fake_endpoint(args) as endpoint:
         admin(endpoint, "/_reset", post=True)
-        code, wall, peak, samples = run_scanner(
-            endpoint, args.scanner_root, args.python, args.scanner_arg, args.interval
-        )
+        code, wall, peak, samples = run_scanner(endpoint, args)
         stats = admin(endpoint, "/_stats")
     return Result(
         accounts=args.accounts,
@@ -255,6 +253,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scanner-arg", action="append", default=[], help="one more scan argument (repeatable)"
     )
+    parser.add_argument("--format", default="json", help="the scan's --format (json, jsonl, ...)")
     parser.add_argument("--interval", type=float, default=0.1, help="sampling period, seconds")
     parser.add_argument("--header", action="store_true", help="print the table header first")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
