@@ -150,25 +150,23 @@ class CollectResult:
 
 
 class _Plan:
-    """Which rules chains outside an account decide, from the data collected first (the
-    management account's and its topics' owners'), for the profile(s) the scan plans for.
+    """How many rules chains outside a member still leave undecided, from the data collected
+    first (the management account's and its topics' owners'), for the profile(s) the scan plans
+    for.
 
-    Those chains start at the management account's organization trails and read nothing of
-    the member (:mod:`scanner.evaluate.verdict`), so the answer is the same for every member:
-    it is computed for the first one asked about and reused (about a millisecond per profile,
-    which a thousand members would otherwise pay a thousand times)."""
+    Those chains start at the management account's organization trails and read nothing of the
+    member (:mod:`scanner.evaluate.verdict`), so the answer is the same for every member and is
+    computed once, here (CPU work: callers build the plan off the event loop). It is computed
+    for a stand-in member, never for the management account itself: its organization trail is
+    its own, not a chain outside it."""
+
+    MEMBER = "member"  # a stand-in id: no account of the inventory, no trail's owner
 
     def __init__(self, inventory: Inventory, profile: str | None) -> None:
         catalog = load_catalog()
         names = [profile] if profile is not None else [p.name for p in catalog.profiles]
-        self.verdicts = [OutsideVerdicts(inventory, name, catalog) for name in names]
-        self._undecided: int | None = None
-
-    def undecided(self, account_id: str) -> int:
-        """How many (profile, rule) pairs still depend on the account."""
-        if self._undecided is None:
-            self._undecided = sum(len(v.rules) - len(v.decided(account_id)) for v in self.verdicts)
-        return self._undecided
+        verdicts = [OutsideVerdicts(inventory, name, catalog) for name in names]
+        self.undecided = sum(len(v.rules) - len(v.decided(self.MEMBER)) for v in verdicts)
 
 
 class _Scan:
@@ -351,19 +349,17 @@ class _Scan:
                     management_account_id=management,
                     accounts=tuple(self._account(a) for a in sorted(self.collected)),
                 )
-                # Built and first asked in a worker thread: the first answer evaluates the
+                # Built in a worker thread: it evaluates the
                 # organization trails' chains (the catalog, the patterns), CPU work that would
                 # stall whatever else shares the event loop (the daemon's probes).
-                plan = await asyncio.to_thread(_Plan, inventory, self.options.rules_profile)
-                await asyncio.to_thread(plan.undecided, management)
-                self.plan = plan
+                self.plan = await asyncio.to_thread(_Plan, inventory, self.options.rules_profile)
         finally:
             self.plan_ready.set()
 
     async def member(self, account: OrgAccount, limit: asyncio.Semaphore) -> None:
         await self.plan_ready.wait()
         async with limit:
-            if self.plan is not None and not self.plan.undecided(account.id):
+            if self.plan is not None and not self.plan.undecided:
                 self.not_entered.add(account.id)
                 log.debug("account_not_entered", account=account.id)
             else:
