@@ -349,9 +349,9 @@ class _Scan:
                     management_account_id=management,
                     accounts=tuple(self._account(a) for a in sorted(self.collected)),
                 )
-                # Built in a worker thread: it evaluates the
-                # organization trails' chains (the catalog, the patterns), CPU work that would
-                # stall whatever else shares the event loop (the daemon's probes).
+                # Built in a worker thread: it evaluates the organization trails' chains (the
+                # catalog, the patterns), CPU work that would stall whatever else shares the
+                # event loop (the daemon's probes).
                 self.plan = await asyncio.to_thread(_Plan, inventory, self.options.rules_profile)
         finally:
             self.plan_ready.set()
