@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from scanner.cli import demo, remediate, rules, scan, serve
+from scanner.cli import completion, demo, remediate, rules, scan, serve
 from scanner.cli.output import (
     EXIT_CANNOT_RUN,
     EXIT_INTERRUPTED,
@@ -35,14 +35,15 @@ from scanner.errors import ScannerError
 DISTRIBUTION = "cloudtrail-monitoring-scanner"
 
 
-def _parser() -> Parser:
+def build_parser() -> Parser:
+    """Every command's parser (the completion script is generated from it too)."""
     parser = Parser(
         prog=PROG,
         description="Prove that the CloudTrail monitoring controls of every AWS account work.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (rules, scan, demo, remediate, serve):
+    for module in (rules, scan, demo, remediate, serve, completion):
         module.register(commands)
     return parser
 
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (see the module docstring)."""
     previous = _quiet_logs()
     try:
-        args = _parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         handler: Callable[[argparse.Namespace, Out], int] = args.handler
         return handler(args, Out(sys.stdout))
     except ScannerError as err:

@@ -8,6 +8,7 @@ asserted.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,25 @@ def test_ctrl_c_in_the_demo_exits_130_without_a_traceback(
     _, err = capsys.readouterr()
     assert "Traceback" not in err
     assert err.splitlines()[-1] == "scanner: interrupted"
+
+
+def test_bash_completion_knows_the_commands_options_and_choices(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, script, _ = run(capsys, "completion", "bash")
+    assert code == 0
+    (tmp_path / "scanner.bash").write_text(script)
+
+    def complete(*words: str) -> list[str]:
+        line = " ".join(words)
+        probe = (
+            f"source {tmp_path / 'scanner.bash'}; COMP_WORDS=({line} ''); "
+            f"COMP_WORDS[{len(words) - 1}]='{words[-1]}'; unset 'COMP_WORDS[{len(words)}]'; "
+            f"COMP_CWORD={len(words) - 1}; _shtab_scanner; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        )
+        done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+        return done.stdout.split()
+
+    assert complete("scanner", "scan", "--aws-pr") == ["--aws-profile"]
+    assert complete("scanner", "rules", "pro") == ["profiles"]
+    assert "ocsf" in complete("scanner", "evaluate", "--format", "")

@@ -1,0 +1,45 @@
+"""``scanner completion bash|zsh|tcsh``: a shell completion script for every command and option.
+
+Generated from the parser itself by shtab, so it cannot drift from the options; options taking a
+file (metavar ``FILE``) complete file names. shtab is imported only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+
+from scanner.cli.output import EXIT_OK, Out, Parser, add_command
+
+SHELLS = ("bash", "zsh", "tcsh")
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _actions(sub)
+
+
+def _completion(args: argparse.Namespace, out: Out) -> int:
+    import shtab
+
+    from scanner.cli.app import build_parser
+
+    parser = build_parser()
+    for action in _actions(parser):
+        if action.metavar == "FILE":
+            action.complete = shtab.FILE  # type: ignore[attr-defined]
+    out.stream.write(shtab.complete(parser, shell=args.shell))
+    return EXIT_OK
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    sub = add_command(
+        commands,
+        "completion",
+        _completion,
+        "print a shell completion script (bash: eval \"$(scanner completion bash)\")",
+    )
+    sub.add_argument("shell", choices=SHELLS)
