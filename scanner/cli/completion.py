@@ -40,6 +40,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         commands,
         "completion",
         _completion,
-        "print a shell completion script (bash: eval \"$(scanner completion bash)\")",
+        'print a shell completion script (bash: eval "$(scanner completion bash)")',
     )
     sub.add_argument("shell", choices=SHELLS)
