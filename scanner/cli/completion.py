@@ -1,7 +1,9 @@
 """``scanner completion bash|zsh|tcsh``: a shell completion script for every command and option.
 
 Generated from the parser itself by shtab, so it cannot drift from the options; options taking a
-file (metavar ``FILE``) complete file names. shtab is imported only here.
+file (metavar ``FILE``) complete file names. shtab (a small pure-Python package without
+dependencies) is the ``completion`` extra, imported only here: the daemon's image does not carry
+it, and without it this command says how to get it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 from collections.abc import Iterator
 
 from scanner.cli.output import EXIT_OK, Out, Parser, add_command
+from scanner.errors import UsageError
 
 SHELLS = ("bash", "zsh", "tcsh")
 
@@ -23,8 +26,12 @@ def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
 
 
 def _completion(args: argparse.Namespace, out: Out) -> int:
-    import shtab
-
+    try:
+        import shtab
+    except ImportError:
+        raise UsageError(
+            "completion needs shtab: pip install 'cloudtrail-monitoring-scanner[completion]'"
+        ) from None
     from scanner.cli.app import build_parser
 
     parser = build_parser()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,12 @@ def test_bash_completion_knows_the_commands_options_and_choices(
     assert complete("scanner", "scan", "--aws-pr") == ["--aws-profile"]
     assert complete("scanner", "rules", "pro") == ["profiles"]
     assert "ocsf" in complete("scanner", "evaluate", "--format", "")
+
+
+def test_completion_without_shtab_says_how_to_get_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "shtab", None)  # what an install without the extra has
+    code, out, err = run(capsys, "completion", "zsh")
+    assert (code, out) == (2, "")
+    assert "pip install 'cloudtrail-monitoring-scanner[completion]'" in one_error_line(err)
