@@ -6,10 +6,12 @@ account) to the summary.
 
 from __future__ import annotations
 
+import json
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from scanner.catalog import Profile
 from scanner.cli.export import export
@@ -45,7 +47,30 @@ class ScanFacts:
     engine_disagreements: int | None = None
 
 
-def summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
+class Counted(Protocol):
+    """What the summaries read of a finding (a :class:`Finding`, or its brief)."""
+
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def suppressed(self) -> bool: ...
+
+
+class _Brief(NamedTuple):
+    """A finding reduced to what the summary counts: kept instead of the finding while the JSON
+    report streams, so its memory is the work in flight, not the organization."""
+
+    account_id: str
+    rule: str
+    status: Status
+    suppressed: bool
+
+
+def summary(findings: Sequence[Counted], profile: Profile) -> dict[str, Any]:
     counts = Counter(str(f.status) for f in findings)
     return {
         "profile": profile.name,
@@ -56,7 +81,7 @@ def summary(findings: Sequence[Finding], profile: Profile) -> dict[str, Any]:
     }
 
 
-def scan_summary(findings: Sequence[Finding], facts: ScanFacts) -> dict[str, Any]:
+def scan_summary(findings: Sequence[Counted], facts: ScanFacts) -> dict[str, Any]:
     return {
         "rules": len({f.rule for f in findings}),
         "regions": list(facts.regions),
@@ -146,14 +171,14 @@ def report(
 
         export(out, fmt, streamed(), profile, inventory)
         return EXIT_FINDINGS if tally[Status.FAIL] + tally[Status.ERROR] else EXIT_OK
+    if fmt == "json":
+        return _stream_json(out, findings, profile, chosen, facts)
     selected = chosen.select(findings)
     shown = chosen.show(selected, fmt)
     totals = summary(selected, profile)
     if facts is not None:
         totals.update(scan_summary(selected, facts))
-    if fmt == "json":
-        out.json({"findings": [f.to_json() for f in shown], "summary": totals})
-    elif chosen.quiet:
+    if chosen.quiet:
         final_line(out, profile, totals)
     else:
         if not shown and selected:
@@ -162,6 +187,38 @@ def report(
         report_table(out, shown, selected, profile, inventory, facts=facts, summary=totals)
         final_line(out, profile, totals)
     failed = any(f.status is not Status.PASS and not f.suppressed for f in selected)
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _stream_json(
+    out: Out,
+    findings: Iterable[Finding],
+    profile: Profile,
+    chosen: Selection,
+    facts: ScanFacts | None,
+) -> int:
+    """``{"findings": [...], "summary": {...}}`` written a finding at a time, as they are decided;
+    the summary, which counts them all, comes last. The same document ``json.dumps(..., indent=2)``
+    would write."""
+    wanted = chosen.shown_in("json")
+    briefs: list[_Brief] = []
+    write = out.stream.write
+    write('{\n  "findings": [')
+    written = 0
+    for finding in findings:
+        if not chosen.selects(finding):
+            continue
+        briefs.append(_Brief(finding.account_id, finding.rule, finding.status, finding.suppressed))
+        if finding.status in wanted:
+            text = json.dumps(finding.to_json(), indent=2, ensure_ascii=False)
+            write(("," if written else "") + "\n" + textwrap.indent(text, "    "))
+            written += 1
+    totals = summary(briefs, profile)
+    if facts is not None:
+        totals.update(scan_summary(briefs, facts))
+    text = json.dumps(totals, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    write(("\n  ]" if written else "]") + f',\n  "summary": {text}\n}}\n')
+    failed = any(b.status is not Status.PASS and not b.suppressed for b in briefs)
     return EXIT_FINDINGS if failed else EXIT_OK
 
 

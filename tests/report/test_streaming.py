@@ -1,15 +1,16 @@
 """The streaming formats write each finding before the next one is computed, end to end.
 
 ``scan`` and ``evaluate`` hand the report :func:`scanner.evaluate.each_finding`, a generator; a
-streaming writer (csv, jsonl, ocsf, asff) turns each finding into text at once, so memory holds
-one finding, not the organization's. The formats that need every finding first (junit, html; the
-table and JSON with their summaries) collect them and still say the same.
+streaming writer (csv, jsonl, ocsf, asff, and the JSON report, whose summary comes last) turns each
+finding into text at once, so memory holds one finding, not the organization's. The formats that
+need every finding first (junit, html, the table) collect them and still say the same.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -29,7 +30,7 @@ def test_each_finding_yields_what_evaluate_returns(demo_report: Demo) -> None:
     assert list(each_finding(demo_report.inventory)) == evaluate(demo_report.inventory)
 
 
-@pytest.mark.parametrize("name", STREAMING)
+@pytest.mark.parametrize("name", [*STREAMING, "json"])
 def test_a_streaming_format_has_written_a_finding_before_the_next_is_computed(
     demo_report: Demo, name: str
 ) -> None:
@@ -51,7 +52,7 @@ def test_a_streaming_format_has_written_a_finding_before_the_next_is_computed(
     assert all(a < b for a, b in itertools.pairwise(written_before))
 
 
-@pytest.mark.parametrize("name", ["table", "json", "junit", "html"])
+@pytest.mark.parametrize("name", ["table", "junit", "html"])
 def test_the_other_formats_take_a_generator_too(demo_report: Demo, name: str) -> None:
     stream = io.StringIO()
     code = report(
@@ -64,3 +65,26 @@ def test_the_other_formats_take_a_generator_too(demo_report: Demo, name: str) ->
     assert code == EXIT_FINDINGS
     failing = sum(f.status is Status.FAIL for f in demo_report.findings)
     assert str(failing) in stream.getvalue()
+
+
+def test_the_streamed_json_is_the_document_json_dumps_would_write(demo_report: Demo) -> None:
+    stream = io.StringIO()
+    profile = load_catalog().profile()
+    report(
+        Out(stream), each_finding(demo_report.inventory), profile, demo_report.inventory, fmt="json"
+    )
+    text = stream.getvalue()
+    document = json.loads(text)
+    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    assert document["findings"] == [f.to_json() for f in demo_report.findings]
+    failing = sum(f.status is Status.FAIL for f in demo_report.findings)
+    assert document["summary"]["FAIL"] == failing
+    assert document["summary"]["findings"] == len(demo_report.findings)
+
+
+def test_an_empty_streamed_json_is_still_json(demo_report: Demo) -> None:
+    stream = io.StringIO()
+    report(Out(stream), iter(()), load_catalog().profile(), demo_report.inventory, fmt="json")
+    text = stream.getvalue()
+    assert json.loads(text)["findings"] == []
+    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
