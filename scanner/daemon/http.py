@@ -31,8 +31,9 @@ import gzip
 import hmac
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -42,7 +43,9 @@ from scanner.daemon.metrics import AccountView
 from scanner.daemon.scheduler import Service
 from scanner.model import Finding, Status
 
+T = TypeVar("T")
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
+RENDERER: web.AppKey[ThreadPoolExecutor] = web.AppKey("renderer", ThreadPoolExecutor)
 TOKEN: web.AppKey[Callable[[], str | None]] = web.AppKey("token")
 
 DEFAULT_LIMIT = 100
@@ -169,6 +172,16 @@ async def _bearer(request: web.Request, handler: Any) -> web.StreamResponse:
     return response
 
 
+def _off_loop(request: web.Request, work: Callable[[], T]) -> asyncio.Future[T]:
+    """Run a render in the application's one render thread.
+
+    One thread, not the default pool: every thread running Python competes with the event
+    loop's for the GIL, and each extra contender can cost the loop a switch interval per
+    handover; big responses queue behind each other instead, probes do not.
+    """
+    return asyncio.get_running_loop().run_in_executor(request.app[RENDERER], work)
+
+
 def _maybe_gzip(request: web.Request, body: bytes) -> tuple[bytes, bool]:
     """Compress (in the calling worker thread) when the client accepts gzip."""
     if gzip_accepted(request.headers.get("Accept-Encoding", "")):
@@ -184,7 +197,7 @@ async def _metrics(request: web.Request) -> web.Response:
         body, content_type = metrics.negotiate(accept)
         return (*_maybe_gzip(request, body), content_type)
 
-    body, zipped, content_type = await asyncio.to_thread(render)
+    body, zipped, content_type = await _off_loop(request, render)
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
     response.headers["Vary"] = "Accept, Accept-Encoding"
@@ -214,7 +227,7 @@ async def _findings(request: web.Request) -> web.Response:
     def render() -> tuple[bytes, bool]:
         return _maybe_gzip(request, findings_page(service, query, request.path))
 
-    body, zipped = await asyncio.to_thread(render)
+    body, zipped = await _off_loop(request, render)
     response = web.Response(body=body, content_type="application/json")
     response.headers["Vary"] = "Accept-Encoding"
     if zipped:
@@ -227,6 +240,12 @@ def make_app(service: Service, token: Callable[[], str | None] = lambda: None) -
     app = web.Application(middlewares=[_bearer])
     app[SERVICE] = service
     app[TOKEN] = token
+    app[RENDERER] = renderer = ThreadPoolExecutor(1, thread_name_prefix="scanner-http")
+
+    async def close_renderer(app: web.Application) -> None:
+        renderer.shutdown(wait=False, cancel_futures=True)
+
+    app.on_cleanup.append(close_renderer)
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
