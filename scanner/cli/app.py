@@ -15,7 +15,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any
 
 import structlog
@@ -31,8 +30,7 @@ from scanner.cli.output import (
 )
 from scanner.daemon.logs import stderr_loggers
 from scanner.errors import ScannerError
-
-DISTRIBUTION = "cloudtrail-monitoring-scanner"
+from scanner.version import installed_version
 
 
 def build_parser() -> Parser:
@@ -49,11 +47,7 @@ def build_parser() -> Parser:
 
 
 def _version() -> str:
-    """The installed distribution's version: one number, kept in pyproject.toml only."""
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "(not installed)"
+    return installed_version("(not installed)")
 
 
 def _fail(message: str) -> int:

@@ -13,23 +13,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from importlib import metadata
 
 from scanner.catalog import Profile, load_catalog
 from scanner.cli.output import Out
 from scanner.errors import UsageError
 from scanner.model import Finding, Inventory
 from scanner.report import FORMATS, ReportContext
+from scanner.version import installed_version
 
-DISTRIBUTION = "cloudtrail-monitoring-scanner"
 DEFAULT_REGION = "us-east-1"
 
 
 def version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return ""
+    return installed_version("")
 
 
 def observed_at(inventory: Inventory) -> datetime:

@@ -37,7 +37,6 @@ import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -53,8 +52,8 @@ from scanner.aws import CallStats
 from scanner.daemon.reasons import REASON_CODES, reason_code
 from scanner.daemon.sharding import Shard
 from scanner.model import ACCOUNT_ACTIVE, Account, CollectionError, Finding, Status
+from scanner.version import installed_version
 
-DISTRIBUTION = "cloudtrail-monitoring-scanner"
 CACHED = "As of the last completed scan (cached between scans)."
 # Scan durations: seconds for a small organization up to the default 20-minute deadline.
 DURATION_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0)
@@ -65,10 +64,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # running from a source tree
-        return "0+unknown"
+    return installed_version("0+unknown")
 
 
 # --------------------------------------------------------------------------------------------
