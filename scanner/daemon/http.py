@@ -148,9 +148,17 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
         "remaining": len(selected) - len(page),
         "next": following,
     }
-    # One small dumps per finding: the C encoder holds the GIL for a whole call, and one call
-    # for a page of megabytes would stall the event loop's thread for as long.
-    items = ",".join(json.dumps(f.to_json(), separators=(",", ":")) for _, f in page)
+    # One small dumps per finding (the C encoder holds the GIL for a whole call, and one call
+    # for a page of megabytes would stall the event loop's thread for as long), each done once
+    # per scan: the picture keeps what it encoded.
+    encoded = picture.encoded
+    texts = []
+    for key, finding in page:
+        text = encoded.get(key)
+        if text is None:
+            text = encoded[key] = json.dumps(finding.to_json(), separators=(",", ":"))
+        texts.append(text)
+    items = ",".join(texts)
     return (json.dumps(head, separators=(",", ":"))[:-1] + f',"findings":[{items}]}}').encode()
 
 

@@ -150,6 +150,9 @@ class Picture:
     rules: tuple[tuple[str, str], ...] = ()  # (rule, severity)
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # The findings API's JSON of each finding, filled as pages ask for them (by the HTTP render
+    # thread only): a page is then a join, not a serialisation; dropped with the picture.
+    encoded: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(

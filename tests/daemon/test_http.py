@@ -222,3 +222,21 @@ def test_a_bearer_token_guards_the_api_and_is_reread_when_rotated(tmp_path: Path
             await r.server.close()
 
     run(scenario())
+
+
+def test_a_findings_json_is_encoded_once_per_scan_and_never_served_stale() -> None:
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            _, first, _ = await r.get("/api/v1/findings?limit=2")
+            picture = r.service.metrics.state.picture
+            assert set(picture.encoded) == {(A, "nacl-changes"), (A, "vpc-changes")}
+            assert (await r.get("/api/v1/findings?limit=2"))[1] == first
+            # A new picture (the next scan) starts afresh: the changed finding is served as is.
+            r.service.metrics.restore([finding(A, "nacl-changes", Status.FAIL)])
+            _, body, _ = await r.get("/api/v1/findings")
+            assert [f["status"] for f in json.loads(body)["findings"]] == ["FAIL"]
+        finally:
+            await r.server.close()
+
+    run(scenario())
