@@ -541,18 +541,44 @@ def _render(family: Family, state: MetricState) -> Metric:
     return metric
 
 
+# The families computed from the picture alone (the bulk of a scrape, per account): rendered once
+# per scan and format, the others (counters, timestamps, the alert outbox) at every scrape.
+PER_SCAN = frozenset(
+    {
+        "scanner_account_info",
+        "scanner_account_controls",
+        "scanner_control_failure_info",
+        "scanner_rule_info",
+        "scanner_findings",
+        "scanner_suppressed_findings",
+        "scanner_account_last_success_timestamp_seconds",
+        "scanner_account_errors",
+        "scanner_collection_errors",
+        "scanner_scan_accounts",
+    }
+)
+_EOF = b"# EOF\n"
+
+
 class _Collector:
-    def __init__(self, state: MetricState) -> None:
+    def __init__(self, state: MetricState, families: tuple[Family, ...] = FAMILIES) -> None:
         self.state = state
+        self.families = families
 
     def collect(self) -> Iterator[Metric]:
-        for family in FAMILIES:
+        for family in self.families:
             yield _render(family, self.state)
 
     def describe(self) -> Iterator[Metric]:
         # Describing without samples keeps registration from calling collect().
-        for family in FAMILIES:
+        for family in self.families:
             yield _BUILDERS[family.kind](family.name, family.help, labels=family.labels)
+
+
+def _registry(state: MetricState, families: tuple[Family, ...]) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(_Collector(state, families))
+    return registry
 
 
 # --------------------------------------------------------------------------------------------
@@ -564,8 +590,10 @@ class Metrics:
 
     def __init__(self, shard: Shard | None = None, build_version: str | None = None) -> None:
         self.state = MetricState(shard or Shard(), build_version or version())
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.registry.register(_Collector(self.state))
+        self.registry = _registry(self.state, FAMILIES)
+        self._per_scan = _registry(self.state, tuple(f for f in FAMILIES if f.name in PER_SCAN))
+        self._live = _registry(self.state, tuple(f for f in FAMILIES if f.name not in PER_SCAN))
+        self._cached: tuple[Picture, str, bytes] | None = None
 
     def restore(
         self,
@@ -630,10 +658,21 @@ class Metrics:
     def negotiate(self, accept: str) -> tuple[bytes, str]:
         """The body and content type the scraper's Accept header asks for (OpenMetrics or text).
 
-        CPU work proportional to the organization: call it in a worker thread.
+        The per-account families are rendered once per scan and format (one format is cached:
+        a scraper asks for the same one each time); the rest at every call. CPU work
+        proportional to the organization at the first call after a scan: call it in a worker
+        thread, one at a time.
         """
         encoder, content_type = choose_encoder(accept)
-        return encoder(self.registry), content_type
+        picture, cached = self.state.picture, self._cached
+        if cached is not None and cached[0] is picture and cached[1] == content_type:
+            per_scan = cached[2]
+        else:
+            per_scan = encoder(self._per_scan)
+            if per_scan.endswith(_EOF):  # OpenMetrics ends once, after the live families
+                per_scan = per_scan[: -len(_EOF)]
+            self._cached = (picture, content_type, per_scan)
+        return per_scan + encoder(self._live), content_type
 
 
 __all__ = [

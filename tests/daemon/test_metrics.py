@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from scanner.aws import CallStats
-from scanner.daemon.metrics import FAMILIES, AccountView, Metrics, ScanResult
+from scanner.daemon.metrics import FAMILIES, PER_SCAN, AccountView, Metrics, ScanResult
 from scanner.daemon.reasons import REASON_CODES
 from scanner.daemon.sharding import Shard
 from scanner.model import Account, CollectionError, Finding, Status
@@ -337,3 +337,29 @@ def test_alert_outbox_families_read_the_alert_machinery_at_scrape_time() -> None
     pending["hook"] = 0
     assert value(metrics, "scanner_alerts_pending", target="hook") == 0
     assert value(metrics, "scanner_alert_deliveries_total", target="hook", result="sent") == 5
+
+
+def test_the_per_account_families_render_once_per_scan_and_the_rest_at_every_scrape() -> None:
+    metrics = Metrics()
+    pending = {"hook": 1}
+    metrics.state.alerts_pending = lambda: pending
+    metrics.record(scan([finding(A, "vpc-changes", Status.FAIL)], [AccountView(A, "a")]))
+    openmetrics = "application/openmetrics-text; version=1.0.0"
+    for accept in ("", openmetrics):
+        first, _ = metrics.negotiate(accept)
+        # Everything the full exposition has, in the same order.
+        assert first == metrics.negotiate(accept)[0]
+        full, _ = metrics.negotiate(accept)
+        if accept:
+            assert full.count(b"# EOF") == 1 and full.endswith(b"# EOF\n")
+        else:
+            assert full == metrics.exposition()
+    pending["hook"] = 7  # a live family moves between scans
+    body, _ = metrics.negotiate("")
+    assert b'scanner_alerts_pending{target="hook"} 7.0' in body
+    assert body == metrics.exposition()
+    metrics.record(scan([finding(A, "vpc-changes", Status.PASS)], [AccountView(A, "a")], at=2000))
+    body, _ = metrics.negotiate("")
+    assert b'scanner_account_controls{account_id="111111111111",status="PASS"} 1.0' in body
+    assert body == metrics.exposition()
+    assert {f.name for f in FAMILIES} >= PER_SCAN
