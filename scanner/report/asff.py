@@ -39,6 +39,7 @@ from typing import Any
 
 from scanner.model import Finding, Link, Status
 from scanner.report.context import ReportContext, finding_uid, focus
+from scanner.report.jsonl import json_array
 
 SCHEMA_VERSION = "2018-10-08"
 SECURITYHUB = "securityhub"  # the identifier family of Security Hub's control ids
@@ -166,9 +167,4 @@ def security_finding(finding: Finding, context: ReportContext) -> dict[str, Any]
 
 def write_asff(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
     """A JSON array of findings, one per line, produced as findings come."""
-    yield "["
-    separator = "\n"
-    for finding in findings:
-        yield separator + json.dumps(security_finding(finding, context), ensure_ascii=False)
-        separator = ",\n"
-    yield "\n]\n"
+    return json_array(security_finding(finding, context) for finding in findings)

@@ -29,3 +29,13 @@ def record(finding: Finding, context: ReportContext) -> dict[str, Any]:
 def write_jsonl(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
     for finding in findings:
         yield json.dumps(record(finding, context), ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def json_array(items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A JSON array written an item at a time, one item per line (OCSF and ASFF documents)."""
+    yield "["
+    separator = "\n"
+    for item in items:
+        yield separator + json.dumps(item, ensure_ascii=False)
+        separator = ",\n"
+    yield "\n]\n"

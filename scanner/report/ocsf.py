@@ -19,12 +19,12 @@ event against the published OCSF 1.5.0 schema. How a finding maps:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.model import Finding, Status
 from scanner.report.context import RESOURCE_TYPES, ReportContext, finding_uid, focus, region_of
+from scanner.report.jsonl import json_array
 
 OCSF_VERSION = "1.5.0"
 CLASS_UID = 2003  # Compliance Finding
@@ -210,9 +210,4 @@ def _unmapped(finding: Finding, context: ReportContext) -> dict[str, Any]:
 
 def write_ocsf(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
     """A JSON array, one event per line, produced as findings come."""
-    yield "["
-    separator = "\n"
-    for finding in findings:
-        yield separator + json.dumps(event(finding, context), ensure_ascii=False)
-        separator = ",\n"
-    yield "\n]\n"
+    return json_array(event(finding, context) for finding in findings)
