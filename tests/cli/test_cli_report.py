@@ -12,38 +12,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_run import run
+from cli_run import nacl_gaps_inventory, run
 
 from scanner.cli import main
 from scanner.cli.output import ProgressBar
 from scanner.testing import event_names
-from scanner.testing.builders import (
-    MANAGEMENT_ACCOUNT_ID,
-    member_account,
-    organization,
-    replace_account,
-    with_filter,
-)
 
 NACL_EVENTS = event_names("nacl-changes")
 
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> str:
-    """Management (root) and two members in two OUs, all on the organization trail; its NACL
-    filter catches one NACL event only, so nacl-changes FAILs in every account with 5 gaps."""
-    members = [
-        member_account("222222222222", "web", ou_path=("Workloads", "Production")),
-        member_account("333333333333", "lab", ou_path=("Sandbox",)),
-    ]
-    org = organization(members)
-    management = org.account(MANAGEMENT_ACCOUNT_ID)
-    assert management is not None
-    partial = '{ ($.eventSource = "ec2.amazonaws.com") && ($.eventName = "CreateNetworkAcl") }'
-    broken = with_filter(management, "NACLChangesFilter", pattern=partial)
-    path = tmp_path / "inventory.json"
-    path.write_text(json.dumps(replace_account(org, broken).to_json()))
-    return str(path)
+    return nacl_gaps_inventory(tmp_path)
 
 
 def test_the_table_lists_fail_and_error_then_sums_up_by_rule_and_ou(

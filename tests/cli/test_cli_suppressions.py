@@ -8,14 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cli_run import one_error_line, run
+from cli_run import nacl_gaps_inventory, one_error_line, run
 
 from scanner.testing.builders import (
     MANAGEMENT_ACCOUNT_ID,
-    member_account,
-    organization,
-    replace_account,
-    with_filter,
 )
 
 TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
@@ -24,20 +20,7 @@ YESTERDAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
 @pytest.fixture
 def inventory(tmp_path: Path) -> str:
-    """nacl-changes FAILs in the management account (root), web (Workloads/Production) and lab
-    (Sandbox): the organization trail's NACL filter catches one event only."""
-    members = [
-        member_account("222222222222", "web", ou_path=("Workloads", "Production")),
-        member_account("333333333333", "lab", ou_path=("Sandbox",)),
-    ]
-    org = organization(members)
-    management = org.account(MANAGEMENT_ACCOUNT_ID)
-    assert management is not None
-    partial = '{ ($.eventSource = "ec2.amazonaws.com") && ($.eventName = "CreateNetworkAcl") }'
-    broken = with_filter(management, "NACLChangesFilter", pattern=partial)
-    path = tmp_path / "inventory.json"
-    path.write_text(json.dumps(replace_account(org, broken).to_json()))
-    return str(path)
+    return nacl_gaps_inventory(tmp_path)
 
 
 def _file(tmp_path: Path, text: str) -> str:
