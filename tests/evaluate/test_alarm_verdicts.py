@@ -7,6 +7,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from evaluate.iam_chain import ALARM, FILTER, METRIC, NAMESPACE, RULE, TOPIC
 
 from scanner.evaluate import evaluate
 from scanner.model import (
@@ -25,19 +26,12 @@ from scanner.testing import (
     event_names,
     healthy_account,
     single_account,
-    topic_arn,
     with_alarm,
     with_filter,
     with_region,
     with_transformation,
 )
 
-RULE = "iam-policy-changes"
-FILTER = "IAMPolicyChangesFilter"
-ALARM = "IAMPolicyChangesAlarm"
-METRIC = "IAMPolicyChanges"
-NAMESPACE = "CISBenchmark"
-TOPIC = topic_arn(MEMBER_ACCOUNT_ID)
 ALARM_ARN = f"arn:aws:cloudwatch:us-east-1:{MEMBER_ACCOUNT_ID}:alarm:{ALARM}"
 SCANNED_AT = "2026-03-10T12:00:00+00:00"
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+from evaluate.iam_chain import FILTER, RULE
+
 from scanner.evaluate import evaluate
 from scanner.evaluate.confirm import DISAGREES, MAX_EVENTS, apply, plan
 from scanner.model import Status
 from scanner.testing import event_names, healthy_account, single_account, with_filter
-
-RULE = "iam-policy-changes"
-FILTER = "IAMPolicyChangesFilter"
 
 
 def test_a_fail_asks_about_its_missed_events_and_a_pass_about_reference_events() -> None:

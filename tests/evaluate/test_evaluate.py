@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from evaluate.iam_chain import ALARM, FILTER, METRIC, NAMESPACE, RULE, TOPIC
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.evaluate import covering_trails, evaluate
@@ -47,12 +48,6 @@ from scanner.testing import (
     with_transformation,
 )
 
-RULE = "iam-policy-changes"
-FILTER = "IAMPolicyChangesFilter"
-ALARM = "IAMPolicyChangesAlarm"
-METRIC = "IAMPolicyChanges"
-NAMESPACE = "CISBenchmark"
-TOPIC = topic_arn(MEMBER_ACCOUNT_ID)
 IAM_EVENTS = event_names("iam-policy-changes")
 
 
