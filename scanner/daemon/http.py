@@ -15,9 +15,11 @@
   Bearer <token>``, compared in constant time and read at each request so a rotated secret file
   takes effect at once.
 
-Probes must answer within 100 ms whatever the daemon does, so nothing proportional to the
-organization runs on the event loop here: rendering the metrics, selecting and serialising a
-page of findings and compressing happen in worker threads.
+Probes must answer within 100 ms whatever the daemon does: ``scanner serve`` puts this
+application behind a front process (:mod:`.front`) that answers /healthz and /readyz itself,
+from :func:`probe_answers` as the daemon reports them, and forwards the rest here. Nothing
+proportional to the organization runs on the event loop either: rendering the metrics,
+selecting and serialising a page of findings and compressing happen in a worker thread.
 
 The handlers only read: the service owns the state, and nothing here can start a scan.
 """
@@ -214,18 +216,28 @@ async def _metrics(request: web.Request) -> web.Response:
     return response
 
 
-async def _healthz(request: web.Request) -> web.Response:
-    if request.app[SERVICE].alive():
-        return web.Response(text="ok\n")
-    return web.Response(status=503, text="the scheduler loop is not running\n")
+def probe_answers(service: Service) -> dict[str, tuple[int, str]]:
+    """What /healthz and /readyz answer now: (status, text) by path; the daemon's own server
+    and its front process (:mod:`.front`) give the same."""
+    health = service.health
+    if service.alive():
+        healthz = (200, "ok\n")
+    elif health.loop_running:
+        healthz = (503, "a scan is stuck past schedule.deadline\n")
+    else:
+        healthz = (503, "the scheduler loop is not running\n")
+    if health.ready:
+        readyz = (200, "ready\n")
+    elif health.restoring:
+        readyz = (503, "restoring the state\n")
+    else:
+        readyz = (503, "no state loaded and no scan completed yet\n")
+    return {"/healthz": healthz, "/readyz": readyz}
 
 
-async def _readyz(request: web.Request) -> web.Response:
-    if request.app[SERVICE].health.ready:
-        return web.Response(text="ready\n")
-    if request.app[SERVICE].health.restoring:
-        return web.Response(status=503, text="restoring the state\n")
-    return web.Response(status=503, text="no state loaded and no scan completed yet\n")
+async def _probe(request: web.Request) -> web.Response:
+    status, text = probe_answers(request.app[SERVICE])[request.path]
+    return web.Response(status=status, text=text)
 
 
 async def _findings(request: web.Request) -> web.Response:
@@ -255,8 +267,8 @@ def make_app(service: Service, token: Callable[[], str | None] = lambda: None) -
 
     app.on_cleanup.append(close_renderer)
     app.router.add_get("/metrics", _metrics)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/healthz", _probe)
+    app.router.add_get("/readyz", _probe)
     app.router.add_get("/api/v1/findings", _findings)
     return app
 
@@ -278,6 +290,18 @@ class Server:
         await self.runner.cleanup()
 
 
+async def start_unix(app: web.Application, path: str) -> web.AppRunner:
+    """Serve ``app`` on the Unix socket ``path`` (the daemon's, behind its front process)."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        await web.UnixSite(runner, path).start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return runner
+
+
 async def start(app: web.Application, host: str, port: int) -> Server:
     """Serve ``app`` on ``host:port`` (port 0: a free one); raises OSError if it cannot bind."""
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
@@ -292,4 +316,14 @@ async def start(app: web.Application, host: str, port: int) -> Server:
     return Server(runner, host, int(bound[1]))
 
 
-__all__ = ["Query", "Server", "encode_cursor", "findings_page", "make_app", "parse_query", "start"]
+__all__ = [
+    "Query",
+    "Server",
+    "encode_cursor",
+    "findings_page",
+    "make_app",
+    "parse_query",
+    "probe_answers",
+    "start",
+    "start_unix",
+]

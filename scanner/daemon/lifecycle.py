@@ -1,31 +1,38 @@
 """The daemon assembled from its configuration: store, metrics, alerts, scheduler, HTTP.
 
 Start-up order is the readiness contract: open and migrate the state (a file that cannot be
-used stops the daemon with one line), bind the HTTP port at once (liveness answers while a large
-state loads), read the state and restore the last findings, names, OU paths and per-account
-times into the metrics in worker threads, and only then report ready, so the first scrape of a
-ready daemon sees the last known state with the same labels as before the restart; then the
-alert loop (it delivers what a previous process left in the outbox) and the scheduler (first
-scan now).
+used stops the daemon with one line), bind the HTTP port at once (a port in use stops it with
+one line too), serve the application on a private Unix socket and start the front process that
+owns the port and answers the probes (:mod:`.front`; liveness answers while a large state
+loads), read the state and restore the last findings, names, OU paths and per-account times
+into the metrics in worker threads, and only then report ready, so the first scrape of a ready
+daemon sees the last known state with the same labels as before the restart; then the alert
+loop (it delivers what a previous process left in the outbox) and the scheduler (first scan
+now). From the start, a reporter tells the front every change of the probes' answers (and
+repeats them each second: a daemon that stops reporting is hung, and its probes say so).
 
 Shutdown (:meth:`Daemon.stop`, on SIGTERM/SIGINT): the scheduler stops starting work and
 abandons a collection in progress but lets a store write finish; the alert loop ends after its
-current request; the HTTP server closes; the store closes last. Each step is bounded, so the
-process exits within a few seconds.
+current request; the front and then the daemon's own server close; the store closes last. Each
+step is bounded, so the process exits within a few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from types import TracebackType
 
 import structlog
+from aiohttp import web
 
 from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config
-from scanner.daemon.http import Server, make_app, start
+from scanner.daemon.front import Front, bind, private_socket_path
+from scanner.daemon.http import make_app, probe_answers, start_unix
 from scanner.daemon.metrics import Metrics
 from scanner.daemon.scheduler import Collect, Service, default_collect
 from scanner.daemon.sharding import Shard, resolve
@@ -34,6 +41,7 @@ from scanner.daemon.state import StateStore
 log = structlog.get_logger("scanner.daemon")
 
 SHUTDOWN_GRACE = 5.0  # seconds each background loop gets to finish after stop
+REPORT_EVERY = 0.05  # seconds between two looks at the probes' answers
 
 
 def shard_of_config(config: Config, environ: Mapping[str, str] | None = None) -> Shard:
@@ -57,15 +65,20 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.shard = shard_of_config(config, environ)
         self.store: StateStore | None = None
-        self.server: Server | None = None
+        self.server: web.AppRunner | None = None  # the application, on a private Unix socket
+        self.front: Front | None = None  # the process that owns the port
         self.service: Service | None = None
         self.dispatcher: AlertDispatcher | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._helpers: list[asyncio.Task[None]] = []  # the front's reporter and watcher
+        self._socket_directory: Path | None = None
 
     @property
     def url(self) -> str:
-        assert self.server is not None, "not started"
-        return self.server.url
+        assert self.front is not None, "not started"
+        host, port = self.front.address
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}"
 
     async def start(self) -> None:
         config = self.config
@@ -87,18 +100,18 @@ class Daemon:
             dispatcher=dispatcher,
             collect_fn=self.collect_fn,
         )
-        service.health.restoring = True  # alive, not ready, from the port's first moment
-        host, port = config.http.address
+        # Alive, not ready, from the port's first moment until the scheduler loop runs.
+        service.health.starting = service.health.restoring = True
         try:
-            self.server = await start(
-                make_app(service, lambda: config.http.read_token(self.environ)), host, port
-            )
-        except OSError:
+            await self._serve(service)
+        except BaseException:
+            await self._close_http()
             store.close()
             raise
+        assert self.front is not None
         log.info(
             "daemon_started",
-            listen=self.server.url,
+            listen=self.url,
             shard=self.shard.ordinal,
             total_shards=self.shard.total,
             state=config.state.path,
@@ -108,13 +121,61 @@ class Daemon:
             await asyncio.to_thread(store.load)
             await asyncio.to_thread(service.restore)
         except BaseException:
-            await self.server.close()
+            await self._close_http()
             store.close()
             raise
         self._tasks = [
             asyncio.create_task(dispatcher.run(self.stopping)),
             asyncio.create_task(service.run(self.stopping)),
         ]
+        await asyncio.sleep(0)  # the scheduler loop runs: alive on its own from here
+        service.health.starting = False
+        self.front.say(probe_answers(service))
+        await self.front.sync()  # start() returns once the port answers what we know now
+
+    async def _serve(self, service: Service) -> None:
+        """Bind the port, serve the application privately, start the front and its reporter."""
+        config = self.config
+        host, port = config.http.address
+        sockets = await asyncio.to_thread(bind, host, port)  # OSError: the caller says so
+        upstream, self._socket_directory = private_socket_path()
+        try:
+            app = make_app(service, lambda: config.http.read_token(self.environ))
+            self.server = await start_unix(app, upstream)
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            raise
+        self.front = front = Front(sockets, upstream, log_format=config.logging.format)
+        front.say(probe_answers(service))
+        await front.start()
+        self._helpers = [
+            asyncio.create_task(self._report(front, service)),
+            asyncio.create_task(front.watch()),
+        ]
+
+    @staticmethod
+    async def _report(front: Front, service: Service) -> None:
+        while True:
+            front.say(probe_answers(service))
+            await asyncio.sleep(REPORT_EVERY)
+
+    async def _close_http(self) -> None:
+        """The front first (no new requests), then the daemon's own server."""
+        if self.front is not None:
+            await self.front.close()
+        for helper in self._helpers:
+            helper.cancel()
+        for helper in self._helpers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await helper
+        self._helpers = []
+        if self.server is not None:
+            await self.server.cleanup()
+            self.server = None
+        if self._socket_directory is not None:
+            shutil.rmtree(self._socket_directory, ignore_errors=True)
+            self._socket_directory = None
 
     async def wait(self) -> None:
         """Until :meth:`stop` is called (or a background loop dies)."""
@@ -136,8 +197,7 @@ class Daemon:
         self._tasks = []
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
-        if self.server is not None:
-            await self.server.close()
+        await self._close_http()
         if self.store is not None:
             with contextlib.suppress(Exception):
                 self.store.close()

@@ -133,6 +133,7 @@ class Health:
     """What /healthz and /readyz read."""
 
     ready: bool = False
+    starting: bool = False  # the daemon is starting: alive before the scheduler loop runs
     restoring: bool = False
     loop_running: bool = False
     scan_started: float | None = None  # monotonic, while a scan runs
@@ -376,13 +377,14 @@ class Service:
         return max(0.0, schedule.interval + self.rng.uniform(-schedule.jitter, schedule.jitter))
 
     def alive(self) -> bool:
-        """Restoring the state, or the scheduler loop runs and no scan is stuck past its deadline
-        (plus a minute)."""
+        """Starting, restoring the state, or the scheduler loop runs and no scan is stuck past its
+        deadline (plus a minute)."""
         started = self.health.scan_started
         stuck = started is not None and (
             time.monotonic() - started > self.config.schedule.deadline + 60
         )
-        return (self.health.loop_running or self.health.restoring) and not stuck
+        health = self.health
+        return (health.loop_running or health.restoring or health.starting) and not stuck
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan now, then every interval, until ``stop`` is set; returns promptly after it."""

@@ -150,7 +150,7 @@ def test_probes_answer_while_the_state_is_restored(tmp_path: Path) -> None:
 
         with mock.patch.object(Service, "restore", slow_restore):
             starting = asyncio.ensure_future(daemon.start())
-            await until(lambda: daemon.server is not None, 5)
+            await until(lambda: daemon.front is not None, 5)
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{daemon.url}/readyz") as r:
                     assert (r.status, await r.text()) == (503, "restoring the state\n")
