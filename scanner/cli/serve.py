@@ -62,8 +62,9 @@ async def serve(config: Config, announce: Callable[[str], None] | None = None) -
     """Run the daemon until SIGTERM or SIGINT."""
     from scanner.daemon.lifecycle import Daemon
 
-    # The event loop's thread serves the probes while worker threads evaluate and render:
-    # a shorter GIL switch interval (5 ms by default) hands the GIL back to it sooner.
+    # The front process answers the probes (scanner.daemon.front); the event loop's thread
+    # still serves /metrics and the API while worker threads evaluate and render: a shorter
+    # GIL switch interval (5 ms by default) hands the GIL back to it sooner.
     sys.setswitchinterval(0.001)
     daemon = Daemon(config)
     loop = asyncio.get_running_loop()

@@ -342,28 +342,42 @@ class Front:
             process.stdin.write(json.dumps(line).encode() + b"\n")
 
     async def sync(self, timeout: float = 10.0) -> bool:
-        """Wait until the front answers what was said last; False if it did not in time."""
+        """Wait until the front answers what was said last; False if it did not in time or
+        exited."""
         deadline = time.monotonic() + timeout
         while self._acked < self._said.number:
-            self._ack.clear()
+            process = self.process
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.process is None or self.process.returncode is not None:
+            if remaining <= 0 or process is None or process.returncode is not None:
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ack.wait(), remaining)
+            self._ack.clear()
+            acked = asyncio.ensure_future(self._ack.wait())
+            exited = asyncio.ensure_future(process.wait())
+            try:
+                await asyncio.wait(
+                    {acked, exited}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                acked.cancel()
+                exited.cancel()
         return True
 
     async def watch(self) -> None:
-        """Start the front again whenever it dies (until :meth:`close`)."""
+        """Start the front again whenever it dies (until :meth:`close`): after a second, twice
+        as long each time it died within a minute of starting, at most a minute."""
+        delay = 0.0
         while not self._closing:
             process = self.process
             if process is None:
                 return
+            started = time.monotonic()
             code = await process.wait()
             if self._closing:
                 return
-            log.error("front_exited", returncode=code, restarting_in=RESTART_DELAY)
-            await asyncio.sleep(RESTART_DELAY)
+            lived = time.monotonic() - started
+            delay = min(max(RESTART_DELAY, 2 * delay), 60.0) if lived < 60 else RESTART_DELAY
+            log.error("front_exited", returncode=code, restarting_in=delay)
+            await asyncio.sleep(delay)
             if not self._closing:
                 await self.start()
 

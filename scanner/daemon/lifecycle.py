@@ -149,6 +149,11 @@ class Daemon:
         self.front = front = Front(sockets, upstream, log_format=config.logging.format)
         front.say(probe_answers(service))
         await front.start()
+        if not await front.sync():
+            # It could not start: the daemon cannot serve (start() closes what was opened).
+            process = front.process
+            code = process.returncode if process is not None else None
+            raise OSError(f"the HTTP front process did not start (exit status {code})")
         self._helpers = [
             asyncio.create_task(self._report(front, service)),
             asyncio.create_task(front.watch()),

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -242,3 +243,23 @@ def _state(pid: int) -> str:
             return stat.read().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_a_daemon_whose_front_cannot_start_stops_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scanner.cli.serve import _run, demo_config
+
+    cfg = demo_config(
+        "http://127.0.0.1:9",
+        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+    )
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the front's interpreter fails at once
+    started = time.monotonic()
+    assert _run(cfg) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        "scanner: error: cannot listen on 127.0.0.1:0: "
+        "the HTTP front process did not start (exit status 1)"
+    )
