@@ -57,7 +57,8 @@ from scanner.version import installed_version
 CACHED = "As of the last completed scan (cached between scans)."
 # Scan durations: seconds for a small organization up to the default 20-minute deadline.
 DURATION_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0)
-ACCOUNT_STATES = ("scanned", "skipped", "failed")
+ACCOUNT_STATES = ("scanned", "not_entered", "skipped", "failed")
+DECIDED = ("scanned", "not_entered")  # states whose findings are fresh: a success for the account
 SCAN_OUTCOMES = ("success", "failed", "deadline")
 # The classic text format generate_latest() writes, understood by every Prometheus version.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -78,7 +79,7 @@ class AccountView:
     id: str
     name: str
     organizational_unit: str = ""
-    state: str = "scanned"  # scanned | skipped | failed
+    state: str = "scanned"  # scanned | not_entered | skipped | failed
     errors: tuple[CollectionError, ...] = ()
 
     @classmethod
@@ -87,6 +88,8 @@ class AccountView:
             state = "skipped"
         elif account.error is not None:
             state = "failed"
+        elif not account.entered:  # on purpose: what other accounts hold decided its rules
+            state = "not_entered"
         else:
             state = "scanned"
         errors = (account.error, *account.errors) if account.error else account.errors
@@ -392,8 +395,9 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "scanner_scan_accounts",
         "gauge",
-        "Accounts of this shard in the last completed scan: scanned, skipped (not ACTIVE) or "
-        "failed (could not be entered). " + CACHED,
+        "Accounts of this shard in the last completed scan: scanned, not_entered (every rule "
+        "decided by what other accounts hold, e.g. the organization trail), skipped (not "
+        "ACTIVE) or failed (could not be entered). " + CACHED,
         ("state",),
         _scan_accounts,
     ),
@@ -630,10 +634,11 @@ class Metrics:
         state.last_success = scan.finished
 
     def account_success_after(self, scan: ScanResult) -> dict[str, float]:
-        """Per account of a successful scan, its last success: this scan's end if it was entered."""
+        """Per account of a successful scan, its last success: this scan's end if its findings
+        were decided (read, or not entered because other accounts' resources decided them)."""
         before = self.state.picture.account_success
         success = {v.id: before[v.id] for v in scan.accounts if v.id in before}
-        success.update((v.id, scan.finished) for v in scan.accounts if v.state == "scanned")
+        success.update((v.id, scan.finished) for v in scan.accounts if v.state in DECIDED)
         return success
 
     def _count_calls(self, stats: CallStats) -> None:

@@ -37,7 +37,7 @@ from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collec
 from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
 from scanner.daemon.config.suppressions import load_suppressions
-from scanner.daemon.metrics import AccountView, Metrics, ScanResult
+from scanner.daemon.metrics import ACCOUNT_STATES, AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
 from scanner.errors import ConfigError
 from scanner.evaluate import Suppression, apply_suppressions, evaluate
@@ -353,7 +353,7 @@ class Service:
         counts = {s.value: 0 for s in Status}
         for finding in record.findings:
             counts[finding.status.value] += 1
-        states = {"scanned": 0, "skipped": 0, "failed": 0}
+        states = dict.fromkeys(ACCOUNT_STATES, 0)
         for view in record.accounts:
             states[view.state] += 1
         log.info(

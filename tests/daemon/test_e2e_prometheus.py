@@ -139,7 +139,7 @@ def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
             assert {r["metric"]["account_name"] for r in joined} == {"partner-integration"}
             accounts = await query("scanner_scan_accounts")
             by_state = {r["metric"]["state"]: float(r["value"][1]) for r in accounts}
-            assert by_state == {"scanned": 14.0, "skipped": 1.0, "failed": 1.0}
+            assert by_state == {"scanned": 14.0, "not_entered": 0.0, "skipped": 1.0, "failed": 1.0}
             calls = await query("sum(scanner_api_calls_total)")
             assert float(calls[0]["value"][1]) > 0
 

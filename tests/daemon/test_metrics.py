@@ -229,19 +229,21 @@ def test_a_scan_that_did_not_complete_keeps_the_findings_and_moves_only_the_scan
     assert value(metrics, "scanner_scan_duration_seconds_bucket", le="1200.0") == 2
 
 
-def test_accounts_scanned_skipped_failed_and_their_error_reasons() -> None:
+def test_accounts_scanned_not_entered_skipped_failed_and_their_error_reasons() -> None:
     denied = CollectionError("sts", "AssumeRole", "AccessDenied", "no", "us-east-1")
     throttled = CollectionError("logs", "DescribeMetricFilters", "Throttling", "slow", "eu-west-1")
     accounts = [
         Account(A, "a", ("Workloads",), errors=(throttled, throttled)),
         Account(B, "b", error=denied),
         Account("333333333333", "c", status="SUSPENDED"),
+        Account("444444444444", "d", entered=False),  # the organization trail decided it all
     ]
     views = [AccountView.of(a) for a in accounts]
-    assert [v.state for v in views] == ["scanned", "failed", "skipped"]
+    assert [v.state for v in views] == ["scanned", "failed", "skipped", "not_entered"]
     metrics = Metrics()
     metrics.record(scan([], views))
     assert value(metrics, "scanner_scan_accounts", state="scanned") == 1
+    assert value(metrics, "scanner_scan_accounts", state="not_entered") == 1
     assert value(metrics, "scanner_scan_accounts", state="failed") == 1
     assert value(metrics, "scanner_scan_accounts", state="skipped") == 1
     assert value(metrics, "scanner_account_errors", account_id=A, reason="Throttling") == 2
@@ -257,12 +259,13 @@ def test_accounts_scanned_skipped_failed_and_their_error_reasons() -> None:
         )
         == 2
     )
-    # Only accounts that could be entered have a last success.
+    # Only accounts whose findings were decided have a last success: entered, or not entered
+    # because the organization trail decided every rule.
     stamped = {
         s.labels["account_id"]
         for s in samples(metrics, "scanner_account_last_success_timestamp_seconds")
     }
-    assert stamped == {A}
+    assert stamped == {A, "444444444444"}
 
 
 def test_api_counters_accumulate_over_scans_with_every_throttled_response_and_refresh() -> None:
