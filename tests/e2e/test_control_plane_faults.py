@@ -124,7 +124,7 @@ def test_throttling_that_outlasts_the_patience_fails_the_listing_with_its_count(
         monkeypatch, OrganizationsResponse, "list_roots", "TooManyRequestsException"
     )
     with pytest.raises(ScanError, match=r"ListRoots.*TooManyRequestsException"):
-        scan(patience=2.0, max_attempts=2)
+        scan(patience=3.0, max_attempts=2)
     assert raised[0] > 2  # it kept trying for the patience, not for max_attempts
 
 
