@@ -72,12 +72,13 @@ from scanner.aws_defaults import (
 )
 from scanner.catalog import load_catalog
 from scanner.errors import ScanError
-from scanner.evaluate import OutsideVerdicts
+from scanner.evaluate import STUCK_AFTER, OutsideVerdicts
 from scanner.model import Account, CollectionError, Inventory, arn_account
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_HOME_REGION = "us-east-1"
+DEFAULT_STUCK_AFTER_HOURS = STUCK_AFTER.total_seconds() / 3600
 
 Progress = Callable[[int, int], None]
 
@@ -111,6 +112,8 @@ class ScanOptions:
       only for the rules of it that no chain outside the account decides. ``None`` plans for
       every profile of the catalog (a member is left out only when every rule of every profile
       is decided outside it). ``deep``: enter every account and read all it holds.
+      ``stuck_after_hours``: when an alarm in ALARM stops counting, as the evaluation will
+      judge it (the plan must agree with the verdicts it saves calls for).
     """
 
     organization: bool = False
@@ -136,6 +139,7 @@ class ScanOptions:
     listing: Organization | None = None
     rules_profile: str | None = None
     deep: bool = False
+    stuck_after_hours: float = DEFAULT_STUCK_AFTER_HOURS
 
 
 @dataclass(frozen=True)
@@ -162,10 +166,13 @@ class _Plan:
 
     MEMBER = "member"  # a stand-in id: no account of the inventory, no trail's owner
 
-    def __init__(self, inventory: Inventory, profile: str | None) -> None:
+    def __init__(self, inventory: Inventory, profile: str | None, stuck_after_hours: float) -> None:
         catalog = load_catalog()
         names = [profile] if profile is not None else [p.name for p in catalog.profiles]
-        verdicts = [OutsideVerdicts(inventory, name, catalog) for name in names]
+        verdicts = [
+            OutsideVerdicts(inventory, name, catalog, stuck_after_hours=stuck_after_hours)
+            for name in names
+        ]
         self.undecided = sum(len(v.rules) - len(v.decided(self.MEMBER)) for v in verdicts)
 
 
@@ -352,7 +359,10 @@ class _Scan:
                 # Built in a worker thread: it evaluates the organization trails' chains (the
                 # catalog, the patterns), CPU work that would stall whatever else shares the
                 # event loop (the daemon's probes).
-                self.plan = await asyncio.to_thread(_Plan, inventory, self.options.rules_profile)
+                options = self.options
+                self.plan = await asyncio.to_thread(
+                    _Plan, inventory, options.rules_profile, options.stuck_after_hours
+                )
         finally:
             self.plan_ready.set()
 

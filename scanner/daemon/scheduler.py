@@ -115,6 +115,8 @@ def scan_options(config: Config, include_accounts: tuple[str, ...] | None = None
         account_concurrency=config.limits.account_concurrency,
         rules_profile=config.rules.profile,  # members are entered only for its undecided rules
         deep=config.scan.deep,
+        patience=config.limits.patience,
+        stuck_after_hours=config.rules.stuck_after / 3600,
     )
 
 
@@ -237,8 +239,10 @@ class Service:
         except ScanError as err:
             return self._failed(started, "failed", stats, str(err))
         self._collecting = False
-        profile = self.config.rules.profile
-        everything = await asyncio.to_thread(evaluate, inventory, profile)
+        rules = self.config.rules
+        everything = await asyncio.to_thread(
+            evaluate, inventory, rules.profile, stuck_after_hours=rules.stuck_after / 3600
+        )
         findings = tuple(f for f in everything if f.account_id in covered)
         disagreements = 0
         if self.config.scan.confirm:

@@ -11,7 +11,7 @@ This module only re-exports.
 
 from __future__ import annotations
 
-from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES
+from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES, STUCK_AFTER
 from scanner.evaluate.suppressions import ANY_RULE, Suppression, apply_suppressions, mark
 from scanner.evaluate.trails import covering_trails, selectors_problem
 from scanner.evaluate.verdict import OutsideVerdicts, decided_outside, each_finding, evaluate
@@ -20,6 +20,7 @@ __all__ = [
     "ANY_RULE",
     "CALLS",
     "SKIPPED_ACCOUNT_STATUSES",
+    "STUCK_AFTER",
     "OutsideVerdicts",
     "Suppression",
     "apply_suppressions",

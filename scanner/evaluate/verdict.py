@@ -367,12 +367,17 @@ class OutsideVerdicts:
     organization trails' chains are the same for every member)."""
 
     def __init__(
-        self, inventory: Inventory, profile: str | None = None, catalog: Catalog | None = None
+        self,
+        inventory: Inventory,
+        profile: str | None = None,
+        catalog: Catalog | None = None,
+        *,
+        stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
     ) -> None:
         catalog = catalog or load_catalog()
         self.profile = catalog.profile(profile).name
         self.rules = catalog.rules_in(self.profile)
-        self.walker = Walker(inventory, self.profile)
+        self.walker = Walker(inventory, self.profile, timedelta(hours=stuck_after_hours))
 
     def decided(self, account_id: str) -> dict[str, Finding]:
         account = self.walker.inventory.account(account_id) or Account(account_id, account_id)
@@ -385,14 +390,18 @@ def decided_outside(
     account_id: str,
     profile: str | None = None,
     catalog: Catalog | None = None,
+    *,
+    stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
 ) -> dict[str, Finding]:
     """Rule id -> PASS finding, for the rules of ``profile`` that chains outside the account
     (organization trails of the management account) pass whatever the account itself holds.
 
     The collector enters a member only for the other rules; the account need not be in the
-    inventory (its findings then carry its id as its name).
+    inventory (its findings then carry its id as its name). ``stuck_after_hours`` as for
+    :func:`evaluate`: the plan and the verdicts must judge an alarm stuck in ALARM alike.
     """
-    return OutsideVerdicts(inventory, profile, catalog).decided(account_id)
+    outside = OutsideVerdicts(inventory, profile, catalog, stuck_after_hours=stuck_after_hours)
+    return outside.decided(account_id)
 
 
 def _unread_account(

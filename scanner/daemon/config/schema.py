@@ -17,6 +17,7 @@ from scanner.aws_defaults import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_MEMBER_ROLE,
+    DEFAULT_PATIENCE,
 )
 from scanner.daemon.config import checks
 from scanner.daemon.config.checks import (
@@ -36,6 +37,7 @@ from scanner.daemon.config.checks import (
 )
 from scanner.daemon.config.secrets import read_secret
 from scanner.errors import ConfigError
+from scanner.evaluate.chains import STUCK_AFTER
 
 DEFAULT_LISTEN = "127.0.0.1:9108"  # a workstation; the container image sets 0.0.0.0:9108
 
@@ -71,10 +73,12 @@ class RegionsConfig:
 @dataclass(frozen=True)
 class RulesConfig:
     """``suppressions``: a YAML file of accepted exceptions (see
-    :mod:`scanner.daemon.config.suppressions`), read at start and before every scan."""
+    :mod:`scanner.daemon.config.suppressions`), read at start and before every scan.
+    ``stuck_after``: an alarm in ALARM for longer cannot notify a new event (its link breaks)."""
 
     profile: str = field(default="recommended", metadata=_check(checks.profile))
     suppressions: str | None = None
+    stuck_after: float = field(default=STUCK_AFTER.total_seconds(), metadata=_DURATION_FIELD)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class LimitsConfig:
     max_in_flight: int = field(default=DEFAULT_MAX_IN_FLIGHT, metadata=_check(at_least(1)))
     retry_mode: str = field(default="standard", metadata=_check(choice("standard", "adaptive")))
     max_attempts: int = field(default=5, metadata=_check(at_least(1)))
+    patience: float = field(default=DEFAULT_PATIENCE, metadata=_DURATION_FIELD)
     account_concurrency: int = field(
         default=DEFAULT_ACCOUNT_CONCURRENCY, metadata=_check(at_least(1))
     )
