@@ -22,7 +22,7 @@ RULE = "iam-policy-changes"
 
 async def alarm_in_alarm_for_three_hours(options: ScanOptions) -> CollectResult:
     account = healthy_account(rules=[RULE])
-    alarm = next(a.name for r in account.regions.values() for a in r.alarms)
+    alarm = next(a.name for r in account.regions.values() for a in r.alarms or ())
     account = with_alarm(
         account, alarm, state_value="ALARM", state_updated="2026-03-10T09:00:00+00:00"
     )
