@@ -82,6 +82,27 @@ def rules_profile_option(sub: Parser, *, deprecated_profile: bool = False) -> No
         )
 
 
+def stuck_after_option(sub: Parser) -> None:
+    """``--stuck-after``: when an alarm sitting in ALARM stops counting (``scan``, ``evaluate``,
+    ``remediate``; the daemon's ``rules.stuck_after``)."""
+    sub.add_argument(
+        "--stuck-after",
+        type=validate.duration,
+        default=None,
+        metavar="DURATION",
+        help="an alarm in ALARM for longer than this before the scan cannot notify a new event "
+        "(CloudWatch notifies on changes only): its chain breaks (default: 1d; e.g. 12h)",
+    )
+
+
+def stuck_after_hours(args: argparse.Namespace) -> float:
+    """``--stuck-after`` in hours, the evaluator's unit (its default when not given)."""
+    from scanner.evaluate import STUCK_AFTER
+
+    seconds = args.stuck_after if args.stuck_after is not None else STUCK_AFTER.total_seconds()
+    return float(seconds) / 3600
+
+
 def format_option(sub: Parser, *, report: bool = True) -> None:
     """``--format``: a report's formats (``scan``, ``demo``, ``evaluate``), else table or json."""
     if not report:
@@ -144,6 +165,14 @@ def scan_options(sub: Parser) -> None:
         "the defaults stay well under AWS's quotas",
     )
     aws.add_argument(
+        "--patience",
+        type=validate.duration,
+        default=None,
+        metavar="DURATION",
+        help="how long a throttled Organizations or STS call keeps retrying before the scan "
+        "gives up on it (default: 3m; large organizations: raise it)",
+    )
+    aws.add_argument(
         "--deep",
         action="store_true",
         help="read every account fully, even members whose every rule the organization "
@@ -173,7 +202,11 @@ def scan_options_from(args: argparse.Namespace) -> ScanOptions:
     validate.check_regions(args.regions, args.exclude_regions)
     validate.check_aws_profile(args.aws_profile)
 
-    chosen = {"member_role_name": args.member_role_name} if args.member_role_name else {}
+    chosen: dict[str, Any] = {}
+    if args.member_role_name:
+        chosen["member_role_name"] = args.member_role_name
+    if args.patience is not None:
+        chosen["patience"] = args.patience
     return ScanOptions(
         # Members are entered only for the rules of this profile no outside chain decides.
         rules_profile=load_catalog().profile(args.rules_profile).name,
@@ -189,6 +222,7 @@ def scan_options_from(args: argparse.Namespace) -> ScanOptions:
         exclude_ous=args.exclude_ous,
         profile=args.aws_profile,
         rate_limits=dict(args.rate_limit),
+        stuck_after_hours=stuck_after_hours(args),
         **chosen,
     )
 

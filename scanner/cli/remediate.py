@@ -13,6 +13,8 @@ from scanner.cli.options import (
     rules_profile_option,
     scan_options,
     scan_options_from,
+    stuck_after_hours,
+    stuck_after_option,
 )
 from scanner.cli.output import (
     EXIT_OK,
@@ -36,7 +38,9 @@ def _remediate(args: argparse.Namespace, out: Out) -> int:
     if args.account and inventory.account(args.account) is None:
         raise UsageError(f"account {args.account} is not in the inventory")
     findings = [
-        f for f in evaluate(inventory, profile.name) if args.account in (None, f.account_id)
+        f
+        for f in evaluate(inventory, profile.name, stuck_after_hours=stuck_after_hours(args))
+        if args.account in (None, f.account_id)
     ]
     failing = [f for f in findings if f.status is Status.FAIL and f.remediation]
     undecided = sum(1 for f in findings if f.status is Status.ERROR)
@@ -69,4 +73,5 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     remediate.add_argument("--format", choices=FORMATS, default="cli")
     rules_profile_option(remediate)
+    stuck_after_option(remediate)
     scan_options(remediate)

@@ -16,6 +16,8 @@ from scanner.cli.options import (
     rules_profile_option,
     scan_options,
     scan_options_from,
+    stuck_after_hours,
+    stuck_after_option,
 )
 from scanner.cli.output import (
     Out,
@@ -35,7 +37,8 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
     selection = Selection.from_args(args, catalog, profile)
     validate.check_writable("--output", args.output)
     inventory = read_inventory(Path(args.inventory))
-    findings = each_finding(inventory, profile.name)  # evaluated as the report writes them
+    # Evaluated as the report writes them.
+    findings = each_finding(inventory, profile.name, stuck_after_hours=stuck_after_hours(args))
     return with_output(
         args,
         out,
@@ -54,7 +57,9 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     result = collected.result
     if args.save_inventory:
         write_json(args.save_inventory, result.inventory.to_json())
-    findings = each_finding(result.inventory, profile.name)  # evaluated as the report writes
+    findings = each_finding(  # evaluated as the report writes them
+        result.inventory, profile.name, stuck_after_hours=options.stuck_after_hours
+    )
     facts = facts_of(result)
     if args.confirm:
         from scanner.aws.confirm import confirm
@@ -97,12 +102,14 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     evaluation.add_argument("--inventory", required=True, metavar="FILE")
     rules_profile_option(evaluation, deprecated_profile=True)
+    stuck_after_option(evaluation)
     format_option(evaluation)
     report_options(evaluation)
 
     scan = add_command(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
     scan_options(scan)
     rules_profile_option(scan)
+    stuck_after_option(scan)
     format_option(scan)
     report_options(scan)
     scan.add_argument(

@@ -89,6 +89,21 @@ def rate(text: str) -> tuple[str, float]:
     return service.strip(), value
 
 
+def duration(text: str) -> float:
+    """A duration option (``--stuck-after 12h``, ``--patience 10m``) in seconds, written and
+    bounded as the daemon's configuration writes them: positive, at most a year."""
+    from scanner.daemon.config.checks import duration_problem, parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    problem = "must be more than 0" if seconds <= 0 else duration_problem(seconds)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return seconds
+
+
 @functools.cache
 def known_regions() -> frozenset[str]:
     """Every region of every partition in botocore's endpoint data."""
