@@ -44,7 +44,7 @@ from scanner.aws.clients import ClientPool, Identity
 from scanner.aws.gateway import Caller, CallFailed
 from scanner.aws.regions import RegionScope
 from scanner.evaluate.alarms import watches
-from scanner.evaluate.composites import names_any
+from scanner.evaluate.composites import above
 from scanner.model import (
     Account,
     Alarm,
@@ -307,7 +307,7 @@ class AccountCollector:
         alarms = (_shapes.alarm(item) for item in items["MetricAlarms"])
         data.alarms = [a for a in alarms if any(watches(a, t) for t in metrics)]
         composites = (_shapes.composite_alarm(item) for item in items["CompositeAlarms"])
-        data.composite_alarms = [c for c in composites if names_any(c, data.alarms)]
+        data.composite_alarms = above(data.alarms, composites)  # nested ones too
 
 
 def topic_region(arn: str) -> str:

@@ -95,6 +95,7 @@ class Chain:
     notes: tuple[str, ...] = ()
     pattern: Pattern | None = None  # what the alarm hears: the filter's, narrowed by dimensions
     composite: CompositeAlarm | None = None  # the composite alarm the metric alarm notifies by
+    through: tuple[CompositeAlarm, ...] = ()  # composites between the alarm and that one
     # Links broken only because the pattern (as the alarm hears it) misses some of the rule's
     # events: the chain still notifies the events it does match.
     coverage_breaks: frozenset[Link] = frozenset()
@@ -129,7 +130,8 @@ class Chain:
         rule (the chain meant for this rule, e.g. a member's own trail that only needs
         ``start-logging``, rather than an organization trail whose log group watches other
         things), then one with a filter that at least concerns the rule, then the furthest first
-        broken link, then (at the filter) the closest pattern, then the most links that hold."""
+        broken link, then (at the filter) the closest pattern, then the most links that hold,
+        then the longest path through composite alarms."""
         filter_link = next((r for r in self.links if r.link is Link.FILTER), None)
         covering = int(filter_link is not None and filter_link.status is OK)
         candidate = int(self.verdict is not None)
@@ -140,7 +142,8 @@ class Chain:
             decided = int(self.verdict.decided)
             closeness = -self.verdict.coverage.gap_count
         ok = sum(1 for r in self.links if r.status is OK)
-        via_composite = int(self.composite is not None)
+        # Through composites: the longer the path, the further the alarm's notice got.
+        via_composite = len(self.through) + int(self.composite is not None)
         return covering, candidate, position, decided, closeness, ok, via_composite
 
 
@@ -395,8 +398,11 @@ class Walker:
             heard, links = self._alarm_links(alarm, t, base, rule)
             with_alarm = dataclasses.replace(heard, alarm=alarm)
             yield from self._action_chains(with_alarm, [*head, *links], alarm)
-            for composite in composites.parents(alarm, found.composite_alarms or ()):
-                yield from self._composite_chains(with_alarm, [*head, *links[:2]], composite)
+            above = found.composite_alarms or ()
+            for composite in composites.parents(alarm, above):
+                yield from self._composite_chains(
+                    with_alarm, [*head, *links[:2]], composite, alarm, among=above
+                )
 
     def _heard(
         self, alarm: Alarm, t: Transformation, base: Chain, rule: Rule
@@ -495,9 +501,18 @@ class Walker:
             yield dataclasses.replace(base, links=_complete(links), topic=arn)
 
     def _composite_chains(
-        self, base: Chain, head: list[LinkResult], composite: CompositeAlarm
+        self,
+        base: Chain,
+        head: list[LinkResult],
+        composite: CompositeAlarm,
+        child: Alarm | CompositeAlarm,
+        *,
+        among: tuple[CompositeAlarm, ...],
+        through: tuple[CompositeAlarm, ...] = (),
     ) -> Iterator[Chain]:
-        """The metric alarm notifies through a composite alarm that goes to ALARM with it."""
+        """The metric alarm notifies through a composite alarm that goes to ALARM whenever
+        ``child`` (the alarm, or the composite below on the path ``through``) does; and through
+        the composites of the region (``among``) above that one, each a chain of its own."""
         assert base.alarm is not None
         owner, region = base.owner, base.region
         name = f'composite alarm "{composite.name}"'
@@ -505,8 +520,8 @@ class Walker:
         def link(status: LinkStatus, detail: str) -> LinkResult:
             return _result(Link.ACTIONS, status, detail, (composite.arn, owner, region))
 
-        chain = dataclasses.replace(base, composite=composite)
-        why = composites.fires_with(composite, base.alarm)
+        chain = dataclasses.replace(base, composite=composite, through=through)
+        why = composites.fires_with(composite, child)
         stuck = self._stuck(name, composite.state_value, composite.state_updated)
         broken = why or stuck
         if broken is not None:
@@ -515,12 +530,21 @@ class Walker:
         status, detail = _actions(name, composite)
         if status is not OK:
             yield dataclasses.replace(chain, links=_complete([*head, link(status, detail)]))
-            return
-        via = f'alarm "{base.alarm.name}" notifies through {name} ({composite.alarm_rule}): '
-        actions = link(OK, via + detail)
-        for arn in [a for a in composite.alarm_actions if is_sns_topic(a)]:
-            links = [*head, actions, *self._topic_links(arn)]
-            yield dataclasses.replace(chain, links=_complete(links), topic=arn)
+        else:
+            path = " and ".join(
+                f'composite alarm "{c.name}" ({c.alarm_rule})' for c in (*through, composite)
+            )
+            actions = link(OK, f'alarm "{base.alarm.name}" notifies through {path}: {detail}')
+            for arn in [a for a in composite.alarm_actions if is_sns_topic(a)]:
+                links = [*head, actions, *self._topic_links(arn)]
+                yield dataclasses.replace(chain, links=_complete(links), topic=arn)
+        if len(through) + 1 < composites.MAX_NESTING:
+            path_so_far = (*through, composite)
+            for parent in composites.parents(composite, among):
+                if parent not in path_so_far:  # AWS refuses cycles; a bad inventory may not
+                    yield from self._composite_chains(
+                        base, head, parent, composite, among=among, through=path_so_far
+                    )
 
     def _topic_links(self, arn: str) -> list[LinkResult]:
         account_id, region = arn_account(arn), arn_region(arn)

@@ -7,6 +7,10 @@ when the rule holds whenever that one child is in ALARM, whatever the other alar
 is ``ALARM(child)``, or an ``OR`` whose terms include it. A rule that ANDs the child with
 anything else needs some other alarm to be in ALARM at the same time, and an alarm that sits in
 ALARM cannot tell us about a new event (see :mod:`.alarms`), so it is not accepted.
+
+A composite may watch other composites (CloudWatch nests them): the metric alarm notifies through
+a path of composites, each going to ALARM whenever the one below it does; :func:`above` is what
+the collector keeps of them, and the walk follows paths up to :data:`MAX_NESTING` levels.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 from scanner.model import Alarm, CompositeAlarm
+
+MAX_NESTING = 5  # composites above a metric alarm the walk follows (AWS sets no lower limit)
 
 _REFERENCE = re.compile(r"\b(?:ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)")
 _ALARM_CALL = re.compile(r"ALARM\s*\(\s*(\"[^\"]*\"|'[^']*'|[^)]*?)\s*\)\Z")
@@ -32,14 +38,29 @@ def referenced(rule: str) -> set[str]:
     return {_unquote(m.group(1)) for m in _REFERENCE.finditer(rule)}
 
 
-def _is(reference: str, alarm: Alarm) -> bool:
+def _is(reference: str, alarm: Alarm | CompositeAlarm) -> bool:
     return reference in (alarm.name, alarm.arn)
 
 
-def names_any(composite: CompositeAlarm, alarms: Iterable[Alarm]) -> bool:
-    """Whether the composite's rule looks at any of ``alarms`` (the collector keeps those)."""
+def names_any(composite: CompositeAlarm, alarms: Iterable[Alarm | CompositeAlarm]) -> bool:
+    """Whether the composite's rule looks at any of ``alarms``."""
     names = referenced(composite.alarm_rule)
     return any(_is(name, alarm) for alarm in alarms for name in names)
+
+
+def above(alarms: Iterable[Alarm], candidates: Iterable[CompositeAlarm]) -> list[CompositeAlarm]:
+    """The candidates that look at one of ``alarms``, directly or through other candidates (what
+    the collector keeps: a composite of composites may be how a metric alarm notifies)."""
+    pending = list(candidates)
+    kept: list[CompositeAlarm] = []
+    below: list[Alarm | CompositeAlarm] = list(alarms)
+    while True:
+        found = [c for c in pending if names_any(c, below)]
+        if not found:
+            return kept
+        kept += found
+        pending = [c for c in pending if c not in found]
+        below = list(found)
 
 
 def _strip_parentheses(text: str) -> str:
@@ -84,25 +105,32 @@ def _top_level(text: str, word: str) -> list[str]:
     return [p.strip() for p in parts]
 
 
-def fires_with(composite: CompositeAlarm, alarm: Alarm) -> str | None:
-    """``None`` when the composite goes to ALARM whenever ``alarm`` does, else why not."""
+def fires_with(composite: CompositeAlarm, alarm: Alarm | CompositeAlarm) -> str | None:
+    """``None`` when the composite goes to ALARM whenever ``alarm`` (a metric alarm or a
+    composite below it) does, else why not."""
     rule = _strip_parentheses(composite.alarm_rule)
     name = f'composite alarm "{composite.name}"'
     if len(_top_level(rule, "AND")) > 1:
         return (
-            f'{name} goes to ALARM only when "{composite.alarm_rule}" holds: it ANDs alarm '
-            f'"{alarm.name}" with other conditions'
+            f'{name} goes to ALARM only when "{composite.alarm_rule}" holds: it ANDs '
+            f'{_kind(alarm)} "{alarm.name}" with other conditions'
         )
     for term in _top_level(rule, "OR"):
         call = _ALARM_CALL.match(_strip_parentheses(term))
         if call and _is(_unquote(call.group(1)), alarm):
             return None
     return (
-        f'{name} does not go to ALARM whenever alarm "{alarm.name}" does (its rule is '
+        f'{name} does not go to ALARM whenever {_kind(alarm)} "{alarm.name}" does (its rule is '
         f'"{composite.alarm_rule}")'
     )
 
 
-def parents(alarm: Alarm, composites: Iterable[CompositeAlarm]) -> list[CompositeAlarm]:
+def _kind(alarm: Alarm | CompositeAlarm) -> str:
+    return "composite alarm" if isinstance(alarm, CompositeAlarm) else "alarm"
+
+
+def parents(
+    alarm: Alarm | CompositeAlarm, composites: Iterable[CompositeAlarm]
+) -> list[CompositeAlarm]:
     """The composites whose rule looks at ``alarm``."""
     return [c for c in composites if any(_is(n, alarm) for n in referenced(c.alarm_rule))]

@@ -87,8 +87,8 @@ def _holds(chain: Chain) -> str:
         parts.append(f'metric filter "{chain.metric_filter.name}"')
     if chain.alarm is not None:
         parts.append(f'alarm "{chain.alarm.name}"')
-    if chain.composite is not None:
-        parts.append(f'composite alarm "{chain.composite.name}"')
+    for composite in (*chain.through, *([chain.composite] if chain.composite else [])):
+        parts.append(f'composite alarm "{composite.name}"')
     if chain.topic is not None:
         parts.append(f"topic {chain.topic}")
     return "monitored through " + ", ".join(parts)

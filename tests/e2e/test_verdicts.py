@@ -190,6 +190,22 @@ def test_a_composite_alarm_notifying_for_its_child_makes_a_working_chain(
     assert finding.broken_link is Link.ACTIONS
     assert "ANDs alarm" in finding.reason
 
+    # Nested: the alarm's composite notifies nobody, a composite above it does. The collector
+    # keeps the one above (it names no metric alarm) and the chain goes through both.
+    cloudwatch.put_composite_alarm(
+        AlarmName="security-composite", AlarmRule=f'ALARM("main-{ROOT}")', AlarmActions=[]
+    )
+    cloudwatch.put_composite_alarm(
+        AlarmName="security-rollup",
+        AlarmRule='ALARM("security-composite") OR ALARM("unrelated")',
+        AlarmActions=[chain["topic"]],
+    )
+    finding = scanned(ROOT)[ROOT]
+    assert finding.status is Status.PASS, finding.reason
+    assert 'composite alarm "security-composite", composite alarm "security-rollup"' in (
+        finding.reason
+    )
+
 
 def test_an_over_broad_filter_fails_and_an_alarm_stuck_in_alarm_cannot_notify(aws: str) -> None:
     management = org.management()

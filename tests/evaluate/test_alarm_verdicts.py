@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from evaluate.iam_chain import ALARM, FILTER, METRIC, NAMESPACE, RULE, TOPIC
 
-from scanner.evaluate import evaluate
+from scanner.evaluate import composites, evaluate
 from scanner.model import (
     Account,
     CompositeAlarm,
@@ -315,6 +315,74 @@ def test_a_composite_without_sns_actions_does_not_count() -> None:
     finding = check(with_composite(f"ALARM({ALARM})", alarm_actions=()))
     assert finding.status is Status.FAIL
     assert finding.broken_link is Link.ACTIONS
+
+
+def nested(outer_rule: str, **inner_changes: Any) -> Account:
+    """alarm (no actions) -> "per-control" composite (no actions) -> "security-rollup" composite."""
+    inner = dataclasses.replace(
+        composite(f"ALARM({ALARM})", alarm_actions=()),
+        name="per-control",
+        arn=f"arn:aws:cloudwatch:us-east-1:{MEMBER_ACCOUNT_ID}:alarm:per-control",
+        **inner_changes,
+    )
+    outer = dataclasses.replace(
+        composite(outer_rule),
+        name="security-rollup",
+        arn=f"arn:aws:cloudwatch:us-east-1:{MEMBER_ACCOUNT_ID}:alarm:security-rollup",
+    )
+    account = with_alarm(healthy(), ALARM, alarm_actions=())
+    return with_region(account, "us-east-1", composite_alarms=(inner, outer))
+
+
+def test_a_metric_alarm_notifying_through_a_composite_of_composites_passes() -> None:
+    finding = check(nested("ALARM(per-control) OR ALARM(OtherControl)"))
+    assert finding.status is Status.PASS, finding.reason
+    assert 'composite alarm "per-control", composite alarm "security-rollup"' in finding.reason
+
+
+@pytest.mark.parametrize(
+    ("outer_rule", "inner_changes", "why"),
+    [
+        (
+            "ALARM(per-control) AND ALARM(OtherControl)",
+            {},
+            'composite alarm "security-rollup" goes to ALARM only when '
+            '"ALARM(per-control) AND ALARM(OtherControl)" holds: it ANDs composite alarm '
+            '"per-control" with other conditions',
+        ),
+        (
+            "ALARM(per-control)",
+            {"state_value": "ALARM", "state_updated": "2026-03-01T00:00:00+00:00"},
+            'composite alarm "per-control" has been in ALARM since 2026-03-01T00:00:00+00:00',
+        ),
+    ],
+    ids=["outer-ands", "inner-stuck"],
+)
+def test_a_path_of_composites_counts_only_if_each_goes_to_alarm_with_the_one_below(
+    outer_rule: str, inner_changes: dict[str, Any], why: str
+) -> None:
+    finding = check(nested(outer_rule, **inner_changes))
+    assert finding.status is Status.FAIL
+    assert finding.broken_link is Link.ACTIONS
+    assert why in finding.reason
+
+
+def test_composites_watching_each_other_do_not_loop() -> None:
+    account = nested("ALARM(per-control)")
+    region = account.regions["us-east-1"]
+    inner, outer = region.composite_alarms or ()
+    looped = dataclasses.replace(inner, alarm_rule=f"ALARM({ALARM}) OR ALARM(security-rollup)")
+    finding = check(with_region(account, "us-east-1", composite_alarms=(looped, outer)))
+    assert finding.status is Status.PASS, finding.reason
+
+
+def test_the_collector_keeps_composites_above_composites_and_nothing_else() -> None:
+    account = nested("ALARM(per-control)")
+    region = account.regions["us-east-1"]
+    inner, outer = region.composite_alarms or ()
+    unrelated = dataclasses.replace(outer, name="billing", alarm_rule="ALARM(BillingAlarm)")
+    kept = composites.above(region.alarms or (), [unrelated, outer, inner])
+    assert [c.name for c in kept] == ["per-control", "security-rollup"]
 
 
 def test_the_fix_for_an_alarm_deaf_to_the_filters_dimensions_drops_them() -> None:
