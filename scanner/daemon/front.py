@@ -42,6 +42,7 @@ import secrets
 import signal
 import socket
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
@@ -256,6 +257,19 @@ def private_socket_path() -> tuple[str, Path | None]:
     return str(directory / "http.sock"), directory
 
 
+def _child_environment() -> dict[str, str]:
+    """The daemon's environment, and where this package is when it is not installed (a source
+    checkout): an installed package is found anyway, and its site-packages must not be put
+    before the standard library, as PYTHONPATH would."""
+    root = str(Path(__file__).resolve().parents[2])
+    paths = sysconfig.get_paths()
+    installed = {str(Path(paths[key]).resolve()) for key in ("purelib", "platlib")}
+    env = dict(os.environ)
+    if root not in installed:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (root, env.get("PYTHONPATH"))))
+    return env
+
+
 @dataclass
 class _Said:
     number: int = 0
@@ -293,9 +307,7 @@ class Front:
 
     async def start(self) -> None:
         """Start the front process; what was last said is said again to it."""
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (package_root, path)))}
+        env = _child_environment()
         fds = [s.fileno() for s in self.sockets]
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
