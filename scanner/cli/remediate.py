@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.catalog import load_catalog
@@ -26,11 +27,26 @@ from scanner.cli.output import (
 from scanner.errors import UsageError
 from scanner.evaluate import evaluate
 from scanner.model import Status
-from scanner.remediation import FORMATS, listing
+from scanner.remediation import FORMATS, Document, failing_lines, files, listing
+
+
+def _write(directory: Path, documents: Iterable[Document]) -> list[Path]:
+    """Each document under ``directory`` (created as needed; an existing file is replaced)."""
+    written = []
+    for document in documents:
+        path = directory / document.name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(document.text)
+        except OSError as err:
+            raise UsageError(f"--output-dir: cannot write {path}: {err.strerror or err}") from None
+        written.append(path)
+    return written
 
 
 def _remediate(args: argparse.Namespace, out: Out) -> int:
     profile = load_catalog().profile(args.rules_profile)
+    validate.check_directory("--output-dir", args.output_dir)
     if args.inventory:
         inventory = read_inventory(Path(args.inventory))
     else:
@@ -44,7 +60,11 @@ def _remediate(args: argparse.Namespace, out: Out) -> int:
     ]
     failing = [f for f in findings if f.status is Status.FAIL and f.remediation]
     undecided = sum(1 for f in findings if f.status is Status.ERROR)
-    if failing:  # each change once per account, naming the findings it fixes
+    if failing and args.output_dir:  # a file per document, a directory per account
+        written = _write(Path(args.output_dir), files(args.format, failing))
+        out.line("\n".join([*failing_lines(failing), "", *(f"# wrote {p}" for p in written)]))
+        out.line()
+    elif failing:  # each change once per account, naming the findings it fixes
         out.line(listing(args.format, failing))
         out.line()
     out.line(
@@ -72,6 +92,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "--account", type=validate.account_id, metavar="ID", help="only this account's fixes"
     )
     remediate.add_argument("--format", choices=FORMATS, default="cli")
+    remediate.add_argument(
+        "--output-dir",
+        metavar="DIR",
+        help="write the fixes as files, a directory per account (e.g. DIR/<account>/<account>.tf,"
+        " a Terraform root module each), instead of printing them",
+    )
     rules_profile_option(remediate)
     stuck_after_option(remediate)
     scan_options(remediate)

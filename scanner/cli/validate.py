@@ -136,6 +136,19 @@ def check_aws_profile(profile: str | None) -> None:
         raise UsageError(f"unknown AWS profile {name!r}{where} (profiles: {known})")
 
 
+def check_directory(option: str, path: str | None) -> None:
+    """``--output-dir DIR`` can hold files: a writable directory, or one that can be made in a
+    writable existing parent."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{option} {path}: not a directory")
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not (existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)):
+        raise UsageError(f"{option} {path}: cannot write there")
+
+
 def check_writable(option: str, path: str | None) -> None:
     """``--output FILE`` can be written: an existing writable file, or a writable directory's."""
     if path is None:

@@ -26,6 +26,8 @@ from scanner.remediation.plan import (
 )
 from scanner.remediation.render import (
     Remediation,
+    failing_lines,
+    files,
     listing,
     plan_account,
     plan_accounts,
@@ -46,6 +48,8 @@ __all__ = [
     "Remediation",
     "RemediationContext",
     "Step",
+    "failing_lines",
+    "files",
     "listing",
     "plan_account",
     "plan_accounts",

@@ -100,11 +100,32 @@ def render(fmt: Format, accounts: Iterable[AccountRemediation]) -> tuple[Documen
     return tuple(document for account in accounts for document in assemble(account))
 
 
+def failing_lines(findings: Iterable[Finding]) -> list[str]:
+    """The FAIL findings, one ``# account (name) rule: reason`` line each."""
+    return [
+        f"# {f.account_id} ({f.account_name}) {f.rule}: {f.reason}"
+        for f in findings
+        if f.status is Status.FAIL
+    ]
+
+
 def listing(fmt: Format, findings: Iterable[Finding]) -> str:
     """What ``scanner remediate`` prints: the FAIL findings, one line each, then the documents
     of their accounts' fixes, each under a ``# ==== <file name>`` line."""
     failing = [f for f in findings if f.status is Status.FAIL]
-    lines = [f"# {f.account_id} ({f.account_name}) {f.rule}: {f.reason}" for f in failing]
+    lines = failing_lines(failing)
     for document in render(fmt, plan_accounts(failing)):
         lines += ["", f"# ==== {document.name}", document.text.rstrip("\n")]
     return "\n".join(lines)
+
+
+def files(fmt: Format, findings: Iterable[Finding]) -> tuple[Document, ...]:
+    """The documents of the FAIL findings' fixes as files of a directory: one directory per
+    account (``<account id>/<name>``), so that each is a configuration of its own (a Terraform
+    root module, a stack's templates, a script)."""
+    failing = [f for f in findings if f.status is Status.FAIL]
+    return tuple(
+        Document(f"{account.account_id}/{document.name}", document.text)
+        for account in plan_accounts(failing)
+        for document in ASSEMBLERS[fmt](account)
+    )
