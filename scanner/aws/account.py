@@ -103,11 +103,14 @@ class AccountData:
     regions: dict[str, RegionData] = field(default_factory=dict)
     errors: list[CollectionError] = field(default_factory=list)
 
-    def freeze(self, name: str, ou_path: tuple[str, ...], partition: str) -> Account:
+    def freeze(
+        self, name: str, ou_path: tuple[str, ...], ou_ids: tuple[str, ...], partition: str
+    ) -> Account:
         return Account(
             id=self.account_id,
             name=name,
             ou_path=ou_path,
+            ou_ids=ou_ids,
             partition=partition,
             regions={r: data.freeze() for r, data in sorted(self.regions.items())},
             errors=tuple(self.errors),

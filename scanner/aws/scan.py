@@ -385,10 +385,13 @@ class _Scan:
             ou_path=listed.ou_names,
             partition=self.partition,
             status=listed.status,
+            ou_ids=listed.ou_ids,
         )
         data = self.collected.get(account_id)
         frozen = (
-            data.freeze(listed.name, listed.ou_names, self.partition) if data is not None else shell
+            data.freeze(listed.name, listed.ou_names, listed.ou_ids, self.partition)
+            if data is not None
+            else shell
         )
         frozen = dataclasses.replace(frozen, status=listed.status)
         if account_id in self.failed:

@@ -124,8 +124,8 @@ class Selection:
                 yield finding
                 continue
             account = inventory.account(finding.account_id)
-            path = account.ou_path if account is not None else ()
-            yield mark(finding, self.suppressions, self.today, path)
+            path, ids = (account.ou_path, account.ou_ids) if account is not None else ((), ())
+            yield mark(finding, self.suppressions, self.today, path, ids)
 
     def selects(self, finding: Finding) -> bool:
         return (self.rules is None or finding.rule in self.rules) and (

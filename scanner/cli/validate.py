@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from scanner.errors import UsageError
+from scanner.model.arns import OU_OR_ROOT_ID
 
 if TYPE_CHECKING:
     from scanner.aws.organization import Organization
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}")
 # Organizations' own syntax: a root is r-xxxx, an OU ou-xxxx-xxxxxxxx.
-OU_ID = re.compile(r"r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+OU_ID = OU_OR_ROOT_ID
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 SHOWN = 5  # names quoted in one error line; the rest are counted
 

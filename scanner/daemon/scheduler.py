@@ -280,8 +280,9 @@ class Service:
         except ConfigError as err:
             log.error("suppressions_unreadable", error=str(err), kept=len(self._exceptions))
         paths = {a.id: a.ou_path for a in inventory.accounts}
+        ids = {a.id: a.ou_ids for a in inventory.accounts}
         today = _utc(started).date()
-        return tuple(apply_suppressions(findings, self._exceptions, today, paths))
+        return tuple(apply_suppressions(findings, self._exceptions, today, paths, ids))
 
     async def _gather(
         self, stats: list[CallStats]

@@ -1,6 +1,7 @@
 """Suppressions: accepted exceptions, applied to findings as data. Pure: today is an argument.
 
-A suppression names where (one account, or an OU path and everything below it), which rule
+A suppression names where (one account, an OU path and everything below it, or an OU id (or the
+root's) and everything below it), which rule
 (or ``*``), why, and until when. A suppressed finding keeps its status — the control is still
 broken, and the report must not pretend otherwise — and gains ``suppressed`` and the reason;
 callers do not alert on it and count it apart. An expired suppression suppresses nothing but
@@ -25,24 +26,30 @@ ANY_RULE = "*"
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
-    """Exactly one of ``account`` (an id) or ``ou`` (a path of OU names, ``Workloads/Dev``)."""
+    """Exactly one of ``account`` (an id), ``ou`` (a path of OU names, ``Workloads/Dev``) or
+    ``ou_id`` (``ou-ab12-cdef3456``, or the root's ``r-ab12``)."""
 
     rule: str  # a rule id, or ANY_RULE
     reason: str
     expires: date
     account: str | None = None
     ou: tuple[str, ...] | None = None
+    ou_id: str | None = None
 
-    def matches(self, finding: Finding, ou_path: Sequence[str]) -> bool:
+    def matches(self, finding: Finding, ou_path: Sequence[str], ou_ids: Sequence[str] = ()) -> bool:
         if self.rule not in (ANY_RULE, finding.rule):
             return False
         if self.account is not None:
             return finding.account_id == self.account
+        if self.ou_id is not None:
+            return self.ou_id in ou_ids
         return self.ou is not None and tuple(ou_path[: len(self.ou)]) == self.ou
 
     @property
     def where(self) -> str:
-        return f"account {self.account}" if self.account else "OU " + "/".join(self.ou or ())
+        if self.account:
+            return f"account {self.account}"
+        return f"OU {self.ou_id}" if self.ou_id else "OU " + "/".join(self.ou or ())
 
 
 def apply_suppressions(
@@ -50,18 +57,28 @@ def apply_suppressions(
     suppressions: Sequence[Suppression],
     today: date,
     ou_paths: Mapping[str, Sequence[str]],
+    ou_ids: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Finding]:
-    """The findings, those a suppression covers marked; ``ou_paths``: account id -> OU names."""
-    return [mark(f, suppressions, today, ou_paths.get(f.account_id, ())) for f in findings]
+    """The findings, those a suppression covers marked; ``ou_paths``: account id -> OU names,
+    ``ou_ids``: account id -> the ids of the root and the OUs above it."""
+    ids = ou_ids or {}
+    return [
+        mark(f, suppressions, today, ou_paths.get(f.account_id, ()), ids.get(f.account_id, ()))
+        for f in findings
+    ]
 
 
 def mark(
-    finding: Finding, suppressions: Sequence[Suppression], today: date, ou_path: Sequence[str]
+    finding: Finding,
+    suppressions: Sequence[Suppression],
+    today: date,
+    ou_path: Sequence[str],
+    ou_ids: Sequence[str] = (),
 ) -> Finding:
     """One finding, marked if an exception covers it (for callers that stream findings)."""
     if finding.status is Status.PASS:
         return finding
-    matching = [s for s in suppressions if s.matches(finding, ou_path)]
+    matching = [s for s in suppressions if s.matches(finding, ou_path, ou_ids)]
     active = [s for s in matching if s.expires >= today]
     if active:
         chosen = active[0]

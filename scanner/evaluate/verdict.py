@@ -347,7 +347,14 @@ def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Fin
 
 def _outside_chains(walker: Walker, account: Account, rule: Rule) -> Iterator[Chain]:
     """The chains that record the account's events through trails of other accounts."""
-    shell = Account(account.id, account.name, account.ou_path, account.partition, entered=False)
+    shell = Account(
+        account.id,
+        account.name,
+        account.ou_path,
+        account.partition,
+        entered=False,
+        ou_ids=account.ou_ids,
+    )
     trails, _ = covering_trails(walker.inventory, shell)
     for trail in trails:
         if trail.account_id != account.id:

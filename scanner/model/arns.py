@@ -7,6 +7,12 @@ resource" rather than crash.
 
 from __future__ import annotations
 
+import re
+
+# Not an ARN, but an identifier written alike wherever it is read (--ous, suppressions): an
+# organizational unit's id, or the organization root's.
+OU_OR_ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}")
+
 
 def arn_parts(arn: str) -> tuple[str, str, str, str, str]:
     """``(partition, service, region, account, resource)``; ``ValueError`` if not an ARN."""

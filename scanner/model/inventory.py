@@ -253,6 +253,9 @@ class Account:
     entered: bool = True
     regions: dict[str, Region] = field(default_factory=dict)
     errors: tuple[CollectionError, ...] = ()  # every failed call, the account's own
+    # The ids of the root and of every OU above the account, root first (``ou_path`` names the
+    # OUs below the root): what suppressions by OU id match.
+    ou_ids: tuple[str, ...] = ()
 
     def error_for(
         self,

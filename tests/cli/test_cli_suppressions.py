@@ -69,6 +69,36 @@ def test_suppressed_findings_keep_their_status_and_leave_the_exit_code(
     assert "suppressions[0].ou" in one_error_line(err)
 
 
+def test_an_ou_id_suppresses_that_ou_and_everything_below_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Workloads is ou-ab12-workload1 (web sits in its Production OU); Sandbox another."""
+    data = json.loads(Path(nacl_gaps_inventory(tmp_path)).read_text())
+    ids = {
+        "222222222222": ["r-ab12", "ou-ab12-workload1", "ou-ab12-producti1"],
+        "333333333333": ["r-ab12", "ou-ab12-sandbox11"],
+        MANAGEMENT_ACCOUNT_ID: ["r-ab12"],
+    }
+    for account in data["accounts"]:
+        account["ou_ids"] = ids[account["id"]]
+    inventory = tmp_path / "with-ids.json"
+    inventory.write_text(json.dumps(data))
+    suppressions = _file(
+        tmp_path,
+        f"suppressions:\n  - ou_id: ou-ab12-workload1\n    rule: nacl-changes\n"
+        f"    reason: the network team's own alarms\n    expires: {TOMORROW}\n",
+    )
+    argv = ("evaluate", "--inventory", str(inventory), "--suppressions", suppressions)
+    code, out, _ = run(capsys, *argv, "--format", "json")
+    assert code == 1  # the management account's FAIL is not covered
+    failing = {
+        f["account_id"]: f["suppressed"]
+        for f in json.loads(out)["findings"]
+        if f["status"] == "FAIL"
+    }
+    assert failing == {MANAGEMENT_ACCOUNT_ID: False, "222222222222": True, "333333333333": False}
+
+
 def test_when_every_failure_is_suppressed_the_run_passes(
     capsys: pytest.CaptureFixture[str], inventory: str, tmp_path: Path
 ) -> None:
@@ -117,7 +147,11 @@ def test_an_expired_suppression_says_so_and_suppresses_nothing(
         ),
         (
             "suppressions:\n  - {ou: A, account: '111111111111', rule: '*', reason: r}\n",
-            "give exactly one of account, ou",
+            "give exactly one of account, ou, ou_id",
+        ),
+        (
+            "suppressions:\n  - {ou_id: Workloads, rule: '*', reason: r, expires: 2030-01-01}\n",
+            "suppressions[0].ou_id: 'Workloads' is not an OU id (ou-xxxx-xxxxxxxx) or root id",
         ),
         ("suppressions:\n  - {ou: A, rule: '*', expires: 2030-01-01}\n", "reason: expected"),
         ("suppressions:\n  - {ou: A, rule: '*', reason: r, expires: 2030-01-01, by: me}\n", "by"),
@@ -131,6 +165,7 @@ def test_an_expired_suppression_says_so_and_suppresses_nothing(
         "unknown-rule",
         "bad-date",
         "account-and-ou",
+        "ou-id-not-an-id",
         "no-reason",
         "unknown-key",
         "not-a-mapping",

@@ -77,6 +77,14 @@ def test_organization_trail_covers_members_and_a_member_own_trail_adds_a_rule(aw
     assert alpha is not None
     assert alpha.name == "alpha"
     assert alpha.ou_path == ("Workloads",)
+    # The ids too, root first, as Organizations names them (what suppressions by OU id match).
+    organizations = management.client("organizations")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    (workloads,) = organizations.list_organizational_units_for_parent(ParentId=root)[
+        "OrganizationalUnits"
+    ]
+    assert alpha.ou_ids == (root, workloads["Id"])
+    assert inventory.account(org.MANAGEMENT).ou_ids == (root,)  # type: ignore[union-attr]
     assert alpha.error is None and alpha.errors == ()
     trail = next(t for t in region_of(result, org.MANAGEMENT).trails or () if t.name == "org")
     assert trail.is_organization_trail and trail.is_multi_region and trail.is_logging

@@ -58,3 +58,22 @@ def test_the_first_exception_in_effect_wins() -> None:
     expired = Suppression("nacl-changes", "expired", date(2020, 1, 1), account="222222222222")
     [finding] = apply_suppressions([_finding()], [expired, first, second], TODAY, PATHS)
     assert finding.suppression == "first (suppressed until 2027-01-01)"
+
+
+def test_an_ou_id_exception_covers_the_accounts_below_that_ou_or_root() -> None:
+    ids = {"111111111111": ("r-ab12",), "222222222222": ("r-ab12", "ou-ab12-workload1")}
+    by_id = Suppression("nacl-changes", "network team", TODAY, ou_id="ou-ab12-workload1")
+    below, beside = apply_suppressions(
+        [_finding(), _finding(account="111111111111")], [by_id], TODAY, PATHS, ids
+    )
+    assert (below.suppressed, beside.suppressed) == (True, False)
+    assert by_id.where == "OU ou-ab12-workload1"
+    by_root = Suppression(ANY_RULE, "everything, for now", TODAY, ou_id="r-ab12")
+    assert all(
+        f.suppressed
+        for f in apply_suppressions(
+            [_finding(), _finding(account="111111111111")], [by_root], TODAY, PATHS, ids
+        )
+    )
+    # without the ids (an inventory saved before they were kept) nothing matches by id
+    assert not apply_suppressions([_finding()], [by_id], TODAY, PATHS)[0].suppressed

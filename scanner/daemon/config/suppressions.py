@@ -3,7 +3,8 @@ daemon's ``suppressions`` setting alike; the matching itself is pure
 (:mod:`scanner.evaluate.suppressions`).
 
     suppressions:
-      - account: "210000000013"       # or  ou: Workloads/Staging  (that OU and below)
+      - account: "210000000013"       # or  ou: Workloads/Staging  (that OU and below),
+                                      # or  ou_id: ou-ab12-cdef3456 (that OU and below)
         rule: ec2-instance-changes    # a rule id, a control id (4.14, CloudWatch.14) or "*"
         reason: legacy sandbox, decommissioned in Q1 (TICKET-123)
         expires: 2027-03-31           # in effect through that day
@@ -25,8 +26,10 @@ from scanner.catalog import Catalog, load_catalog
 from scanner.daemon.config.checks import ACCOUNT_ID
 from scanner.errors import ConfigError, UnknownNameError
 from scanner.evaluate import ANY_RULE, Suppression
+from scanner.model.arns import OU_OR_ROOT_ID
 
-FIELDS = ("account", "ou", "rule", "reason", "expires")
+WHERE = ("account", "ou", "ou_id")
+FIELDS = (*WHERE, "rule", "reason", "expires")
 
 
 def safe_load_unique(text: str, source: str) -> Any:
@@ -93,13 +96,20 @@ def _entry(entry: Any, where: str, catalog: Catalog) -> Suppression:
     unknown = sorted(str(k) for k in entry if k not in FIELDS)
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}", f"unknown key (known: {', '.join(FIELDS)})")
-    if ("account" in entry) == ("ou" in entry):
-        raise ConfigError(where, "give exactly one of account, ou")
-    account = ou = None
+    if sum(key in entry for key in WHERE) != 1:
+        raise ConfigError(where, "give exactly one of account, ou, ou_id")
+    account = ou = ou_id = None
     if "account" in entry:
         account = _text(entry, "account", where)
         if not ACCOUNT_ID.fullmatch(account):
             raise ConfigError(f"{where}.account", f"{account!r} is not a 12-digit account id")
+    elif "ou_id" in entry:
+        ou_id = _text(entry, "ou_id", where)
+        if not OU_OR_ROOT_ID.fullmatch(ou_id):
+            raise ConfigError(
+                f"{where}.ou_id",
+                f"{ou_id!r} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)",
+            )
     else:
         ou = tuple(part.strip() for part in _text(entry, "ou", where).strip("/").split("/"))
         if not all(ou):
@@ -116,7 +126,7 @@ def _entry(entry: Any, where: str, catalog: Catalog) -> Suppression:
             expires = date.fromisoformat(expires)
     if not isinstance(expires, date):
         raise ConfigError(f"{where}.expires", "expected a date, YYYY-MM-DD")
-    return Suppression(rule, _text(entry, "reason", where), expires, account, ou)
+    return Suppression(rule, _text(entry, "reason", where), expires, account, ou, ou_id)
 
 
 __all__ = ["load_suppressions", "parse_suppressions", "safe_load_unique"]
