@@ -155,7 +155,8 @@ async def _forward(request: web.Request) -> web.StreamResponse:
     except (ClientError, TimeoutError) as err:
         if response is not None and response.prepared:
             raise  # the status is sent: the client sees the connection end early
-        return web.Response(status=502, text=f"the daemon did not answer: {err or type(err)}\n")
+        why = str(err) or type(err).__name__
+        return web.Response(status=502, text=f"the daemon did not answer: {why}\n")
 
 
 async def _serve(fds: Iterable[int], upstream: str, stale_after: float) -> None:
