@@ -64,7 +64,7 @@ async def _echo(request: web.Request) -> web.Response:
 
 
 async def _slow(request: web.Request) -> web.Response:
-    time.sleep(1.0)  # the daemon's loop busy: nothing else runs on it meanwhile
+    time.sleep(2.0)  # the daemon's loop busy: nothing else runs on it meanwhile
     return web.Response(text="done\n")
 
 
@@ -146,7 +146,8 @@ def test_other_requests_reach_the_daemon_as_sent_and_come_back_as_answered() -> 
 
 
 def test_probes_are_answered_while_the_daemons_loop_is_busy() -> None:
-    """The daemon's event loop blocked for a second: a probe still answers in milliseconds."""
+    """The daemon's event loop blocked for two seconds: a probe sent meanwhile does not wait for
+    it (it would take 1.7 s; it takes milliseconds, under a second on any machine)."""
 
     async def scenario() -> None:
         async with running() as r:
@@ -163,7 +164,7 @@ def test_probes_are_answered_while_the_daemons_loop_is_busy() -> None:
             prober.start()
             assert (await get(f"{r.url}/slow"))[1] == b"done\n"
             await asyncio.to_thread(prober.join)
-            assert timings and timings[0] < 0.2, timings
+            assert timings and timings[0] < 1.0, timings
 
     run(scenario())
 
