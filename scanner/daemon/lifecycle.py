@@ -31,7 +31,7 @@ from aiohttp import web
 
 from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config
-from scanner.daemon.front import Front, bind, private_socket_path
+from scanner.daemon.front_control import Front, bind, private_socket_path
 from scanner.daemon.http import make_app, probe_answers, start_unix
 from scanner.daemon.metrics import Metrics
 from scanner.daemon.scheduler import Collect, Service, default_collect

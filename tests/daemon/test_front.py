@@ -23,7 +23,8 @@ from aiohttp import web
 from daemon.polling import run, until
 from yarl import URL
 
-from scanner.daemon.front import Front, Probes, bind, private_socket_path
+from scanner.daemon.front import Probes
+from scanner.daemon.front_control import Front, bind, private_socket_path
 from scanner.daemon.http import start_unix
 
 READY = {"/healthz": (200, "ok\n"), "/readyz": (200, "ready\n")}
@@ -201,7 +202,7 @@ def test_a_front_that_dies_is_started_again_on_the_same_port() -> None:
 DAEMON = """
 import asyncio, sys
 from aiohttp import web
-from scanner.daemon.front import Front, bind, private_socket_path
+from scanner.daemon.front_control import Front, bind, private_socket_path
 from scanner.daemon.http import start_unix
 
 async def main():
