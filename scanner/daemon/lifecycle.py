@@ -147,6 +147,7 @@ class Daemon:
                 sock.close()
             raise
         self.front = front = Front(sockets, upstream, log_format=config.logging.format)
+        service.metrics.state.front_restarts = lambda: max(front.starts - 1, 0)
         front.say(probe_answers(service))
         await front.start()
         if not await front.sync():

@@ -207,6 +207,7 @@ class MetricState:
     # Read at scrape time from the alert machinery, when there is one.
     alerts_pending: Callable[[], Mapping[str, int]] = dict
     account_list_fallbacks: Callable[[], int] = int
+    front_restarts: Callable[[], int] = int
     alert_deliveries: Callable[[], Mapping[tuple[str, str], int]] = dict
 
     @property
@@ -488,6 +489,14 @@ FAMILIES: tuple[Family, ...] = (
         "last cached listing.",
         (),
         lambda s: [((), float(s.account_list_fallbacks()))],
+    ),
+    Family(
+        "scanner_http_front_restarts_total",
+        "counter",
+        "Times the front process that owns the HTTP port and answers the probes died and was "
+        "started again (each restart is also logged as front_exited).",
+        (),
+        lambda s: [((), float(s.front_restarts()))],
     ),
     Family(
         "scanner_alerts_pending",

@@ -194,7 +194,7 @@ def test_a_front_that_dies_is_started_again_on_the_same_port() -> None:
             await until(lambda: r.front.process is not None and r.front.process.pid != first, 10)
             assert await r.front.sync()
             assert (await get(f"{r.url}/readyz"))[:2] == (200, b"ready\n")  # said again
-            assert r.front.starts == 2
+            assert r.front.starts == 2  # the daemon's scanner_http_front_restarts_total: 1
 
     run(scenario())
 
@@ -265,3 +265,33 @@ def test_a_daemon_whose_front_cannot_start_stops_with_one_line(
         "scanner: error: cannot listen on 127.0.0.1:0: "
         "the HTTP front process did not start (exit status 1)"
     )
+
+
+def test_the_daemon_restarts_its_front_and_counts_it(tmp_path: Path) -> None:
+    from scanner.aws import CollectResult
+    from scanner.cli.serve import demo_config
+    from scanner.daemon.lifecycle import Daemon
+
+    async def never(options: object) -> CollectResult:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    cfg = demo_config(
+        "http://127.0.0.1:9",
+        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+    )
+
+    async def scenario() -> None:
+        async with Daemon(cfg, collect_fn=never) as daemon:
+            front = daemon.front
+            assert front is not None and front.process is not None
+            first = front.process.pid
+            os.kill(first, signal.SIGKILL)
+            await until(lambda: front.process is not None and front.process.pid != first, 10)
+            assert await front.sync()
+            status, body, _ = await get(f"{daemon.url}/metrics")
+            assert status == 200
+            assert b"scanner_http_front_restarts_total 1.0" in body
+            assert (await get(f"{daemon.url}/healthz"))[:2] == (200, b"ok\n")
+
+    run(scenario())
