@@ -48,7 +48,6 @@ def bind(host: str, port: int, backlog: int = 512) -> list[socket.socket]:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
             sock.listen(backlog)
-            sock.set_inheritable(True)
     except OSError:
         for sock in sockets:
             sock.close()
@@ -156,6 +155,8 @@ class Front:
         said.answers, said.at = dict(answers), now
         process = self.process
         if process is None or process.stdin is None or process.returncode is not None:
+            return
+        if process.stdin.is_closing():  # it died, not yet reaped: watch() restarts it
             return
         line = {"n": said.number, **{path: list(answers[path]) for path in PROBES}}
         with contextlib.suppress(ConnectionError, RuntimeError):  # it died: watch() restarts it
