@@ -206,9 +206,9 @@ class Front:
         """Stop the front (the end of its input), then close the listening sockets."""
         self._closing = True
         process = self.process
+        if process is not None and process.stdin is not None:
+            process.stdin.close()
         if process is not None and process.returncode is None:
-            if process.stdin is not None:
-                process.stdin.close()
             try:
                 await asyncio.wait_for(process.wait(), grace)
             except TimeoutError:
