@@ -72,13 +72,12 @@ from scanner.aws_defaults import (
 )
 from scanner.catalog import load_catalog
 from scanner.errors import ScanError
-from scanner.evaluate import STUCK_AFTER, OutsideVerdicts
+from scanner.evaluate import STUCK_AFTER_HOURS, OutsideVerdicts
 from scanner.model import Account, CollectionError, Inventory, arn_account
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_HOME_REGION = "us-east-1"
-DEFAULT_STUCK_AFTER_HOURS = STUCK_AFTER.total_seconds() / 3600
 
 Progress = Callable[[int, int], None]
 
@@ -139,7 +138,7 @@ class ScanOptions:
     listing: Organization | None = None
     rules_profile: str | None = None
     deep: bool = False
-    stuck_after_hours: float = DEFAULT_STUCK_AFTER_HOURS
+    stuck_after_hours: float = STUCK_AFTER_HOURS
 
 
 @dataclass(frozen=True)

@@ -97,10 +97,9 @@ def stuck_after_option(sub: Parser) -> None:
 
 def stuck_after_hours(args: argparse.Namespace) -> float:
     """``--stuck-after`` in hours, the evaluator's unit (its default when not given)."""
-    from scanner.evaluate import STUCK_AFTER
+    from scanner.evaluate import STUCK_AFTER_HOURS
 
-    seconds = args.stuck_after if args.stuck_after is not None else STUCK_AFTER.total_seconds()
-    return float(seconds) / 3600
+    return STUCK_AFTER_HOURS if args.stuck_after is None else float(args.stuck_after) / 3600
 
 
 def format_option(sub: Parser, *, report: bool = True) -> None:

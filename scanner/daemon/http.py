@@ -273,6 +273,11 @@ def make_app(service: Service, token: Callable[[], str | None] = lambda: None) -
     return app
 
 
+def url_of(host: str, port: int) -> str:
+    """``http://host:port``, an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 @dataclass
 class Server:
     """A started server; ``port`` is the bound one (useful with port 0)."""
@@ -283,8 +288,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return url_of(self.host, self.port)
 
     async def close(self) -> None:
         await self.runner.cleanup()
@@ -326,4 +330,5 @@ __all__ = [
     "probe_answers",
     "start",
     "start_unix",
+    "url_of",
 ]

@@ -32,7 +32,7 @@ from aiohttp import web
 from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config
 from scanner.daemon.front_control import Front, bind, private_socket_path
-from scanner.daemon.http import make_app, probe_answers, start_unix
+from scanner.daemon.http import make_app, probe_answers, start_unix, url_of
 from scanner.daemon.metrics import Metrics
 from scanner.daemon.scheduler import Collect, Service, default_collect
 from scanner.daemon.sharding import Shard, resolve
@@ -76,9 +76,7 @@ class Daemon:
     @property
     def url(self) -> str:
         assert self.front is not None, "not started"
-        host, port = self.front.address
-        host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{port}"
+        return url_of(*self.front.address)
 
     async def start(self) -> None:
         config = self.config

@@ -11,7 +11,7 @@ This module only re-exports.
 
 from __future__ import annotations
 
-from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES, STUCK_AFTER
+from scanner.evaluate.chains import CALLS, SKIPPED_ACCOUNT_STATUSES, STUCK_AFTER, STUCK_AFTER_HOURS
 from scanner.evaluate.suppressions import ANY_RULE, Suppression, apply_suppressions, mark
 from scanner.evaluate.trails import covering_trails, selectors_problem
 from scanner.evaluate.verdict import OutsideVerdicts, decided_outside, each_finding, evaluate
@@ -21,6 +21,7 @@ __all__ = [
     "CALLS",
     "SKIPPED_ACCOUNT_STATUSES",
     "STUCK_AFTER",
+    "STUCK_AFTER_HOURS",
     "OutsideVerdicts",
     "Suppression",
     "apply_suppressions",

@@ -60,7 +60,8 @@ OK, BROKEN, UNKNOWN, MISSING = (
 )
 
 # An alarm in ALARM for longer than this at scan time is taken to sit there (it cannot notify).
-STUCK_AFTER = timedelta(hours=24)
+STUCK_AFTER_HOURS = 24.0
+STUCK_AFTER = timedelta(hours=STUCK_AFTER_HOURS)
 
 # Accounts that are closed or closing are not evaluated; the caller reports them.
 SKIPPED_ACCOUNT_STATUSES = frozenset({ACCOUNT_SUSPENDED, "PENDING_CLOSURE"})

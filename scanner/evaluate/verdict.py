@@ -51,7 +51,7 @@ from scanner.evaluate.chains import (
     BROKEN,
     OK,
     SKIPPED_ACCOUNT_STATUSES,
-    STUCK_AFTER,
+    STUCK_AFTER_HOURS,
     UNKNOWN,
     Chain,
     Walker,
@@ -277,7 +277,7 @@ def evaluate(
     profile: str | None = None,
     catalog: Catalog | None = None,
     *,
-    stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
+    stuck_after_hours: float = STUCK_AFTER_HOURS,
 ) -> list[Finding]:
     """A finding per (active account, rule of the profile), in inventory then catalog order.
 
@@ -297,7 +297,7 @@ def each_finding(
     profile: str | None = None,
     catalog: Catalog | None = None,
     *,
-    stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
+    stuck_after_hours: float = STUCK_AFTER_HOURS,
 ) -> Iterator[Finding]:
     """:func:`evaluate`'s findings one at a time, in the same order: a report that streams
     (``--format jsonl``) writes each before the next is computed, so it never holds them all."""
@@ -379,7 +379,7 @@ class OutsideVerdicts:
         profile: str | None = None,
         catalog: Catalog | None = None,
         *,
-        stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
+        stuck_after_hours: float = STUCK_AFTER_HOURS,
     ) -> None:
         catalog = catalog or load_catalog()
         self.profile = catalog.profile(profile).name
@@ -398,7 +398,7 @@ def decided_outside(
     profile: str | None = None,
     catalog: Catalog | None = None,
     *,
-    stuck_after_hours: float = STUCK_AFTER.total_seconds() / 3600,
+    stuck_after_hours: float = STUCK_AFTER_HOURS,
 ) -> dict[str, Finding]:
     """Rule id -> PASS finding, for the rules of ``profile`` that chains outside the account
     (organization trails of the management account) pass whatever the account itself holds.

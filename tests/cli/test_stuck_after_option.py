@@ -3,26 +3,17 @@ and ``remediate`` alike; a bad duration is one line and exit 2."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from cli_run import one_error_line, run
-
-from scanner.testing import healthy_account, single_account, with_alarm
-
-RULE = "iam-policy-changes"
+from evaluate.stuck_alarm import RULE, alarm_in_alarm_for_three_hours
 
 
 def saved(directory: Path) -> str:
     """One account whose alarm has been in ALARM for 3 hours when the scan read it."""
-    account = healthy_account(rules=[RULE])
-    alarm = next(a.name for r in account.regions.values() for a in r.alarms or ())
-    account = with_alarm(
-        account, alarm, state_value="ALARM", state_updated="2026-03-10T09:00:00+00:00"
-    )
-    inventory = dataclasses.replace(single_account(account), collected_at="2026-03-10T12:00:00Z")
+    inventory = alarm_in_alarm_for_three_hours()
     path = directory / "inventory.json"
     path.write_text(json.dumps(inventory.to_json()))
     return str(path)

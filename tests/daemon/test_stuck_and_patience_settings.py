@@ -3,11 +3,11 @@ tells the collector the same threshold its plan must use."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from daemon.config.refusals import assert_refused
 from daemon.polling import run
+from evaluate import stuck_alarm
+from evaluate.stuck_alarm import RULE
 
 from scanner.aws import CallStats, CollectResult, ScanOptions
 from scanner.daemon.config import from_mapping, parse
@@ -15,19 +15,10 @@ from scanner.daemon.metrics import Metrics
 from scanner.daemon.scheduler import Service, scan_options
 from scanner.daemon.sharding import Shard
 from scanner.model import Link, Status
-from scanner.testing import healthy_account, single_account, with_alarm
-
-RULE = "iam-policy-changes"
 
 
 async def alarm_in_alarm_for_three_hours(options: ScanOptions) -> CollectResult:
-    account = healthy_account(rules=[RULE])
-    alarm = next(a.name for r in account.regions.values() for a in r.alarms or ())
-    account = with_alarm(
-        account, alarm, state_value="ALARM", state_updated="2026-03-10T09:00:00+00:00"
-    )
-    inventory = dataclasses.replace(single_account(account), collected_at="2026-03-10T12:00:00Z")
-    return CollectResult(inventory, CallStats(), (), 0.0)
+    return CollectResult(stuck_alarm.alarm_in_alarm_for_three_hours(), CallStats(), (), 0.0)
 
 
 @pytest.mark.parametrize(("stuck_after", "status"), [(None, Status.PASS), ("1h", Status.FAIL)])
