@@ -37,18 +37,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-FAKE = REPO.parent / "shared" / "fakeaws" / "fakeaws.py"
+from fakeaws_env import FAKEAWS, REPO, SCANNER_ENV  # a sibling: run as bench/<name>.py
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-SCANNER_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 HEADER = (
     "| accounts | regions | wall s | CPU s | peak RSS MB | calls/account | "
     "calls/account by operation | throttled | exit |\n"
@@ -241,7 +233,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--regions", type=int, default=17)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--endpoint", help="scan this endpoint instead of starting fakeaws")
-    parser.add_argument("--fake", type=Path, default=FAKE, help="fakeaws.py to start")
+    parser.add_argument("--fake", type=Path, default=FAKEAWS, help="fakeaws.py to start")
     parser.add_argument("--fake-python", default=sys.executable, help="python running fakeaws")
     parser.add_argument(
         "--fake-arg", action="append", default=[], help="one more fakeaws argument (repeatable)"

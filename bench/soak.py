@@ -47,18 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from fakeaws_env import FAKEAWS, REPO, SCANNER_ENV  # a sibling: run as bench/<name>.py
 from prometheus_client.parser import text_string_to_metric_families
 
-REPO = Path(__file__).resolve().parent.parent
-FAKEAWS = REPO.parent / "shared" / "fakeaws" / "fakeaws.py"
-ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 PER_ACCOUNT = (
     "scanner_account_info",
     "scanner_account_controls",
@@ -186,7 +177,7 @@ class Daemon:
             "--config",
             str(self.config),
             cwd=REPO,
-            env={**os.environ, **ENV, "PYTHONPATH": str(REPO)},
+            env={**os.environ, **SCANNER_ENV, "PYTHONPATH": str(REPO)},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
