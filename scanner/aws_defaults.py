@@ -15,7 +15,8 @@ DEFAULT_RATES: Mapping[str, float] = {
     "cloudtrail": 5.0,  # DescribeTrails / GetTrailStatus / GetEventSelectors: 10/s
     "cloudwatch": 4.0,  # DescribeAlarms: 9/s
     "logs": 3.0,  # DescribeMetricFilters: 5/s
-    "sns": 5.0,  # ListSubscriptionsByTopic: 10/s (30/s in us-east-1)
+    "sns": 5.0,  # ListSubscriptionsByTopic: 10/s (30/s in us-east-1), Get*Attributes: 30/s
+    "kms": 5.0,  # DescribeKey: 2,000/s, GetKeyPolicy: 1,000/s, shared with every encryption
     # Organizations: a few per second, one request in flight. Under 2/s, the throttle spaces the
     # requests evenly (windows of one), so a request sent late (the event loop busy) does not
     # make a burst of three within AWS's (and the fake's) bucket of 2/s.

@@ -16,10 +16,12 @@ from scanner.model import (
     CompositeAlarm,
     EventSelector,
     FieldSelector,
+    KmsKey,
     MetricFilter,
     MetricQuery,
     MetricStat,
     Subscription,
+    SubscriptionFilter,
     Trail,
     Transformation,
 )
@@ -194,4 +196,24 @@ def subscription(item: Mapping[str, Any]) -> Subscription:
         protocol=str(item.get("Protocol") or ""),
         endpoint=str(item.get("Endpoint") or ""),
         confirmed=arn.startswith("arn:"),  # "PendingConfirmation" (or "Deleted") otherwise
+    )
+
+
+def subscription_filter(attributes: Mapping[str, Any]) -> SubscriptionFilter:
+    """GetSubscriptionAttributes' ``Attributes``: the filter policy and its scope (AWS leaves
+    FilterPolicyScope out until it is set, and the default is MessageAttributes)."""
+    policy = attributes.get("FilterPolicy")
+    return SubscriptionFilter(
+        policy=str(policy) if policy else None,
+        scope=str(attributes.get("FilterPolicyScope") or "MessageAttributes"),
+    )
+
+
+def kms_key(key_id: str, metadata: Mapping[str, Any]) -> KmsKey:
+    """DescribeKey's ``KeyMetadata`` (the policy is read apart, by GetKeyPolicy)."""
+    return KmsKey(
+        id=key_id,
+        arn=str(metadata.get("Arn") or "") or None,
+        manager=str(metadata.get("KeyManager") or "") or None,
+        state=str(metadata.get("KeyState") or "") or None,
     )

@@ -20,11 +20,17 @@ calls inside a step run concurrently):
 5. ListSubscriptionsByTopic for each SNS topic those alarms name in any action, in the topic's
    account and region. Topics of this account are read here (:func:`collect_topics`); the others are
    returned to the caller, which reads them with the owner account's identity.
+6. For each topic that exists: GetTopicAttributes (access policy, KmsMasterKeyId) and
+   GetSubscriptionAttributes of each confirmed subscription (FilterPolicy, FilterPolicyScope),
+   concurrently; for an encrypted topic DescribeKey (which resolves an alias and tells an AWS
+   managed key) and, for a customer managed key, GetKeyPolicy, once per key however many
+   topics use it.
 
-A healthy account with one multi-region trail thus costs six reads (plus the AssumeRole that
-enters it). Regions appear in the account's data only where something was read; the listing
-region's ``trails`` is the listing, the others' ``None`` (not listed there). A reference into a
-region the options exclude is not followed: the evaluator says that region was not collected.
+A healthy account with one multi-region trail and one topic with one subscriber thus costs eight
+reads (plus the AssumeRole that enters it). Regions appear in the account's data only where
+something was read; the listing region's ``trails`` is the listing, the others' ``None`` (not
+listed there). A reference into a region the options exclude is not followed: the evaluator
+says that region was not collected.
 
 Every failed call is recorded in the account's errors (service, operation, region, resource,
 code, message) and the datum it would have produced is ``None``; only the codes in
@@ -35,12 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.aws import _shapes
-from scanner.aws.clients import ClientPool, Identity
+from scanner.aws.clients import Client, ClientPool, Identity
 from scanner.aws.gateway import Caller, CallFailed
 from scanner.aws.regions import RegionScope
 from scanner.evaluate.alarms import watches
@@ -50,13 +56,17 @@ from scanner.model import (
     Alarm,
     CollectionError,
     CompositeAlarm,
+    KmsKey,
     LogGroup,
     Region,
+    Subscription,
     Topic,
+    TopicAccess,
     Trail,
     Transformation,
     arn_account,
     arn_region,
+    is_aws_managed_sns_key,
     is_sns_topic,
     log_group_of,
 )
@@ -65,6 +75,7 @@ from scanner.model import (
 NOT_FOUND = {
     "DescribeMetricFilters": frozenset({"ResourceNotFoundException"}),
     "ListSubscriptionsByTopic": frozenset({"NotFound", "NotFoundException"}),
+    "DescribeKey": frozenset({"NotFoundException"}),
 }
 
 ALARM_PAGE_SIZE = 100  # the largest page DescribeAlarms allows
@@ -102,6 +113,17 @@ class AccountData:
     account_id: str
     regions: dict[str, RegionData] = field(default_factory=dict)
     errors: list[CollectionError] = field(default_factory=list)
+    # KMS keys being read, by (region, key id): topics sharing a key read it once.
+    _keys: dict[tuple[str, str], asyncio.Task[KmsKey]] = field(default_factory=dict)
+
+    async def key(
+        self, key_id: str, region: str, read: Callable[[], Coroutine[Any, Any, KmsKey]]
+    ) -> KmsKey:
+        """The key, read by ``read`` on first demand and shared with every later asker."""
+        task = self._keys.get((region, key_id))
+        if task is None:
+            task = self._keys[(region, key_id)] = asyncio.ensure_future(read())
+        return await task
 
     def freeze(
         self, name: str, ou_path: tuple[str, ...], ou_ids: tuple[str, ...], partition: str
@@ -328,7 +350,9 @@ async def collect_topics(
     scope: RegionScope,
 ) -> None:
     """Read the topics (all in ``data``'s account) into ``data``, in the regions ``scope``
-    allows."""
+    allows: the subscriptions, then what decides whether a message gets through (the access
+    policy and the key, the confirmed subscriptions' filter policies)."""
+    reader = _TopicReader(caller, pool, identity, data)
 
     async def one(arn: str) -> None:
         region = topic_region(arn)
@@ -348,7 +372,85 @@ async def collect_topics(
             # and the evaluator reports the topic link (and so the rule) as unknown.
             data.errors.append(failed.error)
             return
-        subscriptions = tuple(_shapes.subscription(item) for item in items)
-        target.topics[arn] = Topic(arn, subscriptions=subscriptions)
+        listed = [_shapes.subscription(item) for item in items]
+        access, subscriptions = await asyncio.gather(
+            reader.access(client, arn),
+            asyncio.gather(*(reader.filter_of(client, s) for s in listed)),
+        )
+        target.topics[arn] = Topic(arn, subscriptions=tuple(subscriptions), access=access)
 
     await asyncio.gather(*(one(arn) for arn in sorted(set(arns))))
+
+
+@dataclass
+class _TopicReader:
+    """What decides delivery, read with the topic owner's identity; failures are recorded in
+    ``data`` and leave the datum ``None`` (unknown)."""
+
+    caller: Caller
+    pool: ClientPool
+    identity: Identity
+    data: AccountData
+
+    async def access(self, client: Client, arn: str) -> TopicAccess | None:
+        """GetTopicAttributes' access policy and key."""
+        try:
+            response = await self.caller.call(
+                client, "GetTopicAttributes", resource=arn, TopicArn=arn
+            )
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            return None
+        attributes = response.get("Attributes") or {}
+        policy = str(attributes.get("Policy") or "") or None
+        key_id = str(attributes.get("KmsMasterKeyId") or "")
+        if not key_id:
+            return TopicAccess(policy=policy)
+        # An alias or key id names a key of the topic's account and region.
+        region = arn_region(key_id) if key_id.startswith("arn:") else topic_region(arn)
+        key = await self.data.key(key_id, region, lambda: self._key(key_id, region))
+        return TopicAccess(policy=policy, key=key)
+
+    async def _key(self, key_id: str, region: str) -> KmsKey:
+        """DescribeKey (which resolves an alias and tells an AWS managed key) and, for a
+        customer managed key, GetKeyPolicy: once per key, however many topics use it."""
+        if is_aws_managed_sns_key(key_id):
+            # AWS's own key for SNS, by its reserved alias (no customer key can carry it).
+            return KmsKey(key_id, manager="AWS")
+        client = await self.pool.client(self.identity, region, "kms")
+        try:
+            response = await self.caller.call(client, "DescribeKey", resource=key_id, KeyId=key_id)
+        except CallFailed as failed:
+            if failed.code in NOT_FOUND["DescribeKey"]:
+                return KmsKey(key_id, exists=False)
+            self.data.errors.append(failed.error)
+            return KmsKey(key_id)
+        key = _shapes.kms_key(key_id, response.get("KeyMetadata") or {})
+        if key.manager != "CUSTOMER" or key.arn is None:
+            return key  # an AWS managed key's policy is AWS's: CloudWatch may never use it
+        try:
+            found = await self.caller.call(
+                client, "GetKeyPolicy", resource=key.arn, KeyId=key.arn, PolicyName="default"
+            )
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            return key
+        return dataclasses.replace(key, policy=str(found.get("Policy") or "") or None)
+
+    async def filter_of(self, client: Client, subscription: Subscription) -> Subscription:
+        """The subscription with its filter policy; a pending one is not read (it receives
+        nothing anyway)."""
+        if not subscription.confirmed:
+            return subscription
+        try:
+            response = await self.caller.call(
+                client,
+                "GetSubscriptionAttributes",
+                resource=subscription.arn,
+                SubscriptionArn=subscription.arn,
+            )
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            return subscription
+        found = _shapes.subscription_filter(response.get("Attributes") or {})
+        return dataclasses.replace(subscription, filter=found)

@@ -152,6 +152,10 @@ class CollectResult:
     clients: int = 0  # botocore clients created during the scan
 
 
+# The reads of a topic whose failure an account depending on it is told of (by the topic's ARN).
+_TOPIC_READS = ("ListSubscriptionsByTopic", "GetTopicAttributes")
+
+
 class _Plan:
     """How many rules chains outside a member still leave undecided, from the data collected
     first (the management account's and its topics' owners'), for the profile(s) the scan plans
@@ -323,7 +327,7 @@ class _Scan:
                     (
                         e
                         for e in data.errors
-                        if e.operation == "ListSubscriptionsByTopic" and e.resource == arn
+                        if e.operation in _TOPIC_READS and e.resource == arn
                     ),
                     None,
                 )
@@ -331,7 +335,7 @@ class _Scan:
                 continue
             note = CollectionError(
                 "sns",
-                "ListSubscriptionsByTopic",
+                failure.operation if failure.operation in _TOPIC_READS else _TOPIC_READS[0],
                 failure.code,
                 f"account {owner} owns the topic: {failure.describe()}",
                 region=topic_region(arn),

@@ -2,7 +2,7 @@
 
 Pure. For one trail and one rule, :class:`Walker` branches at each choice the data offer (each
 metric filter of the trail's log group, each alarm watching that filter's metric, each SNS topic
-among the alarm's actions) and gives every :class:`Chain` a status on each of the ten links of
+among the alarm's actions) and gives every :class:`Chain` a status on each of the thirteen links of
 :data:`scanner.model.LINKS`. How a verdict is drawn from the chains is :mod:`.verdict`'s job.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scanner.catalog import Reference, Rule, Verdict, judge
-from scanner.evaluate import alarms, composites
+from scanner.evaluate import alarms, composites, delivery
 from scanner.evaluate.alarms import num
 from scanner.evaluate.trails import KINDS, Watched, selectors_problem
 from scanner.model import (
@@ -76,6 +76,9 @@ CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "alarms": ("cloudwatch", ("DescribeAlarms",)),
     "topic": ("sns", ("ListSubscriptionsByTopic",)),
     "subscriptions": ("sns", ("ListSubscriptionsByTopic",)),
+    "topic_access": ("sns", ("GetTopicAttributes",)),
+    "key": ("kms", ("DescribeKey", "GetKeyPolicy")),
+    "subscription_filter": ("sns", ("GetSubscriptionAttributes",)),
 }
 
 
@@ -498,7 +501,7 @@ class Walker:
             yield dataclasses.replace(base, links=_complete(head))
             return
         for arn in topics:
-            links = [*head, *self._topic_links(arn)]
+            links = [*head, *self._topic_links(arn, alarm)]
             yield dataclasses.replace(base, links=_complete(links), topic=arn)
 
     def _composite_chains(
@@ -537,7 +540,7 @@ class Walker:
             )
             actions = link(OK, f'alarm "{base.alarm.name}" notifies through {path}: {detail}')
             for arn in [a for a in composite.alarm_actions if is_sns_topic(a)]:
-                links = [*head, actions, *self._topic_links(arn)]
+                links = [*head, actions, *self._topic_links(arn, composite)]
                 yield dataclasses.replace(chain, links=_complete(links), topic=arn)
         if len(through) + 1 < composites.MAX_NESTING:
             path_so_far = (*through, composite)
@@ -547,7 +550,7 @@ class Walker:
                         base, head, parent, composite, among=among, through=path_so_far
                     )
 
-    def _topic_links(self, arn: str) -> list[LinkResult]:
+    def _topic_links(self, arn: str, publisher: Alarm | CompositeAlarm) -> list[LinkResult]:
         account_id, region = arn_account(arn), arn_region(arn)
 
         def link(link: Link, status: LinkStatus, detail: str) -> LinkResult:
@@ -571,7 +574,7 @@ class Walker:
             links.append(
                 link(Link.SUBSCRIBER, UNKNOWN, f"cannot list the subscriptions of {name}: {why}")
             )
-            return links
+            return [*links, *self._notification_links(topic, publisher)]
         confirmed = sum(1 for s in topic.subscriptions if s.confirmed)
         pending = len(topic.subscriptions) - confirmed
         if confirmed:
@@ -584,7 +587,24 @@ class Walker:
             links.append(
                 link(Link.SUBSCRIBER, BROKEN, f"{name} has no confirmed subscription{extra}")
             )
-        return links
+        return [*links, *self._notification_links(topic, publisher)]
+
+    def _notification_links(
+        self, topic: Topic, publisher: Alarm | CompositeAlarm
+    ) -> list[LinkResult]:
+        """The key, access-policy and delivery links (:mod:`.delivery`)."""
+        account_id, region = arn_account(topic.arn), arn_region(topic.arn)
+
+        def why(call: str, resource: str) -> str:
+            return self.error(account_id, call, region, resource)
+
+        judged = delivery.notification_links(
+            topic, publisher, self.inventory.organization_id, why
+        )
+        return [
+            _result(link, status, detail, (resource, account_id, region))
+            for link, status, detail, resource in judged
+        ]
 
 
 class _Replay:

@@ -7,7 +7,7 @@ its own trails (deduplicated by ARN across regions, since DescribeTrails shows m
 organization trails in every region) and the organization trails of the management account,
 which cover every member. A chain branches at each choice the data offer: each metric filter of
 the trail's log group, each alarm watching that filter's metric, each SNS topic among the alarm's
-actions. Every chain gets a status on each of the ten links of :data:`scanner.model.LINKS`:
+actions. Every chain gets a status on each of the thirteen links of :data:`scanner.model.LINKS`:
 
 * ``ok`` or ``broken`` when the data decide it ("cannot prove" is broken: the configuration is
   what we cannot vouch for, not the collection);

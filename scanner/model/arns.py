@@ -87,3 +87,12 @@ def trail_arn(account_id: str, region: str, name: str, partition: str = "aws") -
 
 def alarm_arn(account_id: str, region: str, name: str, partition: str = "aws") -> str:
     return f"arn:{partition}:cloudwatch:{region}:{account_id}:alarm:{name}"
+
+
+# The alias of the AWS managed key for SNS, which CloudWatch cannot use.
+AWS_MANAGED_SNS_KEY = "alias/aws/sns"
+
+
+def is_aws_managed_sns_key(key_id: str) -> bool:
+    """Whether a topic's KmsMasterKeyId names the AWS managed key for SNS (alias or alias ARN)."""
+    return key_id == AWS_MANAGED_SNS_KEY or key_id.endswith(":" + AWS_MANAGED_SNS_KEY)

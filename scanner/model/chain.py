@@ -24,10 +24,13 @@ class Link(enum.StrEnum):
     ACTIONS = "actions"
     TOPIC = "topic"
     SUBSCRIBER = "subscriber"
+    TOPIC_KEY = "topic_key"
+    TOPIC_POLICY = "topic_policy"
+    DELIVERY = "delivery"
 
     @property
     def position(self) -> int:
-        """0 for the trail, 9 for the subscriber: how far along the chain the link sits."""
+        """0 for the trail, 12 for delivery: how far along the chain the link sits."""
         return _LINK_ORDER[self]
 
 
@@ -93,6 +96,25 @@ LINKS: tuple[LinkSpec, ...] = (
         Link.SUBSCRIBER,
         "the topic has at least one confirmed subscription",
         "notifications reach nobody",
+    ),
+    LinkSpec(
+        Link.TOPIC_KEY,
+        "the topic is not encrypted, or with a KMS key CloudWatch may use: a customer managed key "
+        "that is enabled and whose key policy lets cloudwatch.amazonaws.com use it "
+        "(kms:Decrypt, kms:GenerateDataKey*); never the AWS managed key alias/aws/sns",
+        "CloudWatch cannot publish to the topic: every notification is lost",
+    ),
+    LinkSpec(
+        Link.TOPIC_POLICY,
+        "the topic's access policy lets the alarm publish (an explicit Deny wins; a topic in "
+        "another account needs a grant to cloudwatch.amazonaws.com or to the alarm's account)",
+        "the alarm's sns:Publish is refused: the notification never enters the topic",
+    ),
+    LinkSpec(
+        Link.DELIVERY,
+        "some confirmed subscription's filter policy accepts the alarm's notification (attribute "
+        "scope: alarms carry no message attributes; body scope: the alarm's JSON)",
+        "the topic drops the notification before it reaches anyone",
     ),
 )
 

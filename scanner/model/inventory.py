@@ -36,7 +36,7 @@ ACCOUNT_SUSPENDED = "SUSPENDED"
 class CollectionError:
     """One AWS call that failed; ``service`` is the boto3 client name, ``operation`` the API."""
 
-    service: str  # cloudtrail | logs | cloudwatch | sns | organizations | sts
+    service: str  # cloudtrail | logs | cloudwatch | sns | kms | organizations | sts
     operation: str  # DescribeTrails, GetTrailStatus, GetEventSelectors, DescribeMetricFilters, ...
     code: str  # AccessDenied, Throttling, ...
     message: str
@@ -197,20 +197,64 @@ class CompositeAlarm:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionFilter:
+    """What GetSubscriptionAttributes says decides which messages a subscription receives.
+
+    ``policy`` is the FilterPolicy's JSON text, ``None`` when the subscription has none (it
+    receives every message); ``scope`` is FilterPolicyScope as AWS defaults it."""
+
+    policy: str | None = None
+    scope: str = "MessageAttributes"  # MessageAttributes | MessageBody
+
+
+@dataclass(frozen=True, slots=True)
 class Subscription:
+    """A subscription of a topic; ``filter`` is ``None`` when its attributes were not read
+    (GetSubscriptionAttributes failed, or the inventory was saved before they were read)."""
+
     arn: str  # "PendingConfirmation" while the endpoint has not confirmed
     protocol: str
     endpoint: str
     confirmed: bool
+    filter: SubscriptionFilter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KmsKey:
+    """The KMS key a topic is encrypted with, as DescribeKey and GetKeyPolicy show it.
+
+    ``arn`` is ``None`` when DescribeKey failed (so are ``manager`` and ``state``); ``policy``
+    is ``None`` when GetKeyPolicy failed or was not needed (an AWS managed key)."""
+
+    id: str  # KmsMasterKeyId as the topic names it: a key id, key ARN, alias name or alias ARN
+    exists: bool = True  # False: DescribeKey found no such key
+    arn: str | None = None
+    manager: str | None = None  # AWS | CUSTOMER
+    state: str | None = None  # Enabled | Disabled | PendingDeletion | ...
+    policy: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicAccess:
+    """What GetTopicAttributes says decides whether an alarm's message gets into the topic.
+
+    ``policy`` is the access policy's JSON text (``None``: the topic has none); ``key`` the KMS
+    key of server-side encryption, ``None`` when the topic is not encrypted."""
+
+    policy: str | None = None
+    key: KmsKey | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """An SNS topic; ``subscriptions`` is ``None`` when ListSubscriptionsByTopic failed."""
+    """An SNS topic; ``subscriptions`` is ``None`` when ListSubscriptionsByTopic failed, and
+    ``access`` is ``None`` when GetTopicAttributes failed (or was never called: an inventory
+    saved before the scanner read it)."""
 
     arn: str
     exists: bool = True
     subscriptions: tuple[Subscription, ...] | None = ()
+    access: TopicAccess | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ copy (values are immutable), which is how a test breaks exactly one link::
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,7 +36,9 @@ from scanner.model import (
     Region,
     Status,
     Subscription,
+    SubscriptionFilter,
     Topic,
+    TopicAccess,
     Trail,
     Transformation,
     arns,
@@ -105,9 +108,43 @@ def healthy_alarm(rule: Rule, account_id: str, region: str, topic: str) -> Alarm
     )
 
 
+def default_topic_policy(arn: str) -> str:
+    """The access policy SNS gives a new topic: the owner account only (``AWS:SourceOwner``)."""
+    policy = {
+        "Version": "2008-10-17",
+        "Id": "__default_policy_ID",
+        "Statement": [
+            {
+                "Sid": "__default_statement_ID",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [
+                    "SNS:GetTopicAttributes",
+                    "SNS:SetTopicAttributes",
+                    "SNS:AddPermission",
+                    "SNS:RemovePermission",
+                    "SNS:DeleteTopic",
+                    "SNS:Subscribe",
+                    "SNS:ListSubscriptionsByTopic",
+                    "SNS:Publish",
+                ],
+                "Resource": arn,
+                "Condition": {"StringEquals": {"AWS:SourceOwner": arns.arn_account(arn)}},
+            }
+        ],
+    }
+    return json.dumps(policy)
+
+
 def healthy_topic(arn: str, endpoint: str = SUBSCRIBER) -> Topic:
-    subscription = Subscription(f"{arn}:0f1e2d3c", "email", endpoint, confirmed=True)
-    return Topic(arn, subscriptions=(subscription,))
+    """A topic as SNS creates it (default access policy, no encryption) with one confirmed
+    e-mail subscription without a filter policy."""
+    subscription = Subscription(
+        f"{arn}:0f1e2d3c", "email", endpoint, confirmed=True, filter=SubscriptionFilter()
+    )
+    return Topic(
+        arn, subscriptions=(subscription,), access=TopicAccess(default_topic_policy(arn))
+    )
 
 
 def healthy_account(

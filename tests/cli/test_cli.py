@@ -23,12 +23,11 @@ from scanner.model import (
     LogGroup,
     MetricFilter,
     Region,
-    Subscription,
-    Topic,
     Trail,
     Transformation,
 )
 from scanner.testing import event_name_pattern, event_names
+from scanner.testing.builders import healthy_topic
 
 IAM_EVENTS = event_names("iam-policy-changes")
 
@@ -300,12 +299,11 @@ def _monitored(rules: list[Rule], profile: str) -> Inventory:
         advanced_event_selectors=(),
         log_group_arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:trail-logs:*",
     )
-    subscriber = Subscription(f"{TOPIC}:1", "email", "ops@example.com", confirmed=True)
     region = Region(
         trails=(trail,),
         log_groups={"trail-logs": LogGroup("trail-logs", metric_filters=filters)},
         alarms=alarms,
-        topics={TOPIC: Topic(TOPIC, subscriptions=(subscriber,))},
+        topics={TOPIC: healthy_topic(TOPIC, "ops@example.com")},
     )
     return Inventory(accounts=(Account(ACCOUNT, "prod", regions={REGION: region}),))
 

@@ -29,11 +29,11 @@ from scanner.model import (
     LogGroup,
     Region,
     Status,
-    Subscription,
     Topic,
     Trail,
 )
 from scanner.remediation import Document, remediation_for
+from scanner.testing.builders import healthy_topic
 
 ACCOUNT = "111122223333"
 HOME = "us-east-1"  # the trail's home region
@@ -110,8 +110,7 @@ def evaluated(inv: Inventory, rule_id: str = RULE) -> Finding:
 
 
 def subscribed(arn: str) -> dict[str, Topic]:
-    confirmed = Subscription(f"{arn}:sub", "email", "ops@example.com", True)
-    return {arn: Topic(arn, subscriptions=(confirmed,))}
+    return {arn: healthy_topic(arn, "ops@example.com")}
 
 
 def made(

@@ -1,0 +1,190 @@
+"""The notification end of a chain: does the alarm's message get through the topic to a human?
+
+Pure. The walk (:mod:`.chains`) reaches a topic that exists and has a confirmed subscription;
+three more links decide whether a notification of *this* alarm is delivered, each from what the
+collector read of the topic (:class:`~scanner.model.TopicAccess`, the subscriptions'
+:class:`~scanner.model.SubscriptionFilter`):
+
+* ``topic_key``: an encrypted topic needs a key CloudWatch may use. The AWS managed key
+  ``alias/aws/sns`` never is (its policy is AWS's and grants no service principal); a customer
+  managed key is when it is enabled and its key policy lets ``cloudwatch.amazonaws.com`` use it
+  (``kms:Decrypt`` and ``kms:GenerateDataKey*``). Source: the SNS developer guide, "Key
+  management" (compatibility with AWS services), and the Knowledge Center article
+  ``cloudwatch-configure-alarm-sns``.
+* ``topic_policy``: the topic's access policy must let the alarm publish. The default policy
+  allows only the owner account (``AWS:SourceOwner``), so an alarm of another account needs a
+  grant (Knowledge Center ``cloudwatch-receive-sns-for-alarm-trigger``).
+* ``delivery``: some confirmed subscription's filter policy must accept the alarm's
+  notification, in its scope (attributes: an alarm's notification carries none; body: the
+  alarm's JSON).
+
+Questions the policy evaluators cannot decide (a condition key whose value the scanner cannot
+know) make the link ``unknown`` naming the key: the rule is then ERROR, never PASS or FAIL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from scanner.model import (
+    Alarm,
+    CompositeAlarm,
+    KmsKey,
+    Link,
+    LinkStatus,
+    Subscription,
+    Topic,
+    TopicAccess,
+    arn_account,
+    is_aws_managed_sns_key,
+)
+from scanner.policy import (
+    Decision,
+    Outcome,
+    alarm_may_publish,
+    cloudwatch_may_use_key,
+)
+
+OK, BROKEN, UNKNOWN, MISSING = (
+    LinkStatus.OK,
+    LinkStatus.BROKEN,
+    LinkStatus.UNKNOWN,
+    LinkStatus.MISSING,
+)
+
+# A link's verdict before it is placed on a resource: (link, status, detail, resource).
+Judged = tuple[Link, LinkStatus, str, str]
+# Why a datum is unknown, in words: (call kind, resource) -> the failed call quoted.
+Why = Callable[[str, str], str]
+
+def notification_links(
+    topic: Topic,
+    publisher: Alarm | CompositeAlarm,
+    organization_id: str | None,
+    why: Why,
+) -> list[Judged]:
+    """The ``topic_key``, ``topic_policy`` and ``delivery`` links of a topic that exists."""
+    name = f"topic {topic.arn}"
+    access = topic.access
+    if access is None:
+        reason = f"cannot read the attributes of {name}: {why('topic_access', topic.arn)}"
+        links: list[Judged] = [
+            (Link.TOPIC_KEY, UNKNOWN, reason, topic.arn),
+            (Link.TOPIC_POLICY, UNKNOWN, reason, topic.arn),
+        ]
+    else:
+        links = [
+            _key_link(topic, access, publisher, organization_id, why),
+            _policy_link(topic, access, publisher, organization_id),
+        ]
+    links.append(_delivery_link(topic, publisher))
+    return links
+
+
+def _key_link(
+    topic: Topic,
+    access: TopicAccess,
+    publisher: Alarm | CompositeAlarm,
+    organization_id: str | None,
+    why: Why,
+) -> Judged:
+    name = f"topic {topic.arn}"
+    key = access.key
+    if key is None:
+        return Link.TOPIC_KEY, OK, f"{name} is not encrypted", topic.arn
+    resource = key.arn or key.id
+    if key.manager == "AWS" or is_aws_managed_sns_key(key.id):
+        detail = (
+            f"{name} is encrypted with the AWS managed key {key.id}{_arn_of(key)}, which "
+            "CloudWatch cannot use (its policy is AWS's): every alarm notification is lost"
+        )
+        return Link.TOPIC_KEY, BROKEN, detail, resource
+    if not key.exists:
+        detail = f"{name} is encrypted with KMS key {key.id}, which does not exist"
+        return Link.TOPIC_KEY, BROKEN, detail, resource
+    if key.arn is None:
+        detail = f"cannot describe the KMS key {key.id} of {name}: {why('key', key.id)}"
+        return Link.TOPIC_KEY, UNKNOWN, detail, resource
+    if key.state != "Enabled":
+        detail = (
+            f"the KMS key {key.arn} of {name} is {key.state or 'in an unknown state'}: SNS "
+            "cannot encrypt the alarm's message with it, so the notification is lost"
+        )
+        return Link.TOPIC_KEY, BROKEN, detail, resource
+    if key.policy is None:
+        detail = f"cannot read the key policy of {key.arn} ({name}): {why('key', key.arn)}"
+        return Link.TOPIC_KEY, UNKNOWN, detail, resource
+    decision = cloudwatch_may_use_key(
+        key.policy,
+        key_arn=key.arn,
+        alarm_arn=publisher.arn,
+        alarm_account=arn_account(publisher.arn),
+        organization_id=organization_id,
+    )
+    what = f"the key policy of {key.arn} ({name})"
+    if decision.outcome is Outcome.ALLOWED:
+        detail = f"{what} lets CloudWatch use the key: {decision.reason}"
+        return Link.TOPIC_KEY, OK, detail, resource
+    status, detail = _refused(decision, what, "lets CloudWatch use the key")
+    return Link.TOPIC_KEY, status, detail, resource
+
+
+def _arn_of(key: KmsKey) -> str:
+    return f" ({key.arn})" if key.arn else ""
+
+
+def _policy_link(
+    topic: Topic,
+    access: TopicAccess,
+    publisher: Alarm | CompositeAlarm,
+    organization_id: str | None,
+) -> Judged:
+    name = f"topic {topic.arn}"
+    alarm_account = arn_account(publisher.arn)
+    decision = alarm_may_publish(
+        access.policy or '{"Version": "2012-10-17", "Statement": []}',
+        topic_arn=topic.arn,
+        alarm_arn=publisher.arn,
+        alarm_account=alarm_account,
+        organization_id=organization_id,
+    )
+    what = f"the access policy of {name}" if access.policy else f"{name} has no access policy: it"
+    if decision.outcome is Outcome.ALLOWED:
+        detail = f'{what} lets alarm "{publisher.name}" publish: {decision.reason}'
+        return Link.TOPIC_POLICY, OK, detail, topic.arn
+    elsewhere = ""
+    if arn_account(topic.arn) != alarm_account:
+        elsewhere = (
+            f" (the alarm is in account {alarm_account}, the topic in account "
+            f"{arn_account(topic.arn)}: a topic of another account needs a grant to "
+            "cloudwatch.amazonaws.com or to the alarm's account)"
+        )
+    status, detail = _refused(decision, what, f'lets alarm "{publisher.name}" publish')
+    return Link.TOPIC_POLICY, status, detail + elsewhere, topic.arn
+
+
+def _refused(decision: Decision, what: str, question: str) -> tuple[LinkStatus, str]:
+    """A decision other than ALLOWED, as a link's status and detail."""
+    if decision.outcome is Outcome.UNDECIDED:
+        key = f" (condition {decision.undecided_key})" if decision.undecided_key else ""
+        return UNKNOWN, f"cannot decide whether {what} {question}{key}: {decision.reason}"
+    if decision.outcome is Outcome.DENIED:
+        return BROKEN, f"{what} refuses it: {decision.reason}"
+    return BROKEN, f"no statement of {what} {question}: {decision.reason}"
+
+
+def _delivery_link(topic: Topic, publisher: Alarm | CompositeAlarm) -> Judged:
+    name = f"topic {topic.arn}"
+    confirmed = [s for s in topic.subscriptions or () if s.confirmed]
+    if not confirmed:
+        return Link.DELIVERY, MISSING, "not reached", topic.arn
+    return _receives(name, topic.arn, confirmed, publisher)
+
+
+def _receives(
+    name: str, arn: str, confirmed: list[Subscription], publisher: Alarm | CompositeAlarm
+) -> Judged:
+    raise NotImplementedError  # filled in with the filter-policy matcher
+
+
+__all__ = ["AWS_MANAGED_SNS_KEY", "arn_region", "notification_links"]
