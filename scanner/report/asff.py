@@ -64,6 +64,9 @@ RESOURCE_TYPES: Mapping[Link, str] = {
     Link.ACTIONS: "AwsCloudWatchAlarm",
     Link.TOPIC: "AwsSnsTopic",
     Link.SUBSCRIBER: "AwsSnsTopic",
+    Link.TOPIC_KEY: "AwsKmsKey",
+    Link.TOPIC_POLICY: "AwsSnsTopic",
+    Link.DELIVERY: "AwsSnsTopic",
 }
 
 

@@ -30,6 +30,9 @@ RESOURCE_TYPES: Mapping[Link, str] = {
     Link.ACTIONS: "AWS::CloudWatch::Alarm",
     Link.TOPIC: "AWS::SNS::Topic",
     Link.SUBSCRIBER: "AWS::SNS::Topic",
+    Link.TOPIC_KEY: "AWS::KMS::Key",
+    Link.TOPIC_POLICY: "AWS::SNS::TopicPolicy",
+    Link.DELIVERY: "AWS::SNS::Subscription",
 }
 
 

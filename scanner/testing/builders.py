@@ -136,6 +136,23 @@ def default_topic_policy(arn: str) -> str:
     return json.dumps(policy)
 
 
+def organization_publish_policy(arn: str, organization_id: str) -> str:
+    """The default policy plus the grant a central topic needs: CloudWatch may publish for any
+    account of the organization (``aws:SourceOrgID``)."""
+    policy = json.loads(default_topic_policy(arn))
+    policy["Statement"].append(
+        {
+            "Sid": "AllowOrganizationAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": arn,
+            "Condition": {"StringEquals": {"aws:SourceOrgID": organization_id}},
+        }
+    )
+    return json.dumps(policy)
+
+
 def healthy_topic(arn: str, endpoint: str = SUBSCRIBER) -> Topic:
     """A topic as SNS creates it (default access policy, no encryption) with one confirmed
     e-mail subscription without a filter policy."""

@@ -26,6 +26,7 @@ from scanner.testing.emulation import (
     HOME_REGION,
     MANAGEMENT_ACCOUNT_ID,
     AccountSpec,
+    KeySpec,
     Monitor,
     OrganizationSpec,
     SelectorSpec,
@@ -67,6 +68,7 @@ MEMBER_RULES = (
 
 SECURITY_ACCOUNT_ID = "210000000001"
 CENTRAL_TOPIC = topic_arn(SECURITY_ACCOUNT_ID, HOME_REGION, "central-alerts")
+SECURITY_ONLY_TOPIC = topic_arn(SECURITY_ACCOUNT_ID, HOME_REGION, "security-only")
 TRAIL_LOGS = "cloudtrail-logs"
 
 # Patterns with a flaw a reviewer could miss.
@@ -131,9 +133,14 @@ ORGANIZATION = OrganizationSpec(
             1,
             "security",
             ("Security",),
-            "healthy; owns the central alerts topic other accounts notify",
+            "healthy; owns the central alerts topic other accounts notify (its policy lets "
+            "CloudWatch publish for the whole organization)",
             _own_trail(),
-            topics=(TopicSpec(), TopicSpec("central-alerts")),
+            topics=(
+                TopicSpec(),
+                TopicSpec("central-alerts", policy="organization"),
+                TopicSpec("security-only"),
+            ),
         ),
         _member(
             2,
@@ -234,6 +241,36 @@ ORGANIZATION = OrganizationSpec(
             SANDBOX,
             "suspended: reported, never scanned",
             suspended=True,
+        ),
+        _member(
+            16,
+            "reports-prod",
+            PRODUCTION,
+            "its alarms notify a topic encrypted with the AWS managed key alias/aws/sns, "
+            "which CloudWatch cannot use",
+            _own_trail(),
+            topics=(TopicSpec(key=KeySpec(aws_managed=True)),),
+        ),
+        _member(
+            17,
+            "ledger-prod",
+            PRODUCTION,
+            "its alarms notify a topic of the security account whose policy (SNS's default) "
+            "lets only that account publish",
+            _own_trail(*monitors(*MEMBER_RULES, topic=SECURITY_ONLY_TOPIC)),
+        ),
+        _member(
+            18,
+            "notify-staging",
+            STAGING,
+            "its topic's only subscription filters on a message attribute, which alarm "
+            "notifications never carry",
+            _own_trail(),
+            topics=(
+                TopicSpec(
+                    subscribers=(Subscriber(filter_policy='{"severity": ["high", "critical"]}'),)
+                ),
+            ),
         ),
     ),
     regions=REGIONS,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import warnings
 from collections.abc import Iterator, Mapping
@@ -38,8 +39,9 @@ from unittest import mock
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.errors import EmulationError
-from scanner.model.arns import log_group_arn, role_arn, topic_arn
-from scanner.testing.builders import healthy_filter
+from scanner.model.arns import AWS_MANAGED_SNS_KEY, log_group_arn, role_arn, topic_arn
+from scanner.remediation.grants import cloudwatch_key_statement
+from scanner.testing.builders import healthy_filter, organization_publish_policy
 
 MANAGEMENT_ACCOUNT_ID = "123456789012"  # moto's default account: where fake credentials act
 HOME_REGION = "us-east-1"
@@ -86,18 +88,39 @@ MOTO_ERROR_SHAPE_WARNING = r"ignore:Exception\(\w+\) with code \w+ does not matc
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """An SNS subscription; ``confirmed=False`` is one still waiting for its endpoint."""
+    """An SNS subscription; ``confirmed=False`` is one still waiting for its endpoint.
+
+    ``filter_policy`` is a FilterPolicy (JSON text) applied in ``filter_scope``."""
 
     endpoint: str = DEFAULT_SUBSCRIBER
     protocol: str = "email"
     confirmed: bool = True
+    filter_policy: str | None = None
+    filter_scope: str = "MessageAttributes"
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpec:
+    """The KMS key a topic is encrypted with: the AWS managed ``alias/aws/sns``, or a customer
+    managed key of the topic's account, whose policy grants CloudWatch or not."""
+
+    aws_managed: bool = False
+    grants_cloudwatch: bool = True
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
+    """A topic. ``policy``: ``"default"`` is the access policy SNS gives a new topic (the owner
+    account only), ``"organization"`` adds the grant real central topics carry (CloudWatch may
+    publish for any account of the organization, ``aws:SourceOrgID``); any other value is the
+    policy's JSON text."""
+
     name: str = DEFAULT_TOPIC
     region: str = HOME_REGION
     subscribers: tuple[Subscriber, ...] = (Subscriber(),)
+    policy: str = "default"
+    key: KeySpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,12 +335,12 @@ def seed(organization: OrganizationSpec, catalog: Catalog | None = None) -> None
     require_moto()
     catalog = catalog or load_catalog()
     _check(organization)
-    _seed_organization(organization)
+    organization_id = _seed_organization(organization)
     for account in organization.accounts:
         if not account.assumable:
             _refuse_roles(account.id)
         for topic in account.topics:
-            _seed_topic(account.id, topic)
+            _seed_topic(account.id, topic, organization_id)
         for trail in account.trails:
             _seed_trail(account.id, trail, catalog)
 
@@ -336,7 +359,8 @@ def _check(organization: OrganizationSpec) -> None:
         raise EmulationError(f"account ids must be 12 digits: {', '.join(bad)}")
 
 
-def _seed_organization(organization: OrganizationSpec) -> None:
+def _seed_organization(organization: OrganizationSpec) -> str:
+    """The organization, its OUs and accounts; returns the organization's id."""
     from moto.organizations import utils as organization_utils
     from moto.organizations.models import organizations_backends
 
@@ -365,17 +389,67 @@ def _seed_organization(organization: OrganizationSpec) -> None:
             )
         if member.suspended:
             backend.close_account(AccountId=member.id)
+    return str(backend.org.id)
 
 
-def _seed_topic(account_id: str, topic: TopicSpec) -> None:
+def _seed_topic(account_id: str, topic: TopicSpec, organization_id: str) -> None:
     from moto.sns.models import sns_backends
 
     backend = sns_backends[account_id][topic.region]
     arn = backend.create_topic(topic.name).arn
+    if topic.policy != "default":
+        policy = topic.policy
+        if policy == "organization":
+            policy = organization_publish_policy(arn, organization_id)
+        backend.set_topic_attribute(arn, "Policy", policy)
+    if topic.key is not None:
+        key_id = _seed_key(account_id, topic.region, topic.key)
+        backend.set_topic_attribute(arn, "KmsMasterKeyId", key_id)
     for subscriber in topic.subscribers:
         subscription = backend.subscribe(arn, subscriber.endpoint, subscriber.protocol)
+        if subscriber.filter_policy is not None:
+            backend.set_subscription_attributes(
+                subscription.arn, "FilterPolicyScope", subscriber.filter_scope
+            )
+            backend.set_subscription_attributes(
+                subscription.arn, "FilterPolicy", subscriber.filter_policy
+            )
         if not subscriber.confirmed:
             _leave_pending(subscription)
+
+
+def _seed_key(account_id: str, region: str, key: KeySpec) -> str:
+    """The topic's KmsMasterKeyId: the AWS managed alias, or a new customer managed key's ARN.
+
+    moto has no AWS managed keys (DescribeKey of ``alias/aws/sns`` is NotFound there); the
+    scanner tells that key by its reserved alias without describing it, as it does on AWS."""
+    if key.aws_managed:
+        return AWS_MANAGED_SNS_KEY
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[account_id][region]
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{PARTITION}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if key.grants_cloudwatch:
+        statements.append(cloudwatch_key_statement())
+    policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    created = backend.create_key(
+        policy=policy,
+        key_usage="ENCRYPT_DECRYPT",
+        key_spec="SYMMETRIC_DEFAULT",
+        description="alarm topic key",
+        tags=None,
+    )
+    if not key.enabled:
+        backend.disable_key(created.id)
+    return str(created.arn)
 
 
 def _seed_trail(account_id: str, trail: TrailSpec, catalog: Catalog) -> None:

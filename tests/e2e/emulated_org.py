@@ -6,6 +6,7 @@ those act in the role's account). Each account gets the chain a rule needs, or a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,12 +77,56 @@ def organization(*member_names: str, ou: str | None = None) -> dict[str, str]:
     return ids
 
 
-def topic(account: AccountHandle, name: str = "alerts", *, confirmed: bool = True) -> str:
+def topic(
+    account: AccountHandle,
+    name: str = "alerts",
+    *,
+    confirmed: bool = True,
+    policy: str | None = None,
+    kms_key: str | None = None,
+    filter_policy: str | None = None,
+    filter_scope: str = "MessageAttributes",
+) -> str:
+    """A topic with one e-mail subscription (moto confirms it at once); ``policy`` replaces
+    SNS's default access policy, ``kms_key`` encrypts it, ``filter_policy`` filters the
+    subscription in ``filter_scope``."""
     sns = account.client("sns")
-    arn: str = sns.create_topic(Name=name)["TopicArn"]
+    attributes = {"KmsMasterKeyId": kms_key} if kms_key else {}
+    arn: str = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    if policy is not None:
+        sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=policy)
     if confirmed:
-        sns.subscribe(TopicArn=arn, Protocol="email", Endpoint="secops@example.com")
+        sub = {"FilterPolicy": filter_policy, "FilterPolicyScope": filter_scope}
+        sns.subscribe(
+            TopicArn=arn,
+            Protocol="email",
+            Endpoint="secops@example.com",
+            Attributes=sub if filter_policy is not None else {},
+        )
     return arn
+
+
+def key(account: AccountHandle, *statements: dict[str, Any], enabled: bool = True) -> str:
+    """A customer managed KMS key whose policy is the account's root statement plus
+    ``statements``; returns its ARN."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account.account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            *statements,
+        ],
+    }
+    kms = account.client("kms")
+    created = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    if not enabled:
+        kms.disable_key(KeyId=created["KeyId"])
+    return str(created["Arn"])
 
 
 def chain(

@@ -15,8 +15,12 @@ locals {
     "cloudtrail:GetEventSelectors",
     "cloudtrail:GetTrailStatus",
     "cloudwatch:DescribeAlarms",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
     "logs:DescribeMetricFilters",
     "logs:TestMetricFilter",
+    "sns:GetSubscriptionAttributes",
+    "sns:GetTopicAttributes",
     "sns:ListSubscriptionsByTopic",
   ]
   organization_read_actions = [
