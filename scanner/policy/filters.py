@@ -287,8 +287,9 @@ def _read_condition(item: Any, where: str) -> Condition:
     if operator in ("prefix", "suffix", "equals-ignore-case"):
         if not isinstance(operand, str):
             raise _Refused(f'"{where}": {operator} match pattern must be a string')
-        kind = {"prefix": Prefix, "suffix": Suffix, "equals-ignore-case": EqualsIgnoreCase}
-        return kind[operator](operand)
+        if operator == "prefix":
+            return Prefix(operand)
+        return Suffix(operand) if operator == "suffix" else EqualsIgnoreCase(operand)
     if operator == "exists":
         if not isinstance(operand, bool):
             raise _Refused(f'"{where}": exists match pattern must be either true or false')
