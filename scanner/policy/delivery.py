@@ -117,10 +117,12 @@ def judge_delivery(
 ) -> DeliveryVerdict:
     """Whether a subscription with ``policy`` (its JSON text, or None) receives ``messages``.
 
+    No policy, an empty text and ``{}`` (how SNS clears a policy) all deliver everything.
+
     ``scope`` is the subscription's ``FilterPolicyScope`` (None: ``MessageAttributes``); it is
     ignored when ``policy`` is already parsed.
     """
-    if policy is None:
+    if policy is None or (isinstance(policy, str) and not policy.strip()):
         return DeliveryVerdict(
             Delivery.ALL, "the subscription has no filter policy, so it receives every message"
         )
@@ -170,12 +172,14 @@ class _Case:
     truth: _Truth
     blocking: tuple[_KeyOutcome, ...]  # per failing branch, its first failing key
     open: tuple[_KeyOutcome, ...]  # the open keys of branches that are open
+    holding: tuple[_KeyOutcome, ...]  # the keys of the first branch that holds
 
 
 def _combine(branches: list[list[_KeyOutcome]]) -> _Case:
     truths: list[_Truth] = []
     blocking: list[_KeyOutcome] = []
     open_keys: list[_KeyOutcome] = []
+    holding: tuple[_KeyOutcome, ...] = ()
     for outcomes in branches:
         failing = [o for o in outcomes if o.truth is _Truth.FALSE]
         opened = [o for o in outcomes if o.truth is _Truth.OPEN]
@@ -187,7 +191,8 @@ def _combine(branches: list[list[_KeyOutcome]]) -> _Case:
             open_keys.extend(opened)
         else:
             truths.append(_Truth.TRUE)
-    return _Case(_or(truths), tuple(blocking), tuple(open_keys))
+            holding = holding or tuple(outcomes)
+    return _Case(_or(truths), tuple(blocking), tuple(open_keys), holding)
 
 
 def _attribute_case(policy: FilterPolicy, attributes: Mapping[str, MessageAttribute]) -> _Case:
@@ -332,9 +337,14 @@ def _judge_cases(
             fields=fields,
         )
     if truths == {_Truth.TRUE}:
+        held = "; ".join(
+            dict.fromkeys(
+                f"{_rule(o)} and the message has {o.seen}" for _, c in cases for o in c.holding
+            )
+        )
         return DeliveryVerdict(
             Delivery.ALL,
-            f"the {_scope_words(policy)} filter policy accepts every notification",
+            f"the {_scope_words(policy)} filter policy accepts every notification: {held}",
         )
     blocking = [o for _, case in cases if case.truth is _Truth.FALSE for o in case.blocking]
     keys = tuple(dict.fromkeys(o.test.key for o in blocking))

@@ -239,8 +239,8 @@ def _read_object(
     for key, value in document.items():
         where = ".".join((*prefix, key))
         if key == "$or":
-            if not isinstance(value, list) or len(value) < 2:
-                raise _Refused(f'"$or" at {where or "the top"} must list at least two objects')
+            if not isinstance(value, list) or not value:
+                raise _Refused(f'"$or" at {where or "the top"} must list at least one object')
             alternatives: list[tuple[KeyTest, ...]] = []
             alternative_count = 0
             for option in value:

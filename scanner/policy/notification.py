@@ -96,6 +96,7 @@ class MathQuery:
     period: int | None = None
     stat: str | None = None
     unit: str | None = None
+    # None: the query has no label; Unknown (the default): not collected.
     label: str | Unknown | None = field(default_factory=lambda: _not_collected("query labels"))
 
 
@@ -208,9 +209,10 @@ def _math_trigger(alarm: AlarmFacts) -> dict[str, Any]:
 
 def _query(query: MathQuery) -> dict[str, Any]:
     entry: dict[str, Any] = {"Id": query.id}
+    if query.label is not None:
+        entry["Label"] = query.label
     if query.expression is not None:
         entry["Expression"] = query.expression
-        entry["Label"] = query.label
     else:
         stat: dict[str, Any] = {
             "Metric": {

@@ -420,7 +420,8 @@ def test_no_policy_delivers_everything() -> None:
         ('{"a": [{"anything-but": []}]}', Scope.MESSAGE_ATTRIBUTES, "at least one"),
         ('{"a": [{"cidr": "10.0.0.300/24"}]}', Scope.MESSAGE_ATTRIBUTES, "CIDR"),
         ('{"a": [[1]]}', Scope.MESSAGE_ATTRIBUTES, "match value"),
-        ('{"$or": [{"a": ["x"]}]}', Scope.MESSAGE_ATTRIBUTES, "at least two"),
+        ('{"$or": []}', Scope.MESSAGE_ATTRIBUTES, "at least one object"),
+        ('{"$or": [["a"]]}', Scope.MESSAGE_ATTRIBUTES, "non-empty object"),
         ('{"a": [NaN]}', Scope.MESSAGE_ATTRIBUTES, "not valid JSON"),
         (
             '{"a": '

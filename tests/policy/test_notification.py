@@ -54,8 +54,10 @@ def judge(
 
 
 def test_no_policy_receives_every_notification() -> None:
-    verdict = judge(None, None)
-    assert verdict.outcome is Delivery.ALL
+    assert judge(None, None).outcome is Delivery.ALL
+    assert judge("", None).outcome is Delivery.ALL
+    assert judge("{}", None).outcome is Delivery.ALL
+    assert judge("{}", "MessageBody").outcome is Delivery.ALL
 
 
 def test_an_attribute_policy_drops_every_alarm_and_says_which_key() -> None:
