@@ -20,7 +20,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
 # Modules of the core that are single files rather than folders: shared leaves without a layer.
 LEAVES = ("errors", "aws_defaults")
-CORE = ("model", "patterns", "catalog", "evaluate", "remediation", "report", *LEAVES)
+CORE = ("model", "patterns", "catalog", "evaluate", "remediation", "report", "policy", *LEAVES)
 SHELL = ("aws", "daemon", "cli", "testing")
 HEAVY = ("aiobotocore", "botocore", "aiohttp", "prometheus_client", "yaml", "moto")
 
