@@ -36,13 +36,23 @@ from scanner.model import (
     Topic,
     TopicAccess,
     arn_account,
+    arn_region,
     is_aws_managed_sns_key,
 )
 from scanner.policy import (
+    AlarmFacts,
     Decision,
+    Delivery,
+    DeliveryVerdict,
+    MathQuery,
     Outcome,
+    PossibleMessages,
+    Scope,
     alarm_may_publish,
+    alarm_notification,
     cloudwatch_may_use_key,
+    judge_delivery,
+    parse_scope,
 )
 
 OK, BROKEN, UNKNOWN, MISSING = (
@@ -184,7 +194,109 @@ def _delivery_link(topic: Topic, publisher: Alarm | CompositeAlarm) -> Judged:
 def _receives(
     name: str, arn: str, confirmed: list[Subscription], publisher: Alarm | CompositeAlarm
 ) -> Judged:
-    raise NotImplementedError  # filled in with the filter-policy matcher
+    """OK when some confirmed subscription receives every notification the alarm can send;
+    UNKNOWN when none is known to but one might; BROKEN with each filter's reason otherwise."""
+    messages = notification_of(publisher)
+    unknown: list[str] = []
+    refused: list[str] = []
+    partly = 0
+    for subscription in confirmed:
+        if subscription.filter is None:
+            unknown.append(f"cannot read the filter policy of subscription {subscription.arn}")
+            continue
+        if subscription.filter.policy is None:
+            detail = f"subscription {subscription.arn} of {name} has no filter policy"
+            return Link.DELIVERY, OK, detail, subscription.arn
+        verdict = _judge(subscription, messages)
+        if verdict.outcome is Delivery.ALL:
+            detail = (
+                f"the filter policy of subscription {subscription.arn} accepts every "
+                f"notification of alarm \"{publisher.name}\""
+            )
+            return Link.DELIVERY, OK, detail, subscription.arn
+        if verdict.outcome is Delivery.UNDECIDED:
+            unknown.append(f"subscription {subscription.arn}: {verdict.reason}")
+        else:
+            refused.append(f"subscription {subscription.arn}: {verdict.reason}")
+            partly += verdict.outcome is Delivery.SOME
+    if partly > 1:
+        # Each takes some of the notifications: together they might take them all.
+        unknown.append(f"{partly} subscriptions each receive some of the notifications")
+    if unknown:
+        detail = (
+            f"cannot decide whether a subscription of {name} receives the notifications of "
+            f'alarm "{publisher.name}": {"; ".join(unknown)}'
+        )
+        return Link.DELIVERY, UNKNOWN, detail, arn
+    count = len(confirmed)
+    every = "its confirmed subscription" if count == 1 else f"each of its {count} confirmed"
+    detail = (
+        f'{name} drops the notifications of alarm "{publisher.name}": the filter policy of '
+        f"{every} {'' if count == 1 else 'subscriptions '}refuses them ({'; '.join(refused)})"
+    )
+    return Link.DELIVERY, BROKEN, detail, arn
+
+
+def _judge(subscription: Subscription, messages: PossibleMessages | None) -> DeliveryVerdict:
+    found = subscription.filter
+    assert found is not None and found.policy is not None
+    if messages is None:
+        # A composite alarm's message body is not modelled: only the attribute scope, which
+        # never looks at the body, can be judged.
+        if parse_scope(found.scope) is Scope.MESSAGE_ATTRIBUTES:
+            return judge_delivery(found.policy, found.scope, PossibleMessages(body={}))
+        return DeliveryVerdict(
+            Delivery.UNDECIDED,
+            "its policy filters the message body, and the body of a composite alarm's "
+            "notification is not known to the scanner",
+        )
+    return judge_delivery(found.policy, found.scope, messages)
+
+
+def notification_of(publisher: Alarm | CompositeAlarm) -> PossibleMessages | None:
+    """The notifications a metric alarm sends when an event sends it to ALARM (``None`` for
+    a composite alarm, whose message the scanner does not model)."""
+    if isinstance(publisher, CompositeAlarm):
+        return None
+    queries = tuple(
+        MathQuery(
+            id=q.id,
+            expression=q.expression,
+            return_data=q.return_data,
+            metric_name=q.metric_stat.metric_name if q.metric_stat else None,
+            namespace=q.metric_stat.namespace if q.metric_stat else None,
+            dimensions=dict(q.metric_stat.dimensions) if q.metric_stat else {},
+            period=q.metric_stat.period if q.metric_stat else None,
+            stat=q.metric_stat.stat if q.metric_stat else None,
+            unit=q.metric_stat.unit if q.metric_stat else None,
+        )
+        for q in publisher.metrics
+    )
+    return alarm_notification(
+        AlarmFacts(
+            name=publisher.name,
+            arn=publisher.arn,
+            account_id=arn_account(publisher.arn),
+            region=arn_region(publisher.arn),
+            comparison_operator=publisher.comparison_operator,
+            evaluation_periods=publisher.evaluation_periods,
+            threshold=publisher.threshold,
+            metric_name=publisher.metric_name,
+            namespace=publisher.namespace,
+            statistic=publisher.statistic,
+            extended_statistic=publisher.extended_statistic,
+            dimensions=dict(publisher.dimensions),
+            period=publisher.period,
+            datapoints_to_alarm=publisher.datapoints_to_alarm,
+            treat_missing_data=publisher.treat_missing_data,
+            evaluate_low_sample_count_percentile=publisher.evaluate_low_sample_count_percentile,
+            unit=publisher.unit,
+            alarm_actions=publisher.alarm_actions,
+            ok_actions=publisher.ok_actions,
+            insufficient_data_actions=publisher.insufficient_data_actions,
+            metrics=queries,
+        )
+    )
 
 
 __all__ = ["AWS_MANAGED_SNS_KEY", "arn_region", "notification_links"]
