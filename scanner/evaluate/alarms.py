@@ -30,12 +30,18 @@ non-breaching datapoint, the event is outnumbered and never fires it; ``ignore``
 and is not proven. Two more settings make an alarm deaf: a ``Unit`` other than the one the filter
 publishes ("None" when its transformation names none), since CloudWatch then matches no
 datapoint; and ``EvaluateLowSampleCountPercentile = ignore`` on a percentile statistic, since one
-event is one sample. Metric-math alarms
-are evaluated on the same scenarios: queries on the filter's metric take the scenario's
-statistic, every other metric is missing, and a small expression language is interpreted
-(ids, numbers, ``+ - * /``, parentheses, ``FILL(x, n)``, ``SUM/MIN/MAX/AVG`` over ``METRICS()``
-or ``[..]``). Anything outside it is not an error of the account but something we cannot prove;
-the caller reports it as a broken link saying "cannot prove ...".
+event is one sample.
+
+Metric-math alarms (:mod:`scanner.evaluate.metric_math`) are evaluated on *histories*: the
+evaluated period and the :data:`HISTORY` - 1 periods before it, each an event or quiet scenario
+(or two events), so that functions of the preceding datapoint (DIFF, RATE, FILL REPEAT or
+LINEAR) see every case: an earlier datapoint next to it, further back, or none in the range.
+Queries on the filter's metric take each period's statistic. Every event history must breach; a
+quiet history must not (after an event too: ``FILL(m1, REPEAT)`` keeps the event's value and the
+alarm stays in ALARM). A datapoint the documentation does not define only matters when nothing
+documented already decides: it then gives "cannot prove", naming the function. A query on
+another metric cannot be computed (the scanner does not read its datapoints), nor can a function
+outside the computed set; the caller reports both as a broken link saying "cannot prove ...".
 """
 
 from __future__ import annotations
@@ -413,9 +419,16 @@ def condition(alarm: Alarm, t: Transformation) -> Firing:
                 undocumented = undocumented or value.reason
             elif not breaches(value):
                 gives = "no datapoint" if value is None else num(value)
+                _, idle = reading((Scenario(0, 0),) * HISTORY, v)
+                inverted = (
+                    f"; without any event it gives {num(idle)}, so it sits in ALARM and an "
+                    "event only returns it to OK"
+                    if isinstance(idle, float) and breaches(idle)
+                    else ""
+                )
                 return Firing(
                     f"{name} fires only when {label} {symbol} {num(threshold)} but one event "
-                    f"gives {gives}{s.describe(d)}{_earlier(before, d)}"
+                    f"gives {gives}{s.describe(d)}{_earlier(before, d)}{inverted}"
                 )
     present: list[str] = []  # what the quiet periods hold, when that is a datapoint
     for before in befores:

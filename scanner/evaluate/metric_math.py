@@ -348,20 +348,6 @@ def parse(text: str) -> Expr | ParseError:
         return ParseError("it nests too deeply")
 
 
-def references(expr: Expr) -> set[str]:
-    """The query ids an expression reads."""
-    if isinstance(expr, Ref):
-        return {expr.name}
-    if isinstance(expr, Neg):
-        return references(expr.operand)
-    if isinstance(expr, Binary):
-        return references(expr.left) | references(expr.right)
-    if isinstance(expr, Brackets | Call):
-        parts = expr.items if isinstance(expr, Brackets) else expr.args
-        return set().union(*(references(p) for p in parts)) if parts else set()
-    return set()
-
-
 # --------------------------------------------------------------------------------------------
 # Semantics.
 
@@ -424,26 +410,26 @@ def _apply(op: str, a: Point, b: Point, fill_missing: bool) -> Point:
     return _arith(op, a, b)
 
 
-def _series_like(*values: Value) -> Series | None:
-    return next((v for v in values if isinstance(v, Series)), None)
+def _as_series(value: Value) -> Series:
+    assert isinstance(value, Series)  # a series combined with a number or a series
+    return value
 
 
 def combine(op: str, left: Value, right: Value) -> Value:
     """``left op right`` for scalars, series and arrays."""
-    if isinstance(left, Array) or isinstance(right, Array):
-        array = left if isinstance(left, Array) else right
-        assert isinstance(array, Array)
-        members = tuple(
-            combine(op, m, right) if array is left else combine(op, left, m) for m in array.members
-        )
-        return Array(tuple(m for m in members if isinstance(m, Series)))
-    if isinstance(left, Series) and isinstance(right, Series):
-        points = tuple(
-            _apply(op, a, b, fill_missing=True)
-            for a, b in zip(left.points, right.points, strict=True)
-        )
-        return Series(points, left.period or right.period)
+    if isinstance(left, Array) and isinstance(right, Array):
+        raise Unprovable(f"{op} between two arrays of time series")
+    if isinstance(left, Array):
+        return Array(tuple(_as_series(combine(op, m, right)) for m in left.members))
+    if isinstance(right, Array):
+        return Array(tuple(_as_series(combine(op, left, m)) for m in right.members))
     if isinstance(left, Series):
+        if isinstance(right, Series):
+            points = tuple(
+                _apply(op, a, b, fill_missing=True)
+                for a, b in zip(left.points, right.points, strict=True)
+            )
+            return Series(points, left.period or right.period)
         return Series(tuple(_apply(op, a, right, False) for a in left.points), left.period)
     if isinstance(right, Series):
         return Series(tuple(_apply(op, left, b, False) for b in right.points), right.period)
@@ -509,7 +495,7 @@ def _change(series: Series, name: str) -> Series:
                 out.append(before)
             elif name == "DIFF":
                 out.append(p - (before or 0.0))
-            elif series.period is None:
+            elif not series.period:
                 raise Unprovable(f"{name} needs the period of its series, which is not known")
             else:
                 out.append((p - (before or 0.0)) / ((i - j) * series.period))
