@@ -258,7 +258,8 @@ def _math_reading(alarm: Alarm, t: Transformation) -> Reading:
                         f"({t.metric_namespace}/{t.metric_name}), and the scanner does not read "
                         "its datapoints"
                     )
-                points = tuple(statistic(ms.stat, s, v, t.default_value) for s in history)
+                stats = (statistic(ms.stat, s, v, t.default_value) for s in history)
+                points = tuple(None if x is None else float(x) for x in stats)
                 cache[query_id] = Series(points, ms.period)
                 return cache[query_id]
             if query_id not in parsed:
@@ -409,8 +410,11 @@ def condition(alarm: Alarm, t: Transformation) -> Firing:
     events = [Scenario(1, 0)] + ([Scenario(1, INF)] if d is not None else [])
     quiet = [Scenario(0, 0)] + ([Scenario(0, 1), Scenario(0, INF)] if d is not None else [])
     earlier = [*quiet, Scenario(1, 0), Scenario(2, 0), *events[1:]]
-    # What came before, quietest first: (nothing, nothing) leads.
+    # What came before, quietest first: (nothing, nothing) leads. A single-metric alarm reads
+    # only the evaluated period.
     befores = sorted(product(earlier, repeat=HISTORY - 1), key=lambda b: sum(x.matches for x in b))
+    if not alarm.metrics:
+        befores = befores[:1]
     undocumented: str | None = None  # the first datapoint the documentation does not define
     for s in events:
         for before in befores:
