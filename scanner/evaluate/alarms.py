@@ -30,12 +30,18 @@ non-breaching datapoint, the event is outnumbered and never fires it; ``ignore``
 and is not proven. Two more settings make an alarm deaf: a ``Unit`` other than the one the filter
 publishes ("None" when its transformation names none), since CloudWatch then matches no
 datapoint; and ``EvaluateLowSampleCountPercentile = ignore`` on a percentile statistic, since one
-event is one sample. Metric-math alarms
-are evaluated on the same scenarios: queries on the filter's metric take the scenario's
-statistic, every other metric is missing, and a small expression language is interpreted
-(ids, numbers, ``+ - * /``, parentheses, ``FILL(x, n)``, ``SUM/MIN/MAX/AVG`` over ``METRICS()``
-or ``[..]``). Anything outside it is not an error of the account but something we cannot prove;
-the caller reports it as a broken link saying "cannot prove ...".
+event is one sample.
+
+Metric-math alarms (:mod:`scanner.evaluate.metric_math`) are evaluated on *histories*: the
+evaluated period and the :data:`HISTORY` - 1 periods before it, each an event or quiet scenario
+(or two events), so that functions of the preceding datapoint (DIFF, RATE, FILL REPEAT or
+LINEAR) see every case: an earlier datapoint next to it, further back, or none in the range.
+Queries on the filter's metric take each period's statistic. Every event history must breach; a
+quiet history must not (after an event too: ``FILL(m1, REPEAT)`` keeps the event's value and the
+alarm stays in ALARM). A datapoint the documentation does not define only matters when nothing
+documented already decides: it then gives "cannot prove", naming the function. A query on
+another metric cannot be computed (the scanner does not read its datapoints), nor can a function
+outside the computed set; the caller reports both as a broken link saying "cannot prove ...".
 """
 
 from __future__ import annotations
@@ -44,10 +50,17 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import product
 
+from scanner.evaluate import metric_math
+from scanner.evaluate.metric_math import Array, Point, Series, Undocumented, Value
+from scanner.evaluate.metric_math import Unprovable as Unprovable  # noqa: PLC0414 (re-exported)
 from scanner.model import Alarm, MetricQuery, Transformation
 
 INF = math.inf
+# Periods of a history: the evaluated one and two before it, enough for DIFF, RATE and FILL to
+# see an earlier datapoint next to it or one period further, or none at all.
+HISTORY = 3
 
 # Comparison operators of static-threshold alarms: symbol and test.
 COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
@@ -56,10 +69,6 @@ COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "LessThanThreshold": ("<", lambda x, t: x < t),
     "LessThanOrEqualToThreshold": ("<=", lambda x, t: x <= t),
 }
-
-
-class Unprovable(Exception):
-    """What one matching event does to the alarm cannot be decided; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +82,17 @@ class Scenario:
         if self.others == 0:
             return ""
         return f" once other log events add the default value {num(default_value or 0.0)}"
+
+    def name(self, default_value: float | None) -> str:
+        """The period in words, for a history."""
+        events = {0: "", 1: "one event", 2: "two events"}.get(self.matches, "events")
+        others = ""
+        if self.others:
+            many = "many other log events" if self.others == INF else "one other log event"
+            others = f"{many} (default value {num(default_value or 0.0)})"
+        if not events and not others:
+            return "a period without data"
+        return f"a period with {' among '.join(x for x in (events, others) if x)}"
 
 
 def num(value: float) -> str:
@@ -109,156 +129,6 @@ def statistic(stat: str, s: Scenario, v: float, d: float | None) -> float | None
             return samples[-1]
         return (s.matches * v + k * (d or 0.0)) / count
     raise Unprovable(f'cannot prove what the statistic "{stat}" gives for one event')
-
-
-# --------------------------------------------------------------------------------------------
-# Metric math: a small expression language, parsed into closures over the query values.
-
-Value = float | None | tuple[float | None, ...]
-Env = Mapping[str, Value]
-Node = Callable[[Env], Value]
-
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d*)?|\.\d+)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
-_AGGREGATES: dict[str, Callable[[list[float]], float]] = {
-    "SUM": sum,
-    "MIN": min,
-    "MAX": max,
-    "AVG": lambda xs: sum(xs) / len(xs),
-}
-
-
-def _scalar(value: Value, text: str) -> float | None:
-    if isinstance(value, tuple):
-        raise Unprovable(f'cannot prove the value of "{text}": it applies arithmetic to an array')
-    return value
-
-
-class _Expression:
-    """Recursive descent over the tokens of one expression; raises :class:`Unprovable`."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens: list[tuple[str, str]] = []
-        for m in _TOKEN.finditer(text.strip()):
-            number, name, other = m.groups()
-            self.tokens.append(
-                ("num", number) if number else ("id", name) if name else ("op", other)
-            )
-        self.pos = 0
-
-    def unsupported(self, what: str) -> Unprovable:
-        return Unprovable(f'cannot prove what the expression "{self.text}" gives: {what}')
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, op: str | None = None) -> tuple[str, str]:
-        token = self.peek()
-        if token is None or (op is not None and token != ("op", op)):
-            raise self.unsupported(f"expected {op or 'more'} at token {self.pos + 1}")
-        self.pos += 1
-        return token
-
-    def parse(self) -> Node:
-        node = self.sum()
-        extra = self.peek()
-        if extra is not None:
-            raise self.unsupported(f'"{extra[1]}" is not understood')
-        return node
-
-    def sum(self) -> Node:
-        return self._binary(self.product, {"+": lambda a, b: a + b, "-": lambda a, b: a - b})
-
-    def product(self) -> Node:
-        return self._binary(self.unary, {"*": lambda a, b: a * b, "/": _divide})
-
-    def _binary(
-        self, operand: Callable[[], Node], ops: dict[str, Callable[[float, float], float | None]]
-    ) -> Node:
-        left = operand()
-        while (token := self.peek()) is not None and token[0] == "op" and token[1] in ops:
-            self.take()
-            left = _combine(left, operand(), ops[token[1]], self.text)
-        return left
-
-    def unary(self) -> Node:
-        if self.peek() == ("op", "-"):
-            self.take()
-            inner = self.unary()
-            return _combine(lambda env: 0.0, inner, lambda a, b: a - b, self.text)
-        return self.primary()
-
-    def primary(self) -> Node:
-        kind, text = self.take()
-        if kind == "num":
-            constant = float(text)
-            return lambda env: constant
-        if kind == "op" and text == "(":
-            node = self.sum()
-            self.take(")")
-            return node
-        if kind == "op" and text == "[":
-            items = [self.sum()]
-            while self.peek() == ("op", ","):
-                self.take()
-                items.append(self.sum())
-            self.take("]")
-            return lambda env: tuple(_scalar(item(env), self.text) for item in items)
-        if kind == "id" and self.peek() == ("op", "("):
-            return self.call(text)
-        if kind == "id" and text[0].islower():
-            return lambda env: _lookup(env, text, self.text)
-        raise self.unsupported(f'"{text}" is not understood')
-
-    def call(self, name: str) -> Node:
-        self.take("(")
-        if name == "METRICS":
-            self.take(")")
-            return lambda env: env["METRICS()"]
-        if name == "FILL":
-            series = self.sum()
-            self.take(",")
-            fill = self.sum()
-            self.take(")")
-            return lambda env: _fill(series(env), _scalar(fill(env), self.text))
-        if name in _AGGREGATES:
-            arg = self.sum()
-            self.take(")")
-            return lambda env: _aggregate(name, arg(env), self.text)
-        raise self.unsupported(f"the function {name} is not supported")
-
-
-def _divide(a: float, b: float) -> float | None:
-    return a / b if b else None
-
-
-def _combine(
-    left: Node, right: Node, op: Callable[[float, float], float | None], text: str
-) -> Node:
-    def node(env: Env) -> Value:
-        a, b = _scalar(left(env), text), _scalar(right(env), text)
-        return None if a is None or b is None else op(a, b)
-
-    return node
-
-
-def _lookup(env: Env, name: str, text: str) -> Value:
-    if name not in env:
-        raise Unprovable(f'cannot prove what the expression "{text}" gives: no query "{name}"')
-    return env[name]
-
-
-def _fill(series: Value, fill: float | None) -> Value:
-    if isinstance(series, tuple):
-        return tuple(fill if x is None else x for x in series)
-    return fill if series is None else series
-
-
-def _aggregate(name: str, values: Value, text: str) -> float | None:
-    if not isinstance(values, tuple):
-        raise Unprovable(f'cannot prove what "{text}" gives: {name} over one series')
-    present = [x for x in values if x is not None]
-    return _AGGREGATES[name](present) if present else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,46 +222,99 @@ def _returned_query(alarm: Alarm) -> MetricQuery:
     return returned[0]
 
 
-def _math_value(alarm: Alarm, t: Transformation, s: Scenario, v: float) -> tuple[str, Value]:
-    """The returned query's label and value under one scenario."""
-    env: dict[str, Value] = {}
-    metric_values: list[float | None] = []
-    for q in alarm.metrics:
-        if q.metric_stat is not None:
-            ms = q.metric_stat
-            ours = same_metric(ms.namespace, ms.metric_name, ms.dimensions, t)
-            value = statistic(ms.stat, s, v, t.default_value) if ours else None
-            env[q.id] = value
-            metric_values.append(value)
-    env["METRICS()"] = tuple(metric_values)
-    expressions = {q.id: q.expression for q in alarm.metrics if q.expression is not None}
-    resolving: list[str] = []
+History = tuple[Scenario, ...]  # consecutive periods of the evaluation range, oldest first
+Reading = Callable[[History, float], tuple[str, Point]]
 
-    def resolve(query_id: str) -> Value:
-        if query_id in env:
-            return env[query_id]
-        if query_id in resolving:
-            raise Unprovable(f'cannot prove alarm "{alarm.name}": query "{query_id}" is circular')
-        resolving.append(query_id)
-        text = expressions[query_id]
-        for name in set(re.findall(r"\b[a-z][A-Za-z0-9_]*\b", text)) & set(expressions):
-            env[name] = resolve(name)
-        env[query_id] = _Expression(text).parse()(env)
-        resolving.pop()
-        return env[query_id]
 
+def _math_reading(alarm: Alarm, t: Transformation) -> Reading:
+    """The returned query's label, and its datapoint in the last period of a history.
+
+    Queries on the filter's metric take each period's statistic; a query on another metric
+    cannot be computed, since the scanner does not read its datapoints."""
+    metrics = {q.id: q.metric_stat for q in alarm.metrics if q.metric_stat is not None}
+    parsed: dict[str, metric_math.Expr] = {}
+    texts = {q.id: q.expression for q in alarm.metrics if q.expression is not None}
+    for query_id, text in texts.items():
+        tree = metric_math.parse(text)
+        if isinstance(tree, metric_math.ParseError):
+            raise Unprovable(f'cannot prove what the expression "{text}" gives: {tree.reason}')
+        parsed[query_id] = tree
     returned = _returned_query(alarm)
     label = returned.expression or returned.id
-    return label, resolve(returned.id)
+
+    def reading(history: History, v: float) -> tuple[str, Point]:
+        cache: dict[str, Value] = {}
+        resolving: list[str] = []
+
+        def value(query_id: str) -> Value:
+            if query_id in cache:
+                return cache[query_id]
+            ms = metrics.get(query_id)
+            if ms is not None:
+                if not same_metric(ms.namespace, ms.metric_name, ms.dimensions, t):
+                    raise Unprovable(
+                        f'cannot prove alarm "{alarm.name}" fires: query "{query_id}" reads '
+                        f"{ms.namespace}/{ms.metric_name}, not the metric of the filter "
+                        f"({t.metric_namespace}/{t.metric_name}), and the scanner does not read "
+                        "its datapoints"
+                    )
+                stats = (statistic(ms.stat, s, v, t.default_value) for s in history)
+                points = tuple(None if x is None else float(x) for x in stats)
+                cache[query_id] = Series(points, ms.period)
+                return cache[query_id]
+            if query_id not in parsed:
+                raise Unprovable(f'cannot prove alarm "{alarm.name}": no query "{query_id}"')
+            if query_id in resolving:
+                raise Unprovable(
+                    f'cannot prove alarm "{alarm.name}": query "{query_id}" is circular'
+                )
+            resolving.append(query_id)
+            try:
+                cache[query_id] = metric_math.evaluate(parsed[query_id], context)
+            except Unprovable as why:
+                if str(why).startswith("cannot prove"):
+                    raise
+                raise Unprovable(
+                    f'cannot prove what the expression "{texts[query_id]}" gives: {why}'
+                ) from None
+            resolving.pop()
+            return cache[query_id]
+
+        def period(query_id: str) -> int:
+            ms = metrics.get(query_id)
+            if ms is None:
+                raise Unprovable("PERIOD applies to a metric, not to the result of an expression")
+            return ms.period
+
+        def all_metrics(contains: str | None) -> Array:
+            chosen = [i for i in metrics if contains is None or contains in i]
+            series = [value(i) for i in chosen]
+            return Array(tuple(s for s in series if isinstance(s, Series)))
+
+        context = metric_math.Context(value, all_metrics, period, len(history))
+        result = value(returned.id)
+        if isinstance(result, Array):
+            raise Unprovable(
+                f'cannot prove alarm "{alarm.name}" fires: "{label}" gives several time series'
+            )
+        if not isinstance(result, Series):
+            raise Unprovable(
+                f'cannot prove alarm "{alarm.name}" fires: "{label}" gives a number, not a time '
+                "series"
+            )
+        return label, result.points[-1]
+
+    return reading
 
 
-def _alarm_value(alarm: Alarm, t: Transformation, s: Scenario, v: float) -> tuple[str, Value]:
+def _reading(alarm: Alarm, t: Transformation) -> Reading:
+    """How to read the alarm's datapoint in the last period of a history."""
     if alarm.metrics:
-        return _math_value(alarm, t, s, v)
+        return _math_reading(alarm, t)
     stat = alarm.statistic or alarm.extended_statistic
     if stat is None:
         raise Unprovable(f'cannot prove alarm "{alarm.name}": it names no statistic')
-    return stat, statistic(stat, s, v, t.default_value)
+    return lambda history, v: (stat, statistic(stat, history[-1], v, t.default_value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,41 +400,79 @@ def condition(alarm: Alarm, t: Transformation) -> Firing:
     symbol, test = COMPARISONS[alarm.comparison_operator]
     threshold = alarm.threshold
     breaching_missing = alarm.treat_missing_data == "breaching"
+    reading = _reading(alarm, t)
+    name = f'alarm "{alarm.name}"'
+    d = t.default_value
 
-    def breaches(value: Value, label: str) -> bool:
-        value = _scalar(value, label)
+    def breaches(value: float | None) -> bool:
         return breaching_missing if value is None else test(value, threshold)
 
-    with_default = t.default_value is not None
-    for s in [Scenario(1, 0)] + ([Scenario(1, INF)] if with_default else []):
-        label, value = _alarm_value(alarm, t, s, v)
-        if not breaches(value, label):
-            gives = "no datapoint" if value is None else num(_scalar(value, label) or 0.0)
-            return Firing(
-                f'alarm "{alarm.name}" fires only when {label} {symbol} {num(threshold)} '
-                f"but one event gives {gives}{s.describe(t.default_value)}"
-            )
-    quiet = [Scenario(0, 0)] + ([Scenario(0, 1), Scenario(0, INF)] if with_default else [])
-    present: list[str] = []  # what the quiet periods hold, when that is a datapoint
-    for s in quiet:
-        label, value = _alarm_value(alarm, t, s, v)
-        if breaches(value, label):
-            if value is None:
-                return Firing(
-                    f'alarm "{alarm.name}" treats missing data as breaching, so it sits in '
-                    "ALARM without any event and never notifies one"
+    events = [Scenario(1, 0)] + ([Scenario(1, INF)] if d is not None else [])
+    quiet = [Scenario(0, 0)] + ([Scenario(0, 1), Scenario(0, INF)] if d is not None else [])
+    earlier = [*quiet, Scenario(1, 0), Scenario(2, 0), *events[1:]]
+    # What came before, quietest first: (nothing, nothing) leads. A single-metric alarm reads
+    # only the evaluated period.
+    befores = sorted(product(earlier, repeat=HISTORY - 1), key=lambda b: sum(x.matches for x in b))
+    if not alarm.metrics:
+        befores = befores[:1]
+    undocumented: str | None = None  # the first datapoint the documentation does not define
+    for s in events:
+        for before in befores:
+            label, value = reading((*before, s), v)
+            if isinstance(value, Undocumented):
+                undocumented = undocumented or value.reason
+            elif not breaches(value):
+                gives = "no datapoint" if value is None else num(value)
+                _, idle = reading((Scenario(0, 0),) * HISTORY, v)
+                inverted = (
+                    f"; without any event it gives {num(idle)}, so it sits in ALARM and an "
+                    "event only returns it to OK"
+                    if isinstance(idle, float) and breaches(idle)
+                    else ""
                 )
-            return Firing(
-                f'alarm "{alarm.name}" already breaches without any event ({label} '
-                f"{symbol} {num(threshold)} holds for {num(_scalar(value, label) or 0.0)}), "
-                "so it sits in ALARM and never notifies one"
-            )
-        if value is not None:
-            present.append(f"{label} = {num(_scalar(value, label) or 0.0)}")
+                return Firing(
+                    f"{name} fires only when {label} {symbol} {num(threshold)} but one event "
+                    f"gives {gives}{s.describe(d)}{_earlier(before, d)}{inverted}"
+                )
+    present: list[str] = []  # what the quiet periods hold, when that is a datapoint
+    for before in befores:
+        for s in quiet:
+            label, value = reading((*before, s), v)
+            if isinstance(value, Undocumented):
+                undocumented = undocumented or value.reason
+                continue
+            if breaches(value) and value is None:
+                return Firing(
+                    f"{name} treats missing data as breaching, so it sits in ALARM without any "
+                    "event and never notifies one"
+                )
+            if breaches(value) and not any(x.matches for x in before):
+                return Firing(
+                    f"{name} already breaches without any event ({label} {symbol} "
+                    f"{num(threshold)} holds for {num(value or 0.0)}), so it sits in ALARM and "
+                    "never notifies one"
+                )
+            if breaches(value):
+                return Firing(
+                    f"{name} still breaches after an event ({label} {symbol} {num(threshold)} "
+                    f"holds for {num(value or 0.0)} in {s.name(d)}{_earlier(before, d)}), so "
+                    "it stays in ALARM and does not notify the next event"
+                )
+            if value is not None:
+                present.append(f"{label} = {num(value)}")
+    if undocumented is not None:
+        raise Unprovable(f"cannot prove {name} fires: {undocumented}")
     needed = alarm.datapoints_to_alarm or alarm.evaluation_periods
     if needed == 1:
         return Firing(None)
     return _m_of_n(alarm, needed, present)
+
+
+def _earlier(before: History, default_value: float | None) -> str:
+    """The periods before, when they are not all without data."""
+    if all(x.matches == 0 and x.others == 0 for x in before):
+        return ""
+    return f" (periods before: {', then '.join(x.name(default_value) for x in before)})"
 
 
 def _m_of_n(alarm: Alarm, needed: int, present: list[str]) -> Firing:

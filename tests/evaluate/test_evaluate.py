@@ -331,11 +331,19 @@ def test_alarm_with_other_dimensions_does_not_watch_the_metric() -> None:
     assert finding.broken_link is Link.ALARM
 
 
-def math_alarm(account: Account, expression: str, stat: str = "Sum") -> Account:
+def math_alarm(
+    account: Account, expression: str, stat: str = "Sum", other: bool = False
+) -> Account:
+    """An alarm on ``expression`` over m1, the filter's metric, and with ``other`` m2, a metric
+    of another name whose datapoints the scanner does not read."""
     metric = MetricStat(NAMESPACE, METRIC, stat, 300)
     queries = (
         MetricQuery("m1", metric_stat=metric),
-        MetricQuery("m2", metric_stat=MetricStat(NAMESPACE, "Other", "Sum", 300)),
+        *(
+            [MetricQuery("m2", metric_stat=MetricStat(NAMESPACE, "Other", "Sum", 300))]
+            if other
+            else []
+        ),
         MetricQuery("e1", expression=expression, return_data=True),
     )
     return with_alarm(
@@ -345,25 +353,32 @@ def math_alarm(account: Account, expression: str, stat: str = "Sum") -> Account:
 
 @pytest.mark.parametrize(
     "expression",
-    ["m1", "FILL(m1, 0) + FILL(m2, 0)", "SUM(METRICS())", "MAX([m1, m2]) * 2", "(m1 - -1) / 2"],
+    ["m1", "FILL(m1, 0) * 1", "SUM(METRICS())", "MAX([m1, m1 * 2]) * 2", "(m1 - -1) / 2"],
 )
 def test_metric_math_alarm_on_the_filter_metric_passes(expression: str) -> None:
     finding = check(math_alarm(healthy(), expression))
     assert finding.status is Status.PASS, finding.reason
 
 
-@pytest.mark.parametrize(
-    ("expression", "reason"),
-    [
-        (
-            "m1 + m2",
-            f'alarm "{ALARM}" fires only when m1 + m2 >= 1 but one event gives no datapoint',
-        ),
-        ("m1 / 2", f'alarm "{ALARM}" fires only when m1 / 2 >= 1 but one event gives 0.5'),
-    ],
-)
-def test_metric_math_alarm_that_one_event_does_not_trip_fails(expression: str, reason: str) -> None:
-    assert_fails(check(math_alarm(healthy(), expression)), Link.ALARM_CONDITION, reason)
+def test_metric_math_alarm_that_one_event_does_not_trip_fails() -> None:
+    assert_fails(
+        check(math_alarm(healthy(), "m1 / 2")),
+        Link.ALARM_CONDITION,
+        f'alarm "{ALARM}" fires only when m1 / 2 >= 1 but one event gives 0.5',
+    )
+
+
+@pytest.mark.parametrize("expression", ["m1 + m2", "FILL(m1, 0) + FILL(m2, 0)", "SUM(METRICS())"])
+def test_metric_math_reading_another_metric_cannot_be_proven(expression: str) -> None:
+    # What m1 + m2 gives depends on m2's datapoints ("missing values are treated as 0" only
+    # where the other series has one), which the scanner does not read.
+    finding = check(math_alarm(healthy(), expression, other=True))
+    assert finding.status is Status.FAIL
+    assert finding.broken_link is Link.ALARM_CONDITION
+    assert finding.reason == (
+        f'cannot prove alarm "{ALARM}" fires: query "m2" reads {NAMESPACE}/Other, not the metric '
+        f"of the filter ({NAMESPACE}/{METRIC}), and the scanner does not read its datapoints"
+    )
 
 
 def test_metric_math_beyond_the_supported_language_cannot_be_proven() -> None:
