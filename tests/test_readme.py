@@ -26,10 +26,12 @@ def test_rules_table_lists_every_rule_as_the_catalog_has_it() -> None:
             rule.severity,
             _cell(rule.cis_sections.get("cis-1.2")),
             _cell(rule.cis_sections.get("cis-5.0")),
+            _cell(rule.cis_sections.get("cis-7.0")),
             _cell(rule.securityhub_control),
             _cell(rule.cloudguard_rule),
             rule.title,
         ], rule.id
+        assert rule.cis_sections.get("cis-6.0") == rule.cis_sections.get("cis-7.0"), rule.id
 
 
 def test_the_quick_start_test_command_is_what_ci_runs() -> None:

@@ -17,10 +17,11 @@ An unknown name is an error of the caller, not of the data: it raises :class:`Un
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from scanner.catalog import _controls
 from scanner.errors import UnknownNameError
 from scanner.patterns import JsonPattern
 
@@ -201,41 +202,22 @@ class Catalog:
         raise UnknownNameError(f"unknown rule {rule_id!r}", rule_id, (r.id for r in self.rules))
 
     def find_rule(self, name: str, profile: str | Profile | None = None) -> Rule:
-        """The rule called ``name``, or numbered ``name`` in a standard.
-
-        ``name`` is a rule id (``cloudtrail-changes``), a control id in any standard
-        (``CloudWatch.5``, ``D9.AWS.MON.04``, ``4.5``; any case), or one qualified by its
-        family (``cis-1.2:3.5``). A CIS number names different rules in different versions
-        (4.4 is IAM policy changes in v1.4-v5.0 but 3.4 in v1.2): it is read in the CIS
-        versions ``profile`` lists (``recommended``: v5.0), and if it still names several rules
-        the error lists them as qualified ids.
+        """The rule ``name`` means under ``profile`` (``None``: no profile chosen): a rule id,
+        a control id read in the profile's standard (``4.4``, ``CloudWatch.4``; any case), or one
+        qualified by its standard (``cis-1.2:3.4``). The rules of reading are in ``_controls``.
         """
-        for rule in self.rules:
-            if rule.id == name:
-                return rule
-        family, colon, number = name.rpartition(":")
-        wanted = (number if colon else name).casefold()
-        matches = [
-            (key, rule)
-            for rule in self.rules
-            for key, value in rule.controls.items()
-            if value.casefold() == wanted and (not colon or key == family)
-        ]
-        rules = list(dict.fromkeys(rule for _, rule in matches))
-        if len(rules) > 1 and not colon:
-            listed = set(self.profile(_name_of(profile)).identifiers)
-            narrowed = list(dict.fromkeys(rule for key, rule in matches if key in listed))
-            rules = narrowed or rules
-        if len(rules) == 1:
-            return rules[0]
-        if rules:
-            candidates = (f"{key}:{name} ({rule.id})" for key, rule in matches)
-            raise UnknownNameError(
-                f"control id {name!r} names {len(rules)} rules", name, candidates, "qualify it"
-            )
-        raise UnknownNameError(
-            f"unknown rule or control id {name!r}", name, (r.id for r in self.rules)
-        )
+        return _controls.resolve(self, name, profile)
+
+    def find_rules(
+        self, names: Iterable[str], profile: str | Profile | None = None
+    ) -> tuple[Rule, ...]:
+        """The rules ``names`` mean under ``profile``, each of them in the profile that runs
+        (the default one when ``profile`` is ``None``)."""
+        return _controls.resolve_all(self, names, profile)
+
+    def controls_in(self, profile: str | Profile) -> tuple[str, ...]:
+        """The control ids the profile's own standard gives its rules (none for recommended)."""
+        return _controls.controls_in(self, self.profile(_name_of(profile)))
 
     def profile(self, name: str | None = None) -> Profile:
         """The profile called ``name``; the default profile when ``name`` is ``None``."""

@@ -100,7 +100,7 @@ def _show_reference(ref: Reference, out: Out) -> None:
 def _rules_show(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)
-    rule = catalog.find_rule(args.rule, profile)
+    rule = catalog.find_rule(args.rule, args.rules_profile)  # without -r: in every standard
     sections = ", ".join(
         f"{identifier_label(key).removeprefix('CIS ')}: {number}"
         for key, number in rule.cis_sections.items()
@@ -169,7 +169,7 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
 def _rules_check_pattern(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)
-    rule = catalog.find_rule(args.rule, profile)
+    rule = catalog.find_rule(args.rule, args.rules_profile)  # without -r: in every standard
     try:
         verdict = judge(rule, profile, args.pattern, origin="user")
     except PatternSyntaxError as err:
@@ -193,7 +193,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
     show = add_command(rule_commands, "show", _rules_show, "everything about one rule")
     show.add_argument(
-        "rule", metavar="RULE", help="a rule id or a control id (4.4, CloudWatch.4, cis-1.2:3.4)"
+        "rule",
+        metavar="RULE",
+        help="a rule id or a control id, read in the -r profile's standard (4.4, CloudWatch.4, "
+        "cis-1.2:3.4)",
     )
     rules_profile_option(show, deprecated_profile=True)
 

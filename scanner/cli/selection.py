@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 
 from scanner.catalog import SEVERITIES, Catalog, Profile
 from scanner.cli.validate import names, quoted
-from scanner.errors import UsageError
+from scanner.errors import UnknownNameError, UsageError
 from scanner.evaluate import Suppression, mark
 from scanner.model import Finding, Inventory, Status
 
@@ -105,10 +105,12 @@ class Selection:
         either fails before any work."""
         rules = None
         if args.rules:
-            found = [catalog.find_rule(name, profile) for name in args.rules]
-            outside = [rule.id for rule in found if profile.name not in rule.accepted]
-            if outside:
-                raise UsageError(f"--rules: not in profile {profile.name}: {quoted(outside)}")
+            # A bare control id is read in the profile -r chose; without -r, in every standard.
+            chosen = profile if getattr(args, "rules_profile", None) is not None else None
+            try:
+                found = catalog.find_rules(args.rules, chosen)
+            except UnknownNameError as err:
+                raise UsageError(f"--rules: {err}") from None
             rules = frozenset(rule.id for rule in found)
         suppressions: tuple[Suppression, ...] = ()
         if getattr(args, "suppressions", None):

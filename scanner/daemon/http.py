@@ -10,7 +10,10 @@
   opens before the restore, so probes are answered (503) while a large state loads.
 * ``/api/v1/findings``: this shard's current findings as JSON, a page at a time (``limit``, and
   the opaque ``cursor`` of the ``next`` link), filtered by ``account``, ``rule``, ``status``,
-  ``severity`` and ``ou`` (an OU path and everything below it; each may repeat). When a bearer
+  ``severity`` and ``ou`` (an OU path and everything below it; each may repeat). ``rule`` is a
+  rule id or a control id read in the daemon's profile, as ``--rules`` reads it: an unknown or
+  ambiguous one, or a rule the profile does not hold, is a 400 saying what would work, not an
+  empty page. When a bearer
   token is configured (a file or an environment variable) ``/api/`` requires ``Authorization:
   Bearer <token>``, compared in constant time and read at each request so a rotated secret file
   takes effect at once.
@@ -41,8 +44,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from prometheus_client.exposition import gzip_accepted
 
+from scanner.catalog import load_catalog
 from scanner.daemon.metrics import AccountView
 from scanner.daemon.scheduler import Service
+from scanner.errors import UnknownNameError
 from scanner.model import Finding, Status
 
 T = TypeVar("T")
@@ -98,13 +103,24 @@ def _decode_cursor(text: str) -> tuple[str, str]:
     return key[0], key[1]
 
 
-def parse_query(params: Mapping[str, str], getall: Callable[[str], list[str]]) -> Query:
-    """The request's query string checked: one line naming the first problem, as a 400."""
+def parse_query(
+    params: Mapping[str, str], getall: Callable[[str], list[str]], profile: str | None = None
+) -> Query:
+    """The request's query string checked: one line naming the first problem, as a 400.
+
+    ``rule`` values become rule ids, read in ``profile`` (the daemon's) as the CLI reads them.
+    """
     unknown = sorted(set(params) - {*_FILTERS, *_PAGING})
     if unknown:
         known = ", ".join((*_FILTERS, *_PAGING))
         raise _bad(f"unknown parameter {unknown[0]!r}; known: {known}")
     filters = {key: frozenset(getall(key)) for key in _FILTERS if key in params}
+    if "rule" in filters:
+        try:
+            rules = load_catalog().find_rules(sorted(filters["rule"]), profile)
+        except UnknownNameError as err:
+            raise _bad(str(err)) from None
+        filters["rule"] = frozenset(rule.id for rule in rules)
     if "status" in filters:
         filters["status"] = frozenset(s.upper() for s in filters["status"])
         bad = sorted(filters["status"] - {s.value for s in Status})
@@ -242,7 +258,7 @@ async def _probe(request: web.Request) -> web.Response:
 
 async def _findings(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
-    query = parse_query(request.query, request.query.getall)
+    query = parse_query(request.query, request.query.getall, service.config.rules.profile)
 
     def render() -> tuple[bytes, bool]:
         return _maybe_gzip(request, findings_page(service, query, request.path))

@@ -85,7 +85,7 @@ def test_rules_list_defaults_to_recommended_with_every_identifier(
         "severity": "medium",
         "title": "Unauthorized API calls",
         "identifiers": {
-            "cis-5.0": "4.1",
+            "cis-7.0": "5.1",
             "securityhub": "CloudWatch.2",
             "cloudguard": "D9.AWS.MON.01",
         },

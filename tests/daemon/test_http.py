@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import json
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from scanner.daemon.config import Config
+from scanner.catalog import Catalog, load_catalog
+from scanner.daemon.config import Config, RulesConfig
 from scanner.daemon.http import Server, make_app, start
 from scanner.daemon.metrics import AccountView, Metrics
 from scanner.daemon.scheduler import Service
@@ -54,8 +57,8 @@ class Running:
             return await response.read(), dict(response.headers)
 
 
-async def serve(token_file: Path | None = None) -> Running:
-    service = Service(Config(), Shard(), Metrics())
+async def serve(token_file: Path | None = None, config: Config | None = None) -> Running:
+    service = Service(config or Config(), Shard(), Metrics())
     service.metrics.restore(
         [
             finding(A, "vpc-changes", Status.FAIL),
@@ -123,6 +126,82 @@ def test_findings_filtered_by_account_rule_and_status() -> None:
             assert (status, body) == (400, "unknown status 'BROKEN'; known: PASS, FAIL, ERROR\n")
             status, body, _ = await r.get("/api/v1/findings?acount=1")
             assert status == 400 and "unknown parameter 'acount'" in body
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_findings_by_control_id_read_in_the_daemons_profile() -> None:
+    async def scenario(profile: str, wanted: dict[str, set[str]], refused: dict[str, str]) -> None:
+        config = dataclasses.replace(Config(), rules=RulesConfig(profile=profile))
+        r = await serve(config=config)
+        try:
+            for name, rules in wanted.items():
+                status, body, _ = await r.get(f"/api/v1/findings?rule={name}")
+                assert status == 200, (name, body)
+                assert {f["rule"] for f in json.loads(body)["findings"]} == rules, name
+            for name, message in refused.items():
+                status, body, _ = await r.get(f"/api/v1/findings?rule={name}")
+                assert status == 400, (name, body)
+                assert body.startswith(message) and body.count("\n") == 1, (name, body)
+        finally:
+            await r.server.close()
+
+    every_rule = ", ".join(rule.id for rule in load_catalog().rules)
+    run(
+        scenario(
+            "recommended",
+            {
+                "4.14": {"vpc-changes"},
+                "5.14": {"vpc-changes"},
+                "CloudWatch.14": {"vpc-changes"},
+                "4.11&rule=vpc-changes": {"vpc-changes", "nacl-changes"},
+                "4.4": set(),  # a rule of the profile: no findings of it yet
+            },
+            {"nope": f"unknown rule or control id 'nope'; valid names: {every_rule}\n"},
+        )
+    )
+    run(
+        scenario(
+            "cis-5.0",
+            {"4.14": {"vpc-changes"}, "cis-7.0:5.11": {"nacl-changes"}},
+            {
+                "5.14": "'5.14' is not a control of cis-5.0 (in other standards it names "
+                "vpc-changes); its controls: 4.1, 4.2,",
+                "iam-login-profile-changes": "not in profile cis-5.0: iam-login-profile-changes",
+            },
+        )
+    )
+
+
+def test_an_ambiguous_rule_is_a_400_listing_the_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = load_catalog()
+    renumbered = Catalog(  # v1.2's 3.1 renumbered 4.14: two rules under one number
+        tuple(
+            dataclasses.replace(rule, cis_sections={**rule.cis_sections, "cis-1.2": "4.14"})
+            if rule.id == "unauthorized-api-calls"
+            else rule
+            for rule in catalog.rules
+        ),
+        catalog.profiles,
+        catalog.default_profile,
+    )
+    monkeypatch.setattr("scanner.daemon.http.load_catalog", lambda: renumbered)
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            status, body, _ = await r.get("/api/v1/findings?rule=4.14")
+            assert status == 400
+            assert body.startswith(
+                "control id '4.14' names 2 rules; qualify it: "
+                "cis-1.2:4.14 (unauthorized-api-calls), cis-1.4:4.14 (vpc-changes)"
+            )
+            _, body, _ = await r.get("/api/v1/findings?rule=cis-5.0:4.14&limit=1")
+            page = json.loads(body)
+            assert [f["rule"] for f in page["findings"]] == ["vpc-changes"]
+            assert "rule=vpc-changes" in page["next"]  # the next link names the rule by its id
         finally:
             await r.server.close()
 

@@ -80,7 +80,7 @@ def test_a_failing_finding_names_its_product_control_resources_and_fix(
     assert item["Types"] == ["Software and Configuration Checks/Industry and Regulatory Standards"]
     assert item["Compliance"]["SecurityControlId"] == finding.controls["securityhub"]
     assert item["Compliance"]["RelatedRequirements"] == [
-        f"CIS AWS Foundations Benchmark v5.0.0/{finding.controls['cis-5.0']}"
+        f"CIS AWS Foundations Benchmark v7.0.0/{finding.controls['cis-7.0']}"
     ]
     assert item["Compliance"]["StatusReasons"] == [
         {"ReasonCode": "BROKEN_LINK_LOGGING", "Description": finding.reason}

@@ -50,7 +50,7 @@ def test_a_failing_row_names_the_broken_link_its_resource_and_the_controls(
     ]
     assert table[0]["ou_path"].count("/") >= 1  # a nested OU: Workloads/...
     numbers = finding.controls
-    expected = [f"CIS 5.0 {numbers['cis-5.0']}", f"Security Hub {numbers['securityhub']}"]
+    expected = [f"CIS 7.0 {numbers['cis-7.0']}", f"Security Hub {numbers['securityhub']}"]
     assert table[0]["controls"].split("; ")[:2] == expected  # the profile's standards, in order
 
 

@@ -83,7 +83,7 @@ def test_a_failing_event_carries_the_account_the_chain_the_missed_events_and_the
     assert event["unmapped"]["missed_events"] == list(finding.missed_events)
     assert event["unmapped"]["broken_link"] == str(Link.FILTER)
     assert event["remediation"]["desc"] == finding.remediation["console"]
-    assert "CIS AWS Foundations Benchmark v5.0.0" in event["compliance"]["standards"]
+    assert "CIS AWS Foundations Benchmark v7.0.0" in event["compliance"]["standards"]
 
 
 def test_a_pass_is_informational(demo_report: Demo) -> None:
