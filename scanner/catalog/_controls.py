@@ -12,7 +12,9 @@ everywhere. The rules, in order:
    monitoring section is 3.x in v1.2, 4.x in v1.4-v5.0, 5.x in v6.0-v7.0):
 
    * a profile one standard defines (its ``membership``: ``cis-5.0``, ``securityhub``) reads it
-     in that standard only: ``3.1`` under ``cis-5.0`` is refused, CIS v5.0 has no control 3.1;
+     in that standard, and then in the unversioned ones (Security Hub, CloudGuard ids mean one
+     rule everywhere): ``3.1`` under ``cis-5.0`` is refused, CIS v5.0 has no control 3.1, and
+     ``CloudWatch.4`` is accepted;
    * a profile no standard defines (``recommended``) reads it in the standards it lists first
      (the latest CIS version, Security Hub, CloudGuard), and if it names nothing there, in every
      standard, like no profile;
@@ -87,6 +89,12 @@ def _qualified(catalog: Catalog, name: str, family: str, number: str) -> Rule:
 def _in_standard(catalog: Catalog, name: str, profile: Profile) -> Rule:
     assert profile.membership is not None
     rule = _one(name, _numbered(catalog, name, (profile.membership,)))
+    if rule is not None:
+        return rule
+    # Product ids (Security Hub's CloudWatch.4, CloudGuard's D9.AWS.MON.04) have one meaning in
+    # every version: they are read under any profile.
+    unversioned = [key for key in standards(catalog) if not key.startswith("cis-")]
+    rule = _one(name, _numbered(catalog, name, unversioned))
     if rule is not None:
         return rule
     elsewhere = list(dict.fromkeys(r.id for _, r in _numbered(catalog, name, standards(catalog))))
