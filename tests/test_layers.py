@@ -1,10 +1,10 @@
 """The package's shape: each folder is a layer, and the pure core never reaches for the shell.
 
-The core (model, patterns, catalog, evaluate, remediation, and the error hierarchy) may import the
-standard library and other core modules only: no AWS, daemon, CLI or testing code, and no
-third-party package. Every import counts, also the ones inside functions, since a lazy import
-is still a dependency. The command line must stay light: ``scanner rules list`` loads neither
-aiobotocore nor the daemon.
+The core (model, patterns, catalog, evaluate, remediation, report, policy, and the error
+hierarchy) may import the standard library and other core modules only: no AWS, daemon, CLI or
+testing code, and no third-party package. Every import counts, also the ones inside functions,
+since a lazy import is still a dependency. The command line must stay light: ``scanner rules
+list`` loads neither aiobotocore nor the daemon.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "scanner"
 # Modules of the core that are single files rather than folders: shared leaves without a layer.
 LEAVES = ("errors", "aws_defaults")
-CORE = ("model", "patterns", "catalog", "evaluate", "remediation", "report", *LEAVES)
+CORE = ("model", "patterns", "catalog", "evaluate", "remediation", "report", "policy", *LEAVES)
 SHELL = ("aws", "daemon", "cli", "testing")
 HEAVY = ("aiobotocore", "botocore", "aiohttp", "prometheus_client", "yaml", "moto")
 
