@@ -1,10 +1,10 @@
 """The package's shape: each folder is a layer, and the pure core never reaches for the shell.
 
-The core (model, patterns, catalog, evaluate, remediation, and the error hierarchy) may import the
-standard library and other core modules only: no AWS, daemon, CLI or testing code, and no
-third-party package. Every import counts, also the ones inside functions, since a lazy import
-is still a dependency. The command line must stay light: ``scanner rules list`` loads neither
-aiobotocore nor the daemon.
+The core (model, patterns, catalog, evaluate, remediation, report, policy, and the error
+hierarchy) may import the standard library and other core modules only: no AWS, daemon, CLI or
+testing code, and no third-party package. Every import counts, also the ones inside functions,
+since a lazy import is still a dependency. The command line must stay light: ``scanner rules
+list`` loads neither aiobotocore nor the daemon.
 """
 
 from __future__ import annotations
