@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from scanner.model import Finding
-from scanner.remediation.plan import CHANGES, STEP_ORDER, FindingPlan, Resource, Step
+from scanner.remediation.plan import STEP_ORDER, FindingPlan, Resource, Step
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class AccountRemediation:
             for plan in plans:
                 if step not in plan.steps:
                     continue
-                for resource in CHANGES[step]:
+                for resource in plan.changes(step):
                     entry = found.setdefault((step, plan.key(resource)), (plan, resource, []))
                     entry[2].append(plan.finding)
         changes = tuple(

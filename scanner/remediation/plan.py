@@ -32,8 +32,24 @@ from dataclasses import dataclass, fields
 from typing import Literal, get_args
 
 from scanner.catalog import Reference, Rule
-from scanner.model import Finding, Link, LinkResult, LinkStatus, arn_parts, arn_region
+from scanner.model import (
+    Finding,
+    Link,
+    LinkResult,
+    LinkStatus,
+    arn_account,
+    arn_parts,
+    arn_region,
+    is_aws_managed_sns_key,
+)
 from scanner.patterns import render
+from scanner.remediation.grants import (
+    KEY_SID,
+    PUBLISH_SID,
+    cloudwatch_key_statement,
+    cloudwatch_publish_statement,
+    with_statement,
+)
 
 # Where a resource lives: the trail's home region, the region of the log group and its alarms,
 # or the region of the topic the alarm notifies.
@@ -48,6 +64,9 @@ Step = Literal[
     "filter",
     "topic",
     "subscriber",
+    "topic_key",
+    "topic_policy",
+    "delivery",
     "alarm",
     "actions",
 ]
@@ -55,8 +74,24 @@ Step = Literal[
 STEP_ORDER: tuple[Step, ...] = get_args(Step)
 
 # What a fix creates or changes. ``topic`` is a new topic with its subscription; ``subscription``
-# a subscription to a topic that exists.
-Resource = Literal["trail", "log_group", "role", "filter", "alarm", "topic", "subscription"]
+# a subscription to a topic that exists. At the notification end: ``key`` is the state of the
+# topic's KMS key (enabled, not pending deletion), ``key_policy`` its key policy,
+# ``topic_encryption`` the topic's KmsMasterKeyId, ``topic_policy`` its access policy, and
+# ``subscription_filter`` the filter policies of its subscriptions that drop the alarms.
+Resource = Literal[
+    "trail",
+    "log_group",
+    "role",
+    "filter",
+    "alarm",
+    "topic",
+    "subscription",
+    "key",
+    "key_policy",
+    "topic_encryption",
+    "topic_policy",
+    "subscription_filter",
+]
 
 ROLE_OF: dict[Resource, Role] = {
     "trail": "trail",
@@ -66,10 +101,17 @@ ROLE_OF: dict[Resource, Role] = {
     "alarm": "monitoring",
     "topic": "topic",
     "subscription": "topic",
+    # The topic's key is in the topic's region (SNS accepts no key of another region).
+    "key": "topic",
+    "key_policy": "topic",
+    "topic_encryption": "topic",
+    "topic_policy": "topic",
+    "subscription_filter": "topic",
 }
 
 # The resources each step changes, in the order they are declared. Every trail step changes the
-# one trail resource, which is why declarative formats declare the trail once.
+# one trail resource, which is why declarative formats declare the trail once. ``topic_key``
+# changes some of its resources, as the key's repair calls for (:data:`KEY_FIXES`).
 CHANGES: dict[Step, tuple[Resource, ...]] = {
     "new_trail": ("trail",),
     "trail": ("trail",),
@@ -79,8 +121,25 @@ CHANGES: dict[Step, tuple[Resource, ...]] = {
     "filter": ("filter",),
     "topic": ("topic",),
     "subscriber": ("subscription",),
+    "topic_key": ("key", "key_policy", "topic_encryption"),
+    "topic_policy": ("topic_policy",),
+    "delivery": ("subscription_filter",),
     "alarm": ("alarm",),
     "actions": ("alarm",),
+}
+
+# How the topic's key is repaired, and the resources each repair changes:
+#
+# * ``replace``: the topic uses the AWS managed key alias/aws/sns (whose policy is AWS's and grants
+#   CloudWatch nothing), or a key that does not exist: point the topic at a customer managed key
+#   whose policy grants CloudWatch (the key's policy first, then the topic's attribute);
+# * ``enable``: a customer managed key that is not enabled (cancel its deletion first if pending);
+# * ``policy``: a customer managed key whose policy does not let CloudWatch use it.
+KeyFix = Literal["replace", "enable", "policy"]
+KEY_FIXES: dict[KeyFix, tuple[Resource, ...]] = {
+    "replace": ("key_policy", "topic_encryption"),
+    "enable": ("key",),
+    "policy": ("key_policy",),
 }
 
 # What the scan cannot know.
@@ -89,6 +148,7 @@ S3_BUCKET = "<S3_BUCKET_NAME>"
 LOGS_ROLE_ARN = "<CLOUDTRAIL_LOGS_ROLE_ARN>"
 REGION = "<REGION>"
 LOG_GROUP = "<LOG_GROUP_NAME>"
+KMS_KEY_ARN = "<KMS_KEY_ARN>"
 PLACEHOLDER = re.compile(r"<[A-Z0-9_]+>")
 # What each one stands for (Terraform variables and CloudFormation parameters say so).
 PLACEHOLDERS: dict[str, str] = {
@@ -97,6 +157,11 @@ PLACEHOLDERS: dict[str, str] = {
     LOGS_ROLE_ARN: "The role the trail assumes to deliver to CloudWatch Logs (its current one).",
     REGION: "The region to monitor from (the account has no trail to go by).",
     LOG_GROUP: "The log group the trail delivers to.",
+    KMS_KEY_ARN: (
+        "The ARN of a customer managed KMS key to encrypt the topic with, in the topic's region "
+        "(CloudWatch cannot use the AWS managed key alias/aws/sns): its key policy must let "
+        "cloudwatch.amazonaws.com use it, with the statement this fix adds."
+    ),
 }
 
 # Names of what remediation creates beyond the rule's own filter, metric and alarm.
@@ -143,6 +208,26 @@ class RemediationContext:
     ``region`` is the log group's region, or the trail's home region when there is no log group;
     ``topic_arn`` is a topic of the account with a confirmed subscriber, reused when it is in the
     alarm's region.
+
+    The notification end of the chain (its topic is the alarm's; every field ``""`` when unknown):
+
+    * ``topic_owner``: the account that owns the chain's topic (its policies are changed there);
+    * ``organization_id``: the organization of the accounts (the topic policy's grant is scoped
+      to the alarm's account all the same: least privilege; the fix mentions the organization-wide
+      ``aws:SourceOrgID`` condition as the alternative for a topic shared by many accounts);
+    * ``key_arn``: the topic's KMS key ARN, or its KmsMasterKeyId as configured when the key was
+      not described;
+    * ``key_manager``: ``AWS`` or ``CUSTOMER`` as DescribeKey says; anything but ``CUSTOMER`` (the
+      AWS managed key, a key that does not exist) makes the fix point the topic at another key;
+    * ``key_state``: ``Enabled``, ``Disabled``, ``PendingDeletion``, ...;
+    * ``key_policy``: the key's current key policy, JSON text (the fix adds to it; unknown, the
+      fix gives the statement to merge);
+    * ``topic_policy``: the topic's current access policy, JSON text (``""``: it has none);
+    * ``denying_statement``: the ``Sid``, or ``statement N`` (1-based), of the statement that
+      explicitly denies in the policy the broken link judges (the key policy for ``topic_key``,
+      the access policy for ``topic_policy``): the new policy leaves it out;
+    * ``filtered_subscriptions``: the ARNs, comma-separated, of the confirmed subscriptions whose
+      filter policy drops the alarm's notification.
     """
 
     account_id: str
@@ -161,6 +246,15 @@ class RemediationContext:
     # without them hears nothing, and one on some values hears only those events; the fix
     # drops them.
     filter_dimensions: str = ""
+    topic_owner: str = ""
+    organization_id: str = ""
+    key_arn: str = ""
+    key_manager: str = ""
+    key_state: str = ""
+    key_policy: str = ""
+    topic_policy: str = ""
+    denying_statement: str = ""
+    filtered_subscriptions: str = ""
 
     @classmethod
     def of(cls, values: Mapping[str, str]) -> RemediationContext:
@@ -179,7 +273,8 @@ class FindingPlan:
     """The fix of one FAIL finding: its steps (in :data:`STEP_ORDER`) and their values.
 
     ``values`` are unquoted; each format quotes them its own way. ``existing`` names the declared
-    resources that already exist (``trail``, ``filter``, ``alarm``: the id to import them by).
+    resources that already exist (``trail``, ``filter``, ``alarm``, ``topic_encryption``: the id
+    to import them by).
     """
 
     finding: Finding
@@ -195,6 +290,12 @@ class FindingPlan:
 
     def region(self, resource: Resource) -> str:
         return self.regions[ROLE_OF[resource]]
+
+    def changes(self, step: Step) -> tuple[Resource, ...]:
+        """The resources ``step`` changes in this plan (``topic_key``: as the key's fix says)."""
+        if step == "topic_key":
+            return KEY_FIXES[self.values["key_fix"]]  # type: ignore[index]
+        return CHANGES[step]
 
     def exists(self, resource: Resource) -> str:
         """How a declared resource that exists is named (``Trail "main"``); ``""`` if it is new."""
@@ -219,6 +320,11 @@ _KEY: dict[Resource, tuple[str, ...]] = {
     "alarm": ("alarm_name",),
     "topic": ("topic_arn",),
     "subscription": ("topic_arn",),
+    "key": ("key_arn",),
+    "key_policy": ("key_arn",),
+    "topic_encryption": ("topic_arn",),
+    "topic_policy": ("topic_arn",),
+    "subscription_filter": ("topic_arn", "filtered_subscriptions"),
 }
 
 # How a resource that may exist is named: its kind and the value holding its name.
@@ -226,6 +332,7 @@ _DESCRIBED: dict[Resource, tuple[str, str]] = {
     "trail": ("Trail", "trail_name"),
     "filter": ("Metric filter", "filter_name"),
     "alarm": ("Alarm", "alarm_name"),
+    "topic_encryption": ("Topic", "topic_name"),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -238,6 +345,7 @@ class _Choices:
     filter_in_place: bool
     metric_known: bool
     filter_dimensions: bool = False
+    filtered_subscriptions: bool = False
 
 
 def _links(finding: Finding) -> dict[Link, LinkResult]:
@@ -266,6 +374,10 @@ _ONE_STEP: dict[Link, tuple[Step, ...]] = {
 }
 
 
+# The links at the notification end, judged from what the scan read of the topic and its key.
+_NOTIFICATION = (Link.TOPIC_KEY, Link.TOPIC_POLICY, Link.DELIVERY)
+
+
 def _steps_for(link: Link, links: Mapping[Link, LinkResult], c: _Choices) -> tuple[Step, ...]:
     """The steps that repair one link not ok; the few exceptions to "one link, one step"."""
     if link is Link.TRAIL:
@@ -281,6 +393,19 @@ def _steps_for(link: Link, links: Mapping[Link, LinkResult], c: _Choices) -> tup
         return ("topic",) if _alarm_topic(links) else ()
     if link is Link.SUBSCRIBER:
         return ("subscriber",) if _alarm_topic(links) else ()
+    if link in _NOTIFICATION and (
+        not _alarm_topic(links) or _status(links, link) is not LinkStatus.BROKEN
+    ):
+        # Not reached, or not decided: nothing says what to repair (an unknown is no failure).
+        return ()
+    if link is Link.TOPIC_KEY:
+        return ("topic_key",)
+    if link is Link.TOPIC_POLICY:
+        return ("topic_policy",)
+    if link is Link.DELIVERY:
+        # Which subscriptions drop the alarms is known: lift their filters; else someone who
+        # reads the topic without a filter.
+        return ("delivery",) if c.filtered_subscriptions else ("subscriber",)
     return _ONE_STEP[link]
 
 
@@ -303,7 +428,8 @@ def _plan_steps(finding: Finding, c: _Choices, new_topic: bool) -> tuple[Step, .
         if new_topic:
             steps.add("topic")
     if "topic" in steps:
-        steps.discard("subscriber")  # the new topic gets its subscription
+        # The new topic gets its subscription, no key and the default access policy.
+        steps -= {"subscriber", "topic_key", "topic_policy", "delivery"}
     return tuple(step for step in STEP_ORDER if step in steps)
 
 
@@ -345,6 +471,53 @@ def resource_name(arn: str) -> str:
         return arn
 
 
+def _key_fix(ctx: RemediationContext) -> KeyFix:
+    """How the topic's key is repaired (see :data:`KEY_FIXES`)."""
+    if ctx.key_manager != "CUSTOMER" or is_aws_managed_sns_key(ctx.key_arn):
+        return "replace"
+    return "enable" if ctx.key_state and ctx.key_state != "Enabled" else "policy"
+
+
+def _notification_values(
+    ctx: RemediationContext, broken: Link | None, topic_arn: str
+) -> dict[str, str]:
+    """The values of the ``topic_key``, ``topic_policy`` and ``delivery`` steps.
+
+    ``key_policy`` and ``topic_policy`` are the complete new policies (the current one with the
+    CloudWatch statement, without the denying statement of the broken link's policy);
+    ``key_policy`` is ``""`` when the current key policy is unknown (the statement alone is given,
+    to merge). Flags are ``""`` when false, for the formats' conditional blocks."""
+    key_fix = _key_fix(ctx)
+    key_drop = ctx.denying_statement if broken is Link.TOPIC_KEY else ""
+    topic_drop = ctx.denying_statement if broken is Link.TOPIC_POLICY else ""
+    owner = ctx.topic_owner or arn_account(topic_arn) or ctx.account_id
+    key_statement = cloudwatch_key_statement()
+    key_policy = (
+        with_statement(ctx.key_policy, key_statement, drop=key_drop or None)
+        if key_fix == "policy" and ctx.key_policy
+        else ""
+    )
+    publish = cloudwatch_publish_statement(topic_arn, ctx.account_id)
+    return {
+        "key_fix": key_fix,
+        "key_arn": KMS_KEY_ARN if key_fix == "replace" else ctx.key_arn,
+        "key_state": ctx.key_state,
+        "key_pending_deletion": "yes" if ctx.key_state == "PendingDeletion" else "",
+        "key_sid": KEY_SID,
+        "key_statement": compact_json(key_statement),
+        "key_policy": key_policy,
+        "key_policy_drop": key_drop if key_policy else "",
+        "topic_policy": with_statement(ctx.topic_policy, publish, drop=topic_drop or None),
+        "topic_policy_drop": topic_drop,
+        "publish_sid": PUBLISH_SID,
+        "publish_statement": compact_json(publish),
+        "topic_owner": owner,
+        "topic_elsewhere": owner if owner != ctx.account_id else "",
+        "organization_id": ctx.organization_id,
+        "filtered_subscriptions": ctx.filtered_subscriptions,
+    }
+
+
 def plan_finding(
     finding: Finding, rule: Rule, reference: Reference, ctx: RemediationContext
 ) -> FindingPlan:
@@ -367,6 +540,7 @@ def plan_finding(
         filter_in_place=filter_in_place,
         metric_known=ctx.metric_name is not None and ctx.metric_namespace is not None,
         filter_dimensions=bool(ctx.filter_dimensions),
+        filtered_subscriptions=bool(ctx.filtered_subscriptions),
     )
     steps = _plan_steps(finding, choices, new_topic)
 
@@ -409,6 +583,7 @@ def plan_finding(
         "topic_arn": topic_arn,
         "topic_name": resource_name(topic_arn) if alarm_topic else NEW_TOPIC_NAME,
         "email": EMAIL,
+        **_notification_values(ctx, finding.broken_link, topic_arn),
     }
     existing: dict[Resource, str] = {}
     trail_link = links.get(Link.TRAIL)
@@ -418,6 +593,8 @@ def plan_finding(
         existing["filter"] = f"{log_group}:{filter_name}"
     if ctx.alarm_name == alarm_name:
         existing["alarm"] = alarm_name
+    if "topic_key" in steps and values["key_fix"] == "replace":
+        existing["topic_encryption"] = topic_arn
     regions: dict[Role, str] = {
         "trail": trail_region,
         "monitoring": monitoring,
@@ -429,6 +606,8 @@ def plan_finding(
 __all__ = [
     "CHANGES",
     "EMAIL",
+    "KEY_FIXES",
+    "KMS_KEY_ARN",
     "LOGS_ROLE_ARN",
     "LOG_GROUP",
     "NEW_TOPIC_NAME",
@@ -441,6 +620,7 @@ __all__ = [
     "S3_BUCKET",
     "STEP_ORDER",
     "FindingPlan",
+    "KeyFix",
     "RemediationContext",
     "Resource",
     "Role",

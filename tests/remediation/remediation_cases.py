@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from scanner.catalog import Rule, load_catalog
-from scanner.evaluate import evaluate
 from scanner.model import (
     Account,
     EventSelector,
@@ -32,7 +31,14 @@ from scanner.model import (
     Topic,
     Trail,
 )
-from scanner.remediation import Document, remediation_for
+from scanner.remediation import (
+    AccountRemediation,
+    Document,
+    Format,
+    plan_of,
+    remediation_for,
+    render,
+)
 from scanner.testing.builders import healthy_topic
 
 ACCOUNT = "111122223333"
@@ -43,6 +49,7 @@ LOG_GROUP = "org-trail's logs"  # a quote to exercise the quoting of every forma
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:ops"
 ALARM_ARN = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:iam-alarm"
 RULE = "iam-policy-changes"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 OK, BROKEN, MISSING = LinkStatus.OK, LinkStatus.BROKEN, LinkStatus.MISSING
 
@@ -106,6 +113,9 @@ def inventory(
 
 
 def evaluated(inv: Inventory, rule_id: str = RULE) -> Finding:
+    # Imported here: the findings made by hand need none of the evaluator.
+    from scanner.evaluate import evaluate
+
     return next(f for f in evaluate(inv) if f.rule == rule_id)
 
 
@@ -136,6 +146,9 @@ def made(
         Link.ACTIONS: (ALARM_ARN, REGION),
         Link.TOPIC: (topic, REGION),
         Link.SUBSCRIBER: (topic, REGION),
+        Link.TOPIC_KEY: (KEY_ARN, REGION),
+        Link.TOPIC_POLICY: (topic, REGION),
+        Link.DELIVERY: (topic, REGION),
     }
     chain = []
     for link in Link:
@@ -196,6 +209,13 @@ def resources(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
             for label, body in by_label.items():
                 found[f"{hcl_string(kind)}.{hcl_string(label)}"] = body
     return found
+
+
+def documents(finding: Finding, fmt: Format, context: Mapping[str, str] = FULL) -> dict[str, str]:
+    """A finding's fix in one format as its files: name -> text."""
+    plan = plan_of(fixed(finding, context))
+    assert plan is not None
+    return {d.name: d.text for d in render(fmt, [AccountRemediation.of([plan])])}
 
 
 def fixed(finding: Finding, context: Mapping[str, str] = FULL) -> Finding:

@@ -2,7 +2,9 @@
 
 The imperative formats (console, CLI) write each :class:`~scanner.remediation.account.Change` as
 blocks of :class:`string.Template` text: every ``${name}`` is a value of the change's plan, quoted
-by the format; ``${region}`` is the region of the block's resource. The declarative formats
+by the format; ``${region}`` is the region of the block's resource. A block may be conditional
+(``when``: written only if that value is not empty; ``!name``: only if it is) and repeated
+(``each``: once per item of a comma-separated value, bound to ``${item}``). The declarative formats
 (Terraform, CloudFormation) build data and serialise it; they share the identifiers
 (:class:`Names`) and the notes.
 """
@@ -16,7 +18,7 @@ from string import Template
 from typing import NamedTuple
 
 from scanner.model import Finding
-from scanner.remediation.account import AccountRemediation
+from scanner.remediation.account import AccountRemediation, Change
 from scanner.remediation.plan import PLACEHOLDER, FindingPlan, Resource, Step
 
 PLACEHOLDER_NOTE = "Replace every <PLACEHOLDER> first."
@@ -32,10 +34,21 @@ class Document(NamedTuple):
 
 
 class Block(NamedTuple):
-    """One command or console step acting on ``resource``; ``text`` is a Template."""
+    """One command or console step acting on ``resource``; ``text`` is a Template.
+
+    ``when`` names a value the block needs (``!name``: a value it needs empty); ``each`` a
+    comma-separated value the block is written once per item of (``${item}``)."""
 
     resource: Resource
     text: str
+    when: str = ""
+    each: str = ""
+
+    def applies(self, plan: FindingPlan) -> bool:
+        if not self.when:
+            return True
+        wanted = not self.when.startswith("!")
+        return bool(plan.values[self.when.lstrip("!")]) is wanted
 
 
 def alias(region: str) -> str:
@@ -117,9 +130,19 @@ class Names:
 
 
 def fill(plan: FindingPlan, block: Block, quote: Quote) -> str:
+    """The block's text with the plan's values; ``""`` when the block does not apply."""
+    if not block.applies(plan):
+        return ""
     values = {name: quote(value) for name, value in plan.values.items()}
     values["region"] = quote(plan.region(block.resource))
-    return Template(block.text).substitute(values)
+    items = [i for i in plan.values[block.each].split(",") if i] if block.each else [""]
+    return "\n\n".join(Template(block.text).substitute(values, item=quote(item)) for item in items)
+
+
+def step_texts(change: Change, steps: Mapping[Step, tuple[Block, ...]], quote: Quote) -> list[str]:
+    """The texts of a change's blocks: those of its step on its resource that apply."""
+    blocks = [block for block in steps[change.step] if block.resource == change.resource]
+    return [text for text in (fill(change.plan, block, quote) for block in blocks) if text]
 
 
 def change_texts(
@@ -133,10 +156,8 @@ def change_texts(
     many = len(account.findings) > 1
     texts = []
     for change in account.changes:
-        for block in steps[change.step]:
-            if block.resource == change.resource:
-                text = fill(change.plan, block, quote)
-                texts.append(annotate(text, fixes(change.fixes)) if many else text)
+        for text in step_texts(change, steps, quote):
+            texts.append(annotate(text, fixes(change.fixes)) if many else text)
     return texts
 
 

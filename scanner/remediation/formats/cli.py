@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import shlex
 
-from scanner.remediation.account import AccountRemediation
+from scanner.remediation.account import AccountRemediation, Change
 from scanner.remediation.formats import _text
 from scanner.remediation.formats._text import Block
-from scanner.remediation.plan import Step
+from scanner.remediation.plan import Resource, Step
+
+
+def _elsewhere(resource: Resource) -> tuple[Block]:
+    """Where a change to the topic or its key must run when another account owns the topic."""
+    return (
+        Block(
+            resource,
+            """\
+# Run with credentials of account ${topic_owner}, which owns the topic and its key (the alarm
+# is in account ${account_id}).""",
+            when="topic_elsewhere",
+        ),
+    )
+
 
 STEPS: dict[Step, tuple[Block, ...]] = {
     "new_trail": (
@@ -105,6 +119,114 @@ aws sns subscribe --region ${region} --topic-arn ${topic_arn} \\
   --protocol email --notification-endpoint ${email}""",
         ),
     ),
+    "topic_key": (
+        *_elsewhere("key"),
+        Block(
+            "key",
+            """\
+# Cancel the deletion of the topic's KMS key, which encrypts its notifications (this leaves the
+# key disabled).
+aws kms cancel-key-deletion --region ${region} --key-id ${key_arn}""",
+            when="key_pending_deletion",
+        ),
+        Block(
+            "key",
+            """\
+# Enable the topic's KMS key (it is ${key_state}): SNS cannot encrypt the alarms' notifications
+# with a key that is not enabled, and drops them.
+aws kms enable-key --region ${region} --key-id ${key_arn}""",
+        ),
+        *_elsewhere("key_policy"),
+        Block(
+            "key_policy",
+            """\
+# Let CloudWatch use the topic's KMS key. put-key-policy replaces the whole key policy: this is
+# its current policy with statement ${key_sid} added (kms:Decrypt and
+# kms:GenerateDataKey* for cloudwatch.amazonaws.com).""",
+            when="key_policy",
+        ),
+        Block(
+            "key_policy",
+            """\
+# The new key policy leaves out statement ${key_policy_drop}, which explicitly denies CloudWatch
+# (an explicit Deny wins over every grant): if it protects something, narrow it instead (exclude
+# cloudwatch.amazonaws.com) and keep it.""",
+            when="key_policy_drop",
+        ),
+        Block(
+            "key_policy",
+            """\
+aws kms put-key-policy --region ${region} --key-id ${key_arn} --policy-name default \\
+  --policy ${key_policy}""",
+            when="key_policy",
+        ),
+        Block(
+            "key_policy",
+            """\
+# Let CloudWatch use the topic's KMS key: add this statement to its key policy, keeping every
+# statement the policy has (put-key-policy replaces the whole policy, which is not known here):
+#   ${key_statement}
+aws kms get-key-policy --region ${region} --key-id ${key_arn} --policy-name default \\
+  --query Policy --output text > key-policy.json
+# Edit key-policy.json: add the statement to its "Statement" list. Then:
+aws kms put-key-policy --region ${region} --key-id ${key_arn} --policy-name default \\
+  --policy file://key-policy.json""",
+            when="!key_policy",
+        ),
+        *_elsewhere("topic_encryption"),
+        Block(
+            "topic_encryption",
+            """\
+# Encrypt the topic with that customer managed key: CloudWatch cannot use the AWS managed key
+# alias/aws/sns (its policy is AWS's), so every alarm notification is lost.
+aws sns set-topic-attributes --region ${region} --topic-arn ${topic_arn} \\
+  --attribute-name KmsMasterKeyId --attribute-value ${key_arn}""",
+        ),
+    ),
+    "topic_policy": (
+        *_elsewhere("topic_policy"),
+        Block(
+            "topic_policy",
+            """\
+# Let the alarms of account ${account_id} publish to the topic. set-topic-attributes replaces
+# the whole access policy: this is its current policy with statement ${publish_sid} added
+# (sns:Publish for cloudwatch.amazonaws.com, condition aws:SourceAccount ${account_id}).""",
+        ),
+        Block(
+            "topic_policy",
+            """\
+# The new policy leaves out statement ${topic_policy_drop}, which explicitly denies the alarm's
+# publish (an explicit Deny wins over every grant): if it protects something, narrow it instead
+# (exclude cloudwatch.amazonaws.com) and keep it.""",
+            when="topic_policy_drop",
+        ),
+        Block(
+            "topic_policy",
+            """\
+# For the alarms of every account of organization ${organization_id}, the condition may be
+# aws:SourceOrgID ${organization_id} instead.""",
+            when="organization_id",
+        ),
+        Block(
+            "topic_policy",
+            """\
+aws sns set-topic-attributes --region ${region} --topic-arn ${topic_arn} \\
+  --attribute-name Policy --attribute-value ${topic_policy}""",
+        ),
+    ),
+    "delivery": (
+        *_elsewhere("subscription_filter"),
+        Block(
+            "subscription_filter",
+            """\
+# The filter policy of this subscription drops the alarms' notifications (they carry no message
+# attributes): remove it ({} removes it), or subscribe another endpoint without a filter policy
+# for the alarms.
+aws sns set-subscription-attributes --region ${region} --subscription-arn ${item} \\
+  --attribute-name FilterPolicy --attribute-value '{}'""",
+            each="filtered_subscriptions",
+        ),
+    ),
     "alarm": (
         Block(
             "alarm",
@@ -139,3 +261,8 @@ def assemble(account: AccountRemediation) -> tuple[_text.Document, ...]:
     if _text.has_placeholders(texts):
         head += f"\n# {_text.PLACEHOLDER_NOTE}"
     return (_text.Document(f"{account.account_id}.sh", "\n\n".join([head, *texts]) + "\n"),)
+
+
+def commands(change: Change) -> str:
+    """One change's commands, for the declarative formats to give what they cannot declare."""
+    return "\n\n".join(_text.step_texts(change, STEPS, shlex.quote))

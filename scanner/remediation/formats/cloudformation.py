@@ -8,6 +8,11 @@ comments, so what a YAML template said in comments is data: which findings a res
 that it must be imported first go in the resource's ``Metadata``; what the scan cannot know is a
 ``Parameter`` (and an unknown region is the stack's own, ``AWS::Region``).
 
+What CloudFormation cannot do to a resource it did not create (a KMS key's state or key policy, a
+subscription's filter policy) goes in a script beside the templates, ``<account>-commands.sh``:
+the AWS CLI commands of those changes, each under its reason; the templates' descriptions say to
+run it.
+
 Within a template, a resource the stack creates is referred to (``Ref``, ``Fn::GetAtt``), so
 CloudFormation orders the work. A resource that exists already (the trail, the rule's own filter,
 an alarm kept by name) is retained on delete, as resource import requires.
@@ -20,7 +25,16 @@ import re
 from collections.abc import Callable
 
 from scanner.remediation.account import AccountRemediation, Change
-from scanner.remediation.formats._text import Document, Names, file_part, fixes, title
+from scanner.remediation.formats import _text, cli
+from scanner.remediation.formats._text import (
+    Document,
+    Names,
+    comment,
+    file_part,
+    fixes,
+    has_placeholders,
+    title,
+)
 from scanner.remediation.plan import (
     ASSUME_ROLE_POLICY,
     PLACEHOLDER,
@@ -161,6 +175,17 @@ def _subscription(t: _Template, change: Change) -> Json:
     }
 
 
+def _topic_encryption(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    return {"TopicName": v["topic_name"], "KmsMasterKeyId": t.value(v["key_arn"])}
+
+
+def _topic_policy(t: _Template, change: Change) -> Json:
+    v = change.plan.values
+    policy: Json = json.loads(v["topic_policy"])
+    return {"PolicyDocument": policy, "Topics": [t.value(v["topic_arn"])]}
+
+
 # Per resource: its CloudFormation type and the builder of its properties.
 _RESOURCES: dict[Resource, tuple[str, Callable[[_Template, Change], Json]]] = {
     "trail": ("AWS::CloudTrail::Trail", _trail),
@@ -170,6 +195,8 @@ _RESOURCES: dict[Resource, tuple[str, Callable[[_Template, Change], Json]]] = {
     "alarm": ("AWS::CloudWatch::Alarm", _alarm),
     "topic": ("AWS::SNS::Topic", _topic),
     "subscription": ("AWS::SNS::Subscription", _subscription),
+    "topic_encryption": ("AWS::SNS::Topic", _topic_encryption),
+    "topic_policy": ("AWS::SNS::TopicPolicy", _topic_policy),
 }
 # Logical ids: the base of each resource's.
 _LOGICAL: dict[Resource, Callable[[Change], str]] = {
@@ -180,7 +207,23 @@ _LOGICAL: dict[Resource, Callable[[Change], str]] = {
     "alarm": lambda c: _camel(c.plan.values["rule_id"]) + "Alarm",
     "topic": lambda c: "AlarmTopic",
     "subscription": lambda c: "AlarmTopicSubscription",
+    "topic_encryption": lambda c: _camel(c.plan.values["topic_name"]) + "Topic",
+    "topic_policy": lambda c: _camel(c.plan.values["topic_name"]) + "TopicPolicy",
 }
+
+# What CloudFormation cannot do to a resource it did not create: the changes' AWS CLI commands
+# go in a script beside the templates (:data:`COMMANDS`), each under its reason.
+_UNDECLARED: dict[Resource, str] = {
+    "key": "CloudFormation cannot change the state of a KMS key it did not create.",
+    "key_policy": "CloudFormation cannot set the key policy of a KMS key it did not create.",
+    "subscription_filter": (
+        "CloudFormation cannot change a subscription it did not create, and importing it needs "
+        "its protocol and endpoint (not known here)."
+    ),
+}
+COMMANDS = "{account}-commands.sh"
+# The resources of the topic, changed in the account that owns it.
+_TOPIC_END: frozenset[Resource] = frozenset({"topic_encryption", "topic_policy"})
 
 
 def _resources(t: _Template, change: Change, many: bool) -> Json:
@@ -192,6 +235,16 @@ def _resources(t: _Template, change: Change, many: bool) -> Json:
         notes["Import"] = f"{what} exists: import it into the stack first (resource import)."
     if what or change.resource == "trail":
         resource |= {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    owner = change.plan.values["topic_elsewhere"]
+    if owner and change.resource in _TOPIC_END:
+        notes["Account"] = f"Deploy in account {owner}, which owns the topic."
+    drop = change.plan.values["topic_policy_drop"]
+    if change.resource == "topic_policy" and drop:
+        notes["Removes"] = (
+            f'The policy leaves out statement "{drop}", which explicitly denies the alarm\'s '
+            "publish (an explicit Deny wins over every grant): if it protects something, narrow "
+            "it instead (exclude cloudwatch.amazonaws.com)."
+        )
     if notes:
         resource["Metadata"] = {"Remediation": notes}
     found: Json = {t.logical(change, change.resource): resource | {"Properties": build(t, change)}}
@@ -204,12 +257,35 @@ def _resources(t: _Template, change: Change, many: bool) -> Json:
     return found
 
 
+def _commands(account: AccountRemediation, changes: list[Change], many: bool) -> Document:
+    """The script of the changes CloudFormation cannot make, each under its reason."""
+    texts = []
+    for change in changes:
+        notes = [fixes(change.fixes)] if many else []
+        notes.append(_UNDECLARED[change.resource])
+        texts.append("\n".join([*(comment(n) for n in notes), cli.commands(change)]))
+    head = f"# {title(account)}\n# {_text.PLACEHOLDER_NOTE}" if has_placeholders(texts) else ""
+    head = head or f"# {title(account)}"
+    text = "\n\n".join([head, *texts]) + "\n"
+    return Document(COMMANDS.format(account=account.account_id), text)
+
+
 def assemble(account: AccountRemediation) -> tuple[Document, ...]:
-    """One template per region the changes act in, each a stack of its own."""
+    """One template per region the changes act in, each a stack of its own; and the script of
+    the changes no template can make."""
     by_region: dict[str, list[Change]] = {}
+    undeclared = [c for c in account.resources() if c.resource in _UNDECLARED]
     for change in account.resources():
-        by_region.setdefault(change.region, []).append(change)
+        if change.resource not in _UNDECLARED:
+            by_region.setdefault(change.region, []).append(change)
     many = len(account.findings) > 1
+    script = _commands(account, undeclared, many) if undeclared else None
+    also = (
+        f" Run {script.name} first: it makes what CloudFormation cannot (a KMS key's state or "
+        "policy, a subscription's filter policy)."
+        if script
+        else ""
+    )
     documents = []
     for region, changes in by_region.items():
         t = _Template(account, changes)
@@ -218,11 +294,11 @@ def assemble(account: AccountRemediation) -> tuple[Document, ...]:
             resources |= _resources(t, change, many)
         template: Json = {
             "AWSTemplateFormatVersion": "2010-09-09",
-            "Description": f"{title(account)} Stack in region {region}."[:1024],
+            "Description": f"{title(account)} Stack in region {region}.{also}"[:1024],
         }
         if t.parameters:
             template["Parameters"] = t.parameters
         template["Resources"] = resources
         name = f"{account.account_id}-{file_part(region)}.json"
         documents.append(Document(name, json.dumps(template, indent=2) + "\n"))
-    return tuple(documents)
+    return (*documents, *([script] if script else []))

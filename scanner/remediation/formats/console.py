@@ -11,11 +11,24 @@ import textwrap
 from scanner.remediation.account import AccountRemediation
 from scanner.remediation.formats import _text
 from scanner.remediation.formats._text import Block
-from scanner.remediation.plan import Step
+from scanner.remediation.plan import Resource, Step
 
 
 def _quote(value: str) -> str:
     return value  # prose: names stand in double quotes in the templates
+
+
+def _elsewhere(resource: Resource) -> tuple[Block]:
+    """Where a change to the topic or its key is made when another account owns the topic."""
+    return (
+        Block(
+            resource,
+            """\
+Sign in to account ${topic_owner}, which owns the topic and its key (the alarm is in account
+${account_id}).""",
+            when="topic_elsewhere",
+        ),
+    )
 
 
 STEPS: dict[Step, tuple[Block, ...]] = {
@@ -95,6 +108,78 @@ sends.""",
 Amazon SNS console, region ${region} > Topics > ${topic_arn} > Create subscription: protocol
 Email, endpoint ${email}; confirm it from the message it sends (only confirmed subscriptions
 receive notifications).""",
+        ),
+    ),
+    "topic_key": (
+        *_elsewhere("key"),
+        Block(
+            "key",
+            """\
+AWS KMS console, region ${region} > Customer managed keys > ${key_arn} > Key actions > Cancel key
+deletion (the key encrypts the topic's notifications).""",
+            when="key_pending_deletion",
+        ),
+        Block(
+            "key",
+            """\
+AWS KMS console, region ${region} > Customer managed keys > ${key_arn} (it is ${key_state}) > Key
+actions > Enable: SNS cannot encrypt the alarms' notifications with a key that is not enabled.""",
+        ),
+        *_elsewhere("key_policy"),
+        Block(
+            "key_policy",
+            """\
+AWS KMS console, region ${region} > Customer managed keys > ${key_arn} > Key policy > Edit (policy
+view): add this statement to the "Statement" list, keeping the others, so that CloudWatch may
+use the key that encrypts the topic:
+
+    ${key_statement}""",
+        ),
+        Block(
+            "key_policy",
+            """\
+In that key policy, remove statement "${key_policy_drop}", which explicitly denies CloudWatch (an
+explicit Deny wins over every grant); if it protects something, narrow it instead (exclude
+cloudwatch.amazonaws.com).""",
+            when="key_policy_drop",
+        ),
+        *_elsewhere("topic_encryption"),
+        Block(
+            "topic_encryption",
+            """\
+Amazon SNS console, region ${region} > Topics > ${topic_arn} > Edit > Encryption: the customer
+managed key ${key_arn}, whose key policy has that statement (CloudWatch cannot use the AWS
+managed key alias/aws/sns).""",
+        ),
+    ),
+    "topic_policy": (
+        *_elsewhere("topic_policy"),
+        Block(
+            "topic_policy",
+            """\
+Amazon SNS console, region ${region} > Topics > ${topic_arn} > Edit > Access policy: add this
+statement to the "Statement" list, so that the alarms of account ${account_id} may publish:
+
+    ${publish_statement}""",
+        ),
+        Block(
+            "topic_policy",
+            """\
+In that access policy, remove statement "${topic_policy_drop}", which explicitly denies the
+alarm's publish (an explicit Deny wins over every grant); if it protects something, narrow it
+instead (exclude cloudwatch.amazonaws.com).""",
+            when="topic_policy_drop",
+        ),
+    ),
+    "delivery": (
+        *_elsewhere("subscription_filter"),
+        Block(
+            "subscription_filter",
+            """\
+Amazon SNS console, region ${region} > Subscriptions > ${item} > Edit > Subscription filter
+policy: turn it off (the alarms' notifications carry no message attributes, so the filter
+drops them), or subscribe another endpoint without a filter policy for the alarms.""",
+            each="filtered_subscriptions",
         ),
     ),
     "alarm": (

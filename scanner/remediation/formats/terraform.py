@@ -6,8 +6,10 @@ by one small HCL writer, so it is well-formed by construction: strings are HCL l
 resource type (:class:`~scanner.remediation.formats._text.Names`), and a resource the
 configuration creates is referred to, not spelled out, so Terraform orders the work. Each region
 gets a provider alias. What the scan cannot know is a variable, declared with what it stands for.
-A resource that exists already (the trail, the rule's own filter, an alarm kept by name) carries a
-comment saying to import it first.
+A resource that exists already (the trail, the rule's own filter, an alarm kept by name, the topic
+whose key changes) carries a comment saying to import it first. What Terraform cannot declare
+without taking over more than the fix changes (a key's state, a key policy not known here, a
+subscription's filter policy) is given as the AWS CLI commands, commented out, with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from scanner.remediation.account import AccountRemediation, Change
+from scanner.remediation.formats import cli
 from scanner.remediation.formats._text import (
     Document,
     Names,
@@ -223,6 +226,21 @@ def _subscription(config: _Config, change: Change, _: str) -> list[Body]:
     return [{"topic_arn": v["topic_arn"], "protocol": "email", "endpoint": v["email"]}]
 
 
+def _topic_encryption(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    return [{"name": v["topic_name"], "kms_master_key_id": v["key_arn"]}]
+
+
+def _topic_policy(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    return [{"arn": v["topic_arn"], "policy": _jsonencode(json.loads(v["topic_policy"]))}]
+
+
+def _key_policy(config: _Config, change: Change, _: str) -> list[Body]:
+    v = change.plan.values
+    return [{"key_id": v["key_arn"], "policy": _jsonencode(json.loads(v["key_policy"]))}]
+
+
 _TOPIC = "aws_sns_topic"
 _SUBSCRIPTION = "aws_sns_topic_subscription"
 
@@ -236,6 +254,9 @@ _LABELS: dict[Resource, tuple[str, Callable[[Change], str]]] = {
     "alarm": ("aws_cloudwatch_metric_alarm", lambda c: c.plan.values["rule_id"]),
     "topic": (_TOPIC, lambda c: "alarms"),
     "subscription": (_SUBSCRIPTION, lambda c: "alarms"),
+    "topic_encryption": (_TOPIC, lambda c: c.plan.values["topic_name"]),
+    "topic_policy": ("aws_sns_topic_policy", lambda c: c.plan.values["topic_name"]),
+    "key_policy": ("aws_kms_key_policy", lambda c: "topic_key"),
 }
 _COMPANIONS: dict[Resource, str] = {"role": "aws_iam_role_policy", "topic": _SUBSCRIPTION}
 _BUILDERS: dict[Resource, Callable[[_Config, Change, str], list[Body]]] = {
@@ -246,7 +267,39 @@ _BUILDERS: dict[Resource, Callable[[_Config, Change, str], list[Body]]] = {
     "alarm": _alarm,
     "topic": _topic,
     "subscription": _subscription,
+    "topic_encryption": _topic_encryption,
+    "topic_policy": _topic_policy,
+    "key_policy": _key_policy,
 }
+
+# What Terraform cannot declare without taking over more than the fix changes: the change's AWS
+# CLI commands are given, commented out, with the reason.
+_UNDECLARED: dict[Resource, str] = {
+    "key": (
+        "Terraform sets a KMS key's state only by managing the whole key (aws_kms_key, which "
+        "would then own its rotation and its deletion): run these AWS CLI commands instead."
+    ),
+    "key_policy": (
+        "The key's current policy is not known here, and aws_kms_key_policy replaces the whole "
+        "policy: merge the statement with these AWS CLI commands instead."
+    ),
+    "subscription_filter": (
+        "A filter policy is an argument of aws_sns_topic_subscription, which needs the "
+        "subscription's protocol and endpoint (not known here): import the subscription and "
+        "remove filter_policy, or run these AWS CLI commands."
+    ),
+}
+
+
+# The resources of the topic and its key, changed in the account that owns the topic.
+_TOPIC_END: frozenset[Resource] = frozenset({"topic_encryption", "topic_policy", "key_policy"})
+
+
+def declared(change: Change) -> bool:
+    """Whether Terraform declares the change (else its commands are given, commented out)."""
+    if change.resource == "key_policy":
+        return bool(change.plan.values["key_policy"])
+    return change.resource not in _UNDECLARED
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,15 +309,27 @@ _VARIABLES_NOTE = "Set the variables first: they stand for what the scan cannot 
 _IMPORT = "{what} exists: import it first (terraform import {address} {id})."
 
 
-def _resource(config: _Config, change: Change, many: bool) -> list[str]:
-    declared = config.declare(change)
-    kind, label, _ = declared[0]
+def _commands(change: Change, many: bool) -> str:
     notes = [comment(fixes(change.fixes))] if many else []
+    notes.append(comment(_UNDECLARED[change.resource]))
+    lines = cli.commands(change).splitlines()
+    return "\n".join([*notes, *(f"# {line}".rstrip() for line in lines)])
+
+
+def _resource(config: _Config, change: Change, many: bool) -> list[str]:
+    if not declared(change):
+        return [_commands(change, many)]
+    bodies = config.declare(change)
+    kind, label, _ = bodies[0]
+    notes = [comment(fixes(change.fixes))] if many else []
+    owner = change.plan.values["topic_elsewhere"]
+    if owner and change.resource in _TOPIC_END:
+        notes.append(comment(f"Apply with a provider of account {owner}, which owns the topic."))
     what = change.plan.exists(change.resource)
     if what:
-        found = shlex.quote(change.plan.existing[change.resource])
-        notes.append(comment(_IMPORT.format(what=what, address=f"{kind}.{label}", id=found)))
-    blocks = ["\n".join(_block(f'resource "{k}" "{lb}"', body)) for k, lb, body in declared]
+        imported = shlex.quote(change.plan.existing[change.resource])
+        notes.append(comment(_IMPORT.format(what=what, address=f"{kind}.{label}", id=imported)))
+    blocks = ["\n".join(_block(f'resource "{k}" "{lb}"', body)) for k, lb, body in bodies]
     return ["\n".join([*notes, blocks[0]]), *blocks[1:]]
 
 
@@ -274,7 +339,7 @@ def assemble(account: AccountRemediation) -> tuple[Document, ...]:
     changes = account.resources()
     many = len(account.findings) > 1
     resources = [text for change in changes for text in _resource(config, change, many)]
-    regions = dict.fromkeys(change.region for change in changes)
+    regions = dict.fromkeys(change.region for change in changes if declared(change))
     providers = [
         "\n".join(_block('provider "aws"', {"alias": alias(region), "region": region}))
         for region in regions
