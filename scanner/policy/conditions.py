@@ -86,7 +86,8 @@ class Context:
     (``aws:PrincipalTag/``). A key in neither is unknown. Use :meth:`of` to build one.
     """
 
-    known: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Not hashed (a dict is not hashable); equal contexts still hash alike, by ``absent``.
+    known: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     absent: frozenset[str] = frozenset()
 
     @classmethod
@@ -291,13 +292,12 @@ def _null(operator: Operator, key: str, values: Sequence[str], present: bool) ->
     return any_of(results)
 
 
-def _matches_one(operator: Operator, actual: str, values: Sequence[str], context: Context) -> Truth:
+def _matches_one(matcher: Matcher, actual: str, values: Sequence[str], context: Context) -> Truth:
     """Whether one request value matches any of the policy's values (before negation)."""
-    assert operator.matcher is not None
     results: list[Truth] = []
     for value in values:
         pieces = substitute(value, context)
-        results.append(pieces if isinstance(pieces, Unknown) else operator.matcher(actual, pieces))
+        results.append(pieces if isinstance(pieces, Unknown) else matcher(actual, pieces))
     return any_of(results)
 
 
@@ -309,7 +309,8 @@ def evaluate_condition(operator: Operator, key: str, raw: object, context: Conte
     found = context.lookup(key)
     if isinstance(found, Unknown):
         return found
-    if operator.matcher is None:
+    matcher = operator.matcher
+    if matcher is None:
         return _null(operator, key, values, found is not None)
     if found is None:
         if operator.if_exists or operator.qualifier == "all":
@@ -317,7 +318,7 @@ def evaluate_condition(operator: Operator, key: str, raw: object, context: Conte
         if operator.qualifier == "any":
             return False
         return operator.negated
-    each = [_matches_one(operator, actual, values, context) for actual in found]
+    each = [_matches_one(matcher, actual, values, context) for actual in found]
     if operator.qualifier is None:
         hit = any_of(each)
         return negation(hit) if operator.negated else hit

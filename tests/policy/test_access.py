@@ -230,3 +230,11 @@ def test_an_allow_that_cannot_be_read_does_not_hide_one_that_matches() -> None:
     broken = statement(Action=["sns:Publish", 3])
     assert decide(policy(broken)).outcome is Outcome.UNDECIDED
     assert decide(policy(broken, statement(Sid="Open"))).statement == "Open"
+
+
+def test_equal_requests_are_one_key_so_a_caller_can_cache_decisions() -> None:
+    def request() -> Request:
+        return Request("cloudwatch.amazonaws.com", "sns:Publish", TOPIC, Context.of({"a": "b"}))
+
+    assert request() == request()
+    assert len({request(), request()}) == 1
