@@ -340,8 +340,8 @@ def evaluate_conditions(block: object, context: Context) -> Truth:
         operator = parse_operator(str(name))
         for key, raw in entries.items():
             if operator is None:
-                why = f"the condition operator {name} is not one the scanner evaluates"
-                results.append(Unknown(str(name), why))
+                why = f"the condition {name} on {key} is not one the scanner evaluates"
+                results.append(Unknown(f"{name} {key}", why))
             else:
                 results.append(evaluate_condition(operator, str(key), raw, context))
     return all_of(results)

@@ -151,7 +151,7 @@ def test_an_undecided_deny_outweighs_a_matching_allow() -> None:
     decision = decide(policy(statement(Sid="Open"), deny))
     assert decision.outcome is Outcome.UNDECIDED
     assert decision.statement == "OnlyFromOffice"
-    assert decision.undecided_key == "NotIpAddress"
+    assert decision.undecided_key == "NotIpAddress aws:SourceIp"
     assert "may deny sns:Publish" in decision.reason
 
 

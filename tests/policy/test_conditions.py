@@ -182,7 +182,7 @@ def test_an_operator_the_scanner_does_not_evaluate_is_unknown_and_named(
 ) -> None:
     result = check({operator: {key: value}})
     assert isinstance(result, Unknown)
-    assert result.name == operator
+    assert result.name == f"{operator} {key}"
     assert parse_operator(operator) is None
 
 
