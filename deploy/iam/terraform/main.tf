@@ -14,9 +14,10 @@ locals {
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetEventSelectors",
     "cloudtrail:GetTrailStatus",
+    "cloudwatch:DescribeAlarmHistory", # only with --confirm (scan.confirm)
     "cloudwatch:DescribeAlarms",
     "logs:DescribeMetricFilters",
-    "logs:TestMetricFilter",
+    "logs:TestMetricFilter", # only with --confirm (scan.confirm)
     "sns:ListSubscriptionsByTopic",
   ]
   organization_read_actions = [
