@@ -142,7 +142,7 @@ def _action(item: Mapping[str, Any]) -> Action | None:
     state = data.get("actionState")
     if state in ("Succeeded", "Failed"):
         succeeded = state == "Succeeded"
-    elif summary.startswith(_SUCCEEDED) or summary.startswith(_FAILED):
+    elif summary.startswith((_SUCCEEDED, _FAILED)):
         succeeded = summary.startswith(_SUCCEEDED)
     else:
         return None  # neither says: no claim either way
@@ -250,9 +250,9 @@ def apply(
                 notes.append(f'the history of alarm "{alarm[2]}" could not be read: {answer}')
             elif answer is not None:
                 notes.extend(_notes(finding, alarm, answer, disagreeing, failed))
-        if notes:
-            finding = dataclasses.replace(
-                finding, notes=tuple(dict.fromkeys((*finding.notes, *notes)))
-            )
-        out.append(finding)
+        out.append(
+            dataclasses.replace(finding, notes=tuple(dict.fromkeys((*finding.notes, *notes))))
+            if notes
+            else finding
+        )
     return Evidence(out, len(answers), len(disagreeing), len(failed), failures)

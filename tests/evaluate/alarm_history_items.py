@@ -28,9 +28,7 @@ def failed_summary(alarm_arn: str, topic_arn: str) -> str:
     )
 
 
-def action_item(
-    alarm_arn: str, topic_arn: str, at: datetime, *, succeeded: bool
-) -> dict[str, Any]:
+def action_item(alarm_arn: str, topic_arn: str, at: datetime, *, succeeded: bool) -> dict[str, Any]:
     """One Action item of ``alarm_arn``'s history: a notification to ``topic_arn`` at ``at``."""
     name = arn_parts(alarm_arn)[4].removeprefix("alarm:")
     summary = (
