@@ -91,6 +91,12 @@ def test_a_pass_whose_latest_notification_failed_is_a_disagreement_never_a_new_v
     assert note.startswith(f'{DISAGREES}: alarm "{name}" failed to notify topic {chain["topic"]}')
     assert failed_summary(arn, chain["topic"]) in note
     assert "is not authorized to perform: SNS:Publish" in note
+    # The table's summary says it too.
+    _, table, _ = run(capsys, "scan", "--regions", "us-east-1", "--confirm")
+    assert (
+        "AWS's alarm history (DescribeAlarmHistory) holds 1 failed notification, and disagrees "
+        "with the scanner on 1 path: see the findings' notes"
+    ) in table
 
 
 def test_a_fail_with_a_failed_notification_carries_awss_text_and_time(
