@@ -45,6 +45,10 @@ class ScanFacts:
     # ``--confirm``: events on which AWS's engine (TestMetricFilter) and the scanner disagree;
     # ``None`` when it was not asked.
     engine_disagreements: int | None = None
+    # ``--confirm``: PASS paths whose alarm's latest notification failed in AWS's alarm history
+    # (DescribeAlarmHistory), and the failed notifications that history holds.
+    alarm_history_disagreements: int | None = None
+    failed_alarm_actions: int | None = None
 
 
 class Counted(Protocol):
@@ -97,6 +101,14 @@ def scan_summary(findings: Sequence[Counted], facts: ScanFacts) -> dict[str, Any
         **(
             {"engine_disagreements": facts.engine_disagreements}
             if facts.engine_disagreements is not None
+            else {}
+        ),
+        **(
+            {
+                "alarm_history_disagreements": facts.alarm_history_disagreements,
+                "failed_alarm_actions": facts.failed_alarm_actions,
+            }
+            if facts.alarm_history_disagreements is not None
             else {}
         ),
     }
@@ -330,6 +342,14 @@ def report_table(
                 "AWS's engine (TestMetricFilter) disagrees with the scanner on "
                 f"{plural(facts.engine_disagreements, 'event')}"
                 + (": see the findings' notes" if facts.engine_disagreements else "")
+            )
+        if facts.alarm_history_disagreements is not None:
+            failed = facts.failed_alarm_actions or 0
+            out.line(
+                "AWS's alarm history (DescribeAlarmHistory) holds "
+                f"{plural(failed, 'failed notification')}, and disagrees with the scanner on "
+                f"{plural(facts.alarm_history_disagreements, 'path')}"
+                + (": see the findings' notes" if failed else "")
             )
 
 

@@ -72,6 +72,8 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
             facts,
             api_calls=facts.api_calls + stats.calls,
             engine_disagreements=confirmation.disagreements,
+            alarm_history_disagreements=confirmation.history_disagreements,
+            failed_alarm_actions=confirmation.failed_actions,
         )
     if collected.listing_stats is not None:
         listed = collected.listing_stats
@@ -119,5 +121,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "--confirm",
         action="store_true",
         help="ask AWS's engine (logs:TestMetricFilter, read-only) whether it agrees with each "
-        "decided filter verdict; a disagreement is a note, never a changed verdict",
+        "decided filter verdict, and read the chains' alarms' history "
+        "(cloudwatch:DescribeAlarmHistory) for failed notifications; a disagreement is a note, "
+        "never a changed verdict",
     )

@@ -130,6 +130,10 @@ class ScanResult:
     accounts: tuple[AccountView, ...] = ()
     stats: tuple[CallStats, ...] = ()  # every listing and collection of the scan
     engine_disagreements: int = 0  # scan.confirm: events AWS's engine judged otherwise
+    # scan.confirm: PASS paths whose latest notification failed in AWS's alarm history, and the
+    # failed notifications that history holds.
+    alarm_history_disagreements: int = 0
+    failed_alarm_actions: int = 0
 
     @property
     def duration(self) -> float:
@@ -201,6 +205,8 @@ class MetricState:
     call_errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     credential_refreshes: int = 0
     engine_disagreements: int = 0
+    alarm_history_disagreements: int = 0
+    failed_alarm_actions: int = 0
     scans: Counter[str] = field(default_factory=Counter)
     duration_counts: list[int] = field(default_factory=lambda: [0] * (len(DURATION_BUCKETS) + 1))
     duration_sum: float = 0.0
@@ -483,6 +489,24 @@ FAMILIES: tuple[Family, ...] = (
         lambda s: [((), float(s.engine_disagreements))],
     ),
     Family(
+        "scanner_alarm_history_disagreements_total",
+        "counter",
+        "Paths the scanner passed whose alarm's latest notification to the topic failed in AWS's "
+        "alarm history (cloudwatch:DescribeAlarmHistory, scan.confirm); each is a note on its "
+        "findings, never a changed verdict.",
+        (),
+        lambda s: [((), float(s.alarm_history_disagreements))],
+    ),
+    Family(
+        "scanner_failed_alarm_actions_total",
+        "counter",
+        "Failed notifications (Failed to execute action ...) found in the history of the alarms "
+        "the chains use (cloudwatch:DescribeAlarmHistory, scan.confirm); each is a note on its "
+        "findings.",
+        (),
+        lambda s: [((), float(s.failed_alarm_actions))],
+    ),
+    Family(
         "scanner_account_list_fallbacks_total",
         "counter",
         "Organization listings that failed (after their retries) and were replaced by the "
@@ -636,6 +660,8 @@ class Metrics:
         for stats in scan.stats:
             self._count_calls(stats)
         state.engine_disagreements += scan.engine_disagreements
+        state.alarm_history_disagreements += scan.alarm_history_disagreements
+        state.failed_alarm_actions += scan.failed_alarm_actions
         if scan.outcome != "success":
             return
         success = self.account_success_after(scan)

@@ -244,16 +244,26 @@ class Service:
             evaluate, inventory, rules.profile, stuck_after_hours=rules.stuck_after / 3600
         )
         findings = tuple(f for f in everything if f.account_id in covered)
-        disagreements = 0
+        disagreements = history_disagreements = failed_actions = 0
         if self.config.scan.confirm:
             confirmation, confirm_stats = await self.confirm_fn(self.options, inventory, findings)
             findings, disagreements = tuple(confirmation.findings), confirmation.disagreements
+            history_disagreements = confirmation.history_disagreements
+            failed_actions = confirmation.failed_actions
             stats.append(confirm_stats)
         findings = self._suppressed(findings, inventory, started)
         views = tuple(AccountView.of(a) for a in inventory.accounts if a.id in covered)
         finished = self.clock()
         record = ScanResult(
-            started, finished, "success", findings, views, tuple(stats), disagreements
+            started,
+            finished,
+            "success",
+            findings,
+            views,
+            tuple(stats),
+            disagreements,
+            alarm_history_disagreements=history_disagreements,
+            failed_alarm_actions=failed_actions,
         )
         # From here on the scan completes even if the process is asked to stop.
         transitions = await asyncio.shield(self._commit(record, names))

@@ -8,6 +8,8 @@ few events of the reference a PASS says it covers. :func:`plan` writes the quest
 
 A disagreement never changes a verdict: it is added to the finding as a note ("AWS's engine
 disagrees: ...") and counted, so that a person looks at it. A call that failed is a note too.
+The alarms' histories, read by the same option, add their own notes and counts
+(:mod:`scanner.evaluate.alarm_history`) to the same :class:`Confirmation`.
 """
 
 from __future__ import annotations
@@ -141,6 +143,13 @@ class Confirmation:
     checks: int  # TestMetricFilter calls made
     disagreements: int  # events on which AWS and the scanner differ
     failures: int  # calls that failed
+    # What the alarms' histories said (scanner.evaluate.alarm_history): DescribeAlarmHistory
+    # lookups made, PASS paths whose latest notification failed, failed notifications found,
+    # lookups that failed.
+    lookups: int = 0
+    history_disagreements: int = 0
+    failed_actions: int = 0
+    lookup_failures: int = 0
 
 
 def apply(

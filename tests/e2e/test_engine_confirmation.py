@@ -2,21 +2,22 @@
 ``TestMetricFilter`` calls and the answers become notes.
 
 moto has no TestMetricFilter: the tests add the operation to moto's Logs handler in this
-process and say what engine stands behind it. One answers with the scanner's own matcher (the
-plumbing is checked: AWS agrees, nothing is noted); the other pretends AWS matches every event,
-so that a disagreement must be reported and must not change the verdict.
+process (``confirm_fakes.engine``) and say what engine stands behind it. One answers with the
+scanner's own matcher (the plumbing is checked: AWS agrees, nothing is noted); the other pretends
+AWS matches every event, so that a disagreement must be reported and must not change the
+verdict. DescribeAlarmHistory, which ``--confirm`` also calls and moto also lacks, answers with
+an empty history (``confirm_fakes.history``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 
 import pytest
 from cli_run import run
 from e2e import emulated_org as org
-from moto.logs.responses import LogsResponse
+from e2e.confirm_fakes import engine, history
 
 from scanner.aws import ScanOptions, collect
 from scanner.aws.confirm import confirm
@@ -29,27 +30,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = "root-account-usage"
 OPTIONS = ScanOptions(rate_limits={"organizations": 100.0}, regions=("us-east-1",))
-
-
-def engine(
-    monkeypatch: pytest.MonkeyPatch, decide: Callable[[str, dict[str, object]], bool]
-) -> list[int]:
-    """Give moto a TestMetricFilter answering with ``decide(pattern, event)``; count calls."""
-    calls = [0]
-
-    def test_metric_filter(self: LogsResponse) -> str:
-        calls[0] += 1
-        pattern = self._get_param("filterPattern")
-        messages = self._get_param("logEventMessages")
-        found = [
-            {"eventNumber": i, "eventMessage": m, "extractedValues": {}}
-            for i, m in enumerate(messages, start=1)
-            if decide(pattern, json.loads(m))
-        ]
-        return json.dumps({"matches": found})
-
-    monkeypatch.setattr(LogsResponse, "test_metric_filter", test_metric_filter, raising=False)
-    return calls
 
 
 def broken_root_filter() -> None:
@@ -69,6 +49,7 @@ def broken_root_filter() -> None:
 
 def test_when_aws_agrees_nothing_is_noted(aws: str, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = engine(monkeypatch, matches)
+    history(monkeypatch, {})
     broken_root_filter()
     inventory = asyncio.run(collect(OPTIONS)).inventory
     findings = evaluate(inventory)
@@ -83,6 +64,7 @@ def test_a_disagreement_is_a_note_and_a_count_never_a_new_verdict(
     aws: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     engine(monkeypatch, lambda pattern, event: True)  # a pretend AWS that matches everything
+    history(monkeypatch, {})
     broken_root_filter()
     code, out, err = run(capsys, "scan", "--regions", "us-east-1", "--confirm", "--format", "json")
     report = json.loads(out)

@@ -14,11 +14,12 @@ locals {
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetEventSelectors",
     "cloudtrail:GetTrailStatus",
+    "cloudwatch:DescribeAlarmHistory", # only with --confirm (scan.confirm)
     "cloudwatch:DescribeAlarms",
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
     "logs:DescribeMetricFilters",
-    "logs:TestMetricFilter",
+    "logs:TestMetricFilter", # only with --confirm (scan.confirm)
     "sns:GetSubscriptionAttributes",
     "sns:GetTopicAttributes",
     "sns:ListSubscriptionsByTopic",

@@ -85,8 +85,9 @@ class RulesConfig:
 class ScanConfig:
     """``deep``: enter every account and read all it holds, even members whose every rule the
     organization trail's chain already decides (by default those cost no call). ``confirm``: ask
-    AWS's engine (``logs:TestMetricFilter``) about every decided filter verdict after each scan;
-    a disagreement is a note on the finding and counted, never a changed verdict."""
+    AWS's engine (``logs:TestMetricFilter``) about every decided filter verdict after each scan,
+    and read the history of the chains' alarms (``cloudwatch:DescribeAlarmHistory``) for failed
+    notifications; a disagreement is a note on the finding and counted, never a changed verdict."""
 
     deep: bool = False
     confirm: bool = False
