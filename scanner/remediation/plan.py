@@ -32,7 +32,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from scanner.catalog import Reference, Rule
 from scanner.model import (
@@ -297,7 +297,7 @@ class FindingPlan:
     def changes(self, step: Step) -> tuple[Resource, ...]:
         """The resources ``step`` changes in this plan (``topic_key``: as the key's fix says)."""
         if step == "topic_key":
-            return KEY_FIXES[self.values["key_fix"]]  # type: ignore[index]
+            return KEY_FIXES[cast(KeyFix, self.values["key_fix"])]
         return CHANGES[step]
 
     def exists(self, resource: Resource) -> str:
