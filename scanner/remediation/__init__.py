@@ -5,6 +5,8 @@ CloudFormation that repair each broken link and every later link that is not ok.
 I/O; the standard library and the core only):
 
 * :mod:`.plan` decides which steps repair one finding and resolves their values once;
+* :mod:`.grants` holds the policy statements that let CloudWatch alarms notify a topic (publish,
+  use its key), and merges one into a policy;
 * :mod:`.account` groups the plans of many findings by the account the fix acts in, so that each
   change (a step on one resource) is written once, naming the findings it repairs;
 * :mod:`.formats` writes an account's changes in one format per module, behind ``ASSEMBLERS``;

@@ -21,6 +21,9 @@ Invariants:
   another control; otherwise a filter and an alarm with the rule's names are added beside it.
 * Alarms notify a topic in their own region (CloudWatch accepts no other): the alarm's current
   topic, else the context's topic with a confirmed subscriber in that region, else a new topic.
+* At the notification end (``topic_key``, ``topic_policy``, ``delivery``) only a link the data
+  decide broken is repaired (an unknown is no failure), and a policy is written whole: the current
+  one with the CloudWatch grant of :mod:`.grants` added once, without the statement that denies.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 from scanner.catalog import Reference, Rule
 from scanner.model import (
@@ -294,7 +297,7 @@ class FindingPlan:
     def changes(self, step: Step) -> tuple[Resource, ...]:
         """The resources ``step`` changes in this plan (``topic_key``: as the key's fix says)."""
         if step == "topic_key":
-            return KEY_FIXES[self.values["key_fix"]]  # type: ignore[index]
+            return KEY_FIXES[cast(KeyFix, self.values["key_fix"])]
         return CHANGES[step]
 
     def exists(self, resource: Resource) -> str:
@@ -506,7 +509,7 @@ def _notification_values(
         "key_sid": KEY_SID,
         "key_statement": compact_json(key_statement),
         "key_policy": key_policy,
-        "key_policy_drop": key_drop if key_policy else "",
+        "key_policy_drop": key_drop,
         "topic_policy": with_statement(ctx.topic_policy, publish, drop=topic_drop or None),
         "topic_policy_drop": topic_drop,
         "publish_sid": PUBLISH_SID,

@@ -51,7 +51,12 @@ ALARM_ARN = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:iam-alarm"
 RULE = "iam-policy-changes"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
-OK, BROKEN, MISSING = LinkStatus.OK, LinkStatus.BROKEN, LinkStatus.MISSING
+OK, BROKEN, MISSING, UNKNOWN = (
+    LinkStatus.OK,
+    LinkStatus.BROKEN,
+    LinkStatus.MISSING,
+    LinkStatus.UNKNOWN,
+)
 
 
 def rule(rule_id: str = RULE) -> Rule:

@@ -264,8 +264,9 @@ def _commands(account: AccountRemediation, changes: list[Change], many: bool) ->
         notes = [fixes(change.fixes)] if many else []
         notes.append(_UNDECLARED[change.resource])
         texts.append("\n".join([*(comment(n) for n in notes), cli.commands(change)]))
-    head = f"# {title(account)}\n# {_text.PLACEHOLDER_NOTE}" if has_placeholders(texts) else ""
-    head = head or f"# {title(account)}"
+    head = f"# {title(account)}"
+    if has_placeholders(texts):
+        head += f"\n# {_text.PLACEHOLDER_NOTE}"
     text = "\n\n".join([head, *texts]) + "\n"
     return Document(COMMANDS.format(account=account.account_id), text)
 

@@ -295,7 +295,7 @@ _UNDECLARED: dict[Resource, str] = {
 _TOPIC_END: frozenset[Resource] = frozenset({"topic_encryption", "topic_policy", "key_policy"})
 
 
-def declared(change: Change) -> bool:
+def _declared(change: Change) -> bool:
     """Whether Terraform declares the change (else its commands are given, commented out)."""
     if change.resource == "key_policy":
         return bool(change.plan.values["key_policy"])
@@ -317,7 +317,7 @@ def _commands(change: Change, many: bool) -> str:
 
 
 def _resource(config: _Config, change: Change, many: bool) -> list[str]:
-    if not declared(change):
+    if not _declared(change):
         return [_commands(change, many)]
     bodies = config.declare(change)
     kind, label, _ = bodies[0]
@@ -339,7 +339,7 @@ def assemble(account: AccountRemediation) -> tuple[Document, ...]:
     changes = account.resources()
     many = len(account.findings) > 1
     resources = [text for change in changes for text in _resource(config, change, many)]
-    regions = dict.fromkeys(change.region for change in changes if declared(change))
+    regions = dict.fromkeys(change.region for change in changes if _declared(change))
     providers = [
         "\n".join(_block('provider "aws"', {"alias": alias(region), "region": region}))
         for region in regions
