@@ -324,11 +324,7 @@ class _Scan:
             failure = self.failed.get(owner)
             if failure is None and data is not None:
                 failure = next(
-                    (
-                        e
-                        for e in data.errors
-                        if e.operation in _TOPIC_READS and e.resource == arn
-                    ),
+                    (e for e in data.errors if e.operation in _TOPIC_READS and e.resource == arn),
                     None,
                 )
             if failure is None:

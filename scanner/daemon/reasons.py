@@ -31,7 +31,7 @@ _TABLE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("event_selectors", ("management events",)),
     ("single_region", ("records only",)),
     ("unconfirmed_subscription", ("no confirmed subscription",)),
-    ("topic_key", ("KMS key", "AWS managed key", "lets CloudWatch use the key")),
+    ("topic_key", ("KMS key", "AWS managed key", "let CloudWatch use the key")),
     ("topic_policy", ("access policy of topic", "has no access policy")),
     ("subscription_filter", ("filter policy",)),
     ("actions_disabled", ("actions disabled",)),

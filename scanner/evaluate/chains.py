@@ -598,9 +598,7 @@ class Walker:
         def why(call: str, resource: str) -> str:
             return self.error(account_id, call, region, resource)
 
-        judged = delivery.notification_links(
-            topic, publisher, self.inventory.organization_id, why
-        )
+        judged = delivery.notification_links(topic, publisher, self.inventory.organization_id, why)
         return [
             _result(link, status, detail, (resource, account_id, region))
             for link, status, detail, resource in judged

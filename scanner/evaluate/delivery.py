@@ -67,6 +67,7 @@ Judged = tuple[Link, LinkStatus, str, str]
 # Why a datum is unknown, in words: (call kind, resource) -> the failed call quoted.
 Why = Callable[[str, str], str]
 
+
 def notification_links(
     topic: Topic,
     publisher: Alarm | CompositeAlarm,
@@ -135,7 +136,7 @@ def _key_link(
     if decision.outcome is Outcome.ALLOWED:
         detail = f"{what} lets CloudWatch use the key: {decision.reason}"
         return Link.TOPIC_KEY, OK, detail, resource
-    status, detail = _refused(decision, what, "lets CloudWatch use the key")
+    status, detail = _refused(decision, what, "let CloudWatch use the key")
     return Link.TOPIC_KEY, status, detail, resource
 
 
@@ -169,18 +170,19 @@ def _policy_link(
             f"{arn_account(topic.arn)}: a topic of another account needs a grant to "
             "cloudwatch.amazonaws.com or to the alarm's account)"
         )
-    status, detail = _refused(decision, what, f'lets alarm "{publisher.name}" publish')
+    status, detail = _refused(decision, what, f'let alarm "{publisher.name}" publish')
     return Link.TOPIC_POLICY, status, detail + elsewhere, topic.arn
 
 
 def _refused(decision: Decision, what: str, question: str) -> tuple[LinkStatus, str]:
-    """A decision other than ALLOWED, as a link's status and detail."""
+    """A decision other than ALLOWED, as a link's status and detail; ``question`` is what the
+    policy should do, in the infinitive ("let CloudWatch use the key")."""
     if decision.outcome is Outcome.UNDECIDED:
         key = f" (condition {decision.undecided_key})" if decision.undecided_key else ""
-        return UNKNOWN, f"cannot decide whether {what} {question}{key}: {decision.reason}"
+        return UNKNOWN, f"cannot decide whether {what} does {question}{key}: {decision.reason}"
     if decision.outcome is Outcome.DENIED:
-        return BROKEN, f"{what} refuses it: {decision.reason}"
-    return BROKEN, f"no statement of {what} {question}: {decision.reason}"
+        return BROKEN, f"{what} does not {question}, a statement denies it: {decision.reason}"
+    return BROKEN, f"{what} does not {question}: {decision.reason}"
 
 
 def _delivery_link(topic: Topic, publisher: Alarm | CompositeAlarm) -> Judged:
@@ -211,7 +213,7 @@ def _receives(
         if verdict.outcome is Delivery.ALL:
             detail = (
                 f"the filter policy of subscription {subscription.arn} accepts every "
-                f"notification of alarm \"{publisher.name}\""
+                f'notification of alarm "{publisher.name}"'
             )
             return Link.DELIVERY, OK, detail, subscription.arn
         if verdict.outcome is Delivery.UNDECIDED:
@@ -299,4 +301,58 @@ def notification_of(publisher: Alarm | CompositeAlarm) -> PossibleMessages | Non
     )
 
 
-__all__ = ["AWS_MANAGED_SNS_KEY", "arn_region", "notification_links"]
+def remedy_facts(
+    topic: Topic,
+    publisher: Alarm | CompositeAlarm,
+    organization_id: str | None,
+    broken: Link,
+) -> dict[str, str]:
+    """What the fix of a broken notification link needs to know of the topic, as
+    :class:`~scanner.remediation.RemediationContext` fields: the key and the policies as they
+    are, the statement that denies, the subscriptions whose filter drops the alarm."""
+    facts: dict[str, str] = {"topic_owner": arn_account(topic.arn)}
+    access = topic.access
+    if access is not None:
+        facts["topic_policy"] = access.policy or ""
+        key = access.key
+        if key is not None:
+            facts |= {
+                "key_arn": key.arn or key.id,
+                "key_manager": "AWS" if is_aws_managed_sns_key(key.id) else key.manager or "",
+                "key_state": key.state or "",
+                "key_policy": key.policy or "",
+            }
+        decision: Decision | None = None
+        if broken is Link.TOPIC_POLICY:
+            decision = alarm_may_publish(
+                access.policy or "{}",
+                topic_arn=topic.arn,
+                alarm_arn=publisher.arn,
+                alarm_account=arn_account(publisher.arn),
+                organization_id=organization_id,
+            )
+        elif broken is Link.TOPIC_KEY and key is not None and key.arn and key.policy:
+            decision = cloudwatch_may_use_key(
+                key.policy,
+                key_arn=key.arn,
+                alarm_arn=publisher.arn,
+                alarm_account=arn_account(publisher.arn),
+                organization_id=organization_id,
+            )
+        if decision is not None and decision.outcome is Outcome.DENIED and decision.statement:
+            facts["denying_statement"] = decision.statement
+    if broken is Link.DELIVERY:
+        messages = notification_of(publisher)
+        filtered = [
+            s.arn
+            for s in topic.subscriptions or ()
+            if s.confirmed
+            and s.filter is not None
+            and s.filter.policy is not None
+            and _judge(s, messages).outcome in (Delivery.NONE, Delivery.SOME)
+        ]
+        facts["filtered_subscriptions"] = ",".join(filtered)
+    return facts
+
+
+__all__ = ["notification_links", "notification_of", "remedy_facts"]

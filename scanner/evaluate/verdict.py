@@ -47,6 +47,7 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from scanner.catalog import Catalog, Reference, Rule, load_catalog
+from scanner.evaluate import delivery
 from scanner.evaluate.chains import (
     BROKEN,
     OK,
@@ -66,6 +67,8 @@ from scanner.model import (
     Inventory,
     Link,
     Status,
+    arn_account,
+    arn_region,
 )
 from scanner.patterns import Coverage, covers_any, overlaps
 from scanner.remediation import RemediationContext, remediation_for
@@ -113,7 +116,28 @@ def _context(chain: Chain, account: Account, inventory: Inventory) -> Remediatio
         alarm_name=chain.alarm.name if chain.alarm is not None else None,
         topic_arn=_subscribed_topic(inventory, account_id, region),
         filter_dimensions=",".join(sorted(t.dimensions)) if t is not None else "",
+        organization_id=inventory.organization_id or "",
+        **_notification_facts(chain, inventory),
     )
+
+
+def _notification_facts(chain: Chain, inventory: Inventory) -> dict[str, str]:
+    """The topic's key, policies and filters, when a notification link of the chain broke."""
+    broken = chain.first(BROKEN)
+    publisher = chain.composite or chain.alarm
+    if (
+        broken is None
+        or broken.link not in (Link.TOPIC_KEY, Link.TOPIC_POLICY, Link.DELIVERY)
+        or chain.topic is None
+        or publisher is None
+    ):
+        return {}
+    owner = inventory.account(arn_account(chain.topic))
+    region = owner.regions.get(arn_region(chain.topic)) if owner is not None else None
+    topic = region.topics.get(chain.topic) if region is not None else None
+    if topic is None:
+        return {}
+    return delivery.remedy_facts(topic, publisher, inventory.organization_id, broken.link)
 
 
 def _subscribed_topic(inventory: Inventory, account_id: str, region: str | None) -> str | None:

@@ -255,6 +255,7 @@ def write_html(findings: Iterable[Finding], context: ReportContext) -> Iterator[
         yield "</ul></details>"
     yield (
         "<footer>Each control holds when some chain from a multi-region trail to a confirmed "
-        f"subscriber that receives the alarm's message is whole: {_e(', '.join(spec.link.value for spec in LINKS))}."
+        "subscriber that receives the alarm's message is whole: "
+        f"{_e(', '.join(spec.link.value for spec in LINKS))}."
         "</footer></body></html>\n"
     )

@@ -45,6 +45,7 @@ from scanner.model import (
 )
 from scanner.patterns import Comparison, Op, atoms, render
 from scanner.patterns.ast import StringValue
+from scanner.remediation.grants import cloudwatch_publish_statement, with_statement
 
 MANAGEMENT_ACCOUNT_ID = "111111111111"
 MEMBER_ACCOUNT_ID = "222222222222"
@@ -139,18 +140,8 @@ def default_topic_policy(arn: str) -> str:
 def organization_publish_policy(arn: str, organization_id: str) -> str:
     """The default policy plus the grant a central topic needs: CloudWatch may publish for any
     account of the organization (``aws:SourceOrgID``)."""
-    policy = json.loads(default_topic_policy(arn))
-    policy["Statement"].append(
-        {
-            "Sid": "AllowOrganizationAlarms",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": arn,
-            "Condition": {"StringEquals": {"aws:SourceOrgID": organization_id}},
-        }
-    )
-    return json.dumps(policy)
+    grant = cloudwatch_publish_statement(arn, organization_id=organization_id)
+    return with_statement(default_topic_policy(arn), grant)
 
 
 def healthy_topic(arn: str, endpoint: str = SUBSCRIBER) -> Topic:
@@ -159,9 +150,7 @@ def healthy_topic(arn: str, endpoint: str = SUBSCRIBER) -> Topic:
     subscription = Subscription(
         f"{arn}:0f1e2d3c", "email", endpoint, confirmed=True, filter=SubscriptionFilter()
     )
-    return Topic(
-        arn, subscriptions=(subscription,), access=TopicAccess(default_topic_policy(arn))
-    )
+    return Topic(arn, subscriptions=(subscription,), access=TopicAccess(default_topic_policy(arn)))
 
 
 def healthy_account(

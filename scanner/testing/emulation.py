@@ -401,10 +401,10 @@ def _seed_topic(account_id: str, topic: TopicSpec, organization_id: str) -> None
         policy = topic.policy
         if policy == "organization":
             policy = organization_publish_policy(arn, organization_id)
-        backend.set_topic_attribute(arn, "Policy", policy)
+        backend.set_topic_attribute(arn, "policy", policy)  # moto keeps attributes snake_case
     if topic.key is not None:
         key_id = _seed_key(account_id, topic.region, topic.key)
-        backend.set_topic_attribute(arn, "KmsMasterKeyId", key_id)
+        backend.set_topic_attribute(arn, "kms_master_key_id", key_id)
     for subscriber in topic.subscribers:
         subscription = backend.subscribe(arn, subscriber.endpoint, subscriber.protocol)
         if subscriber.filter_policy is not None:

@@ -74,9 +74,10 @@ def test_the_organization_as_json_exits_1_with_findings_and_summary(
     assert (code, err) == (1, "")
     data = json.loads(out)
     summary = data["summary"]
-    assert summary["accounts"] == 15
+    active = [a for a in demo.ORGANIZATION.accounts if not a.suspended]
+    assert summary["accounts"] == len(active) == 18
     assert summary["rules"] == 18
-    assert summary["findings"] == 15 * 18
+    assert summary["findings"] == 18 * 18
     assert summary["PASS"] + summary["FAIL"] + summary["ERROR"] == summary["findings"]
     # The account whose role cannot be assumed, and only it, for the rules the organization
     # trail does not decide.
@@ -232,7 +233,7 @@ def test_demo_prints_the_report_and_exits_1(capsys: pytest.CaptureFixture[str]) 
     assert lines[by_rule + 1].split() == ["RULE", "FAIL", "ERROR", "PASS"]
     by_ou = lines.index("By OU (findings)")
     production = next(line for line in lines[by_ou:] if "Workloads/Production" in line)
-    assert production.split()[:3] == ["Workloads/Production", "4", "27"]
+    assert production.split()[:3] == ["Workloads/Production", "6", "45"]
     assert lines[-1].startswith("Demo: an emulated organization (moto on http://127.0.0.1:")
 
 

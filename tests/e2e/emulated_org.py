@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 
+from scanner.testing.builders import organization_publish_policy
+
 MANAGEMENT = "123456789012"  # moto's default account: the caller of the fake credentials
 ROLE = "OrganizationAccountAccessRole"
 
@@ -86,13 +88,19 @@ def topic(
     kms_key: str | None = None,
     filter_policy: str | None = None,
     filter_scope: str = "MessageAttributes",
+    organization_grant: bool = False,
 ) -> str:
     """A topic with one e-mail subscription (moto confirms it at once); ``policy`` replaces
-    SNS's default access policy, ``kms_key`` encrypts it, ``filter_policy`` filters the
-    subscription in ``filter_scope``."""
+    SNS's default access policy, ``organization_grant`` adds to it the grant a central topic
+    needs (CloudWatch may publish for every account of the organization), ``kms_key`` encrypts
+    it, ``filter_policy`` filters the subscription in ``filter_scope``."""
     sns = account.client("sns")
     attributes = {"KmsMasterKeyId": kms_key} if kms_key else {}
     arn: str = sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    if organization_grant:
+        organization = boto3.client("organizations", region_name="us-east-1")
+        organization_id = organization.describe_organization()["Organization"]["Id"]
+        policy = organization_publish_policy(arn, organization_id)
     if policy is not None:
         sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=policy)
     if confirmed:

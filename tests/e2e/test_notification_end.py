@@ -159,9 +159,7 @@ def test_a_cross_account_grant_by_organization_passes(aws: str) -> None:
     security = org.enter(ids["security"])
     arn = f"arn:aws:sns:us-east-1:{ids['security']}:central-alerts"
     statement = grant(arn, {"StringEquals": {"aws:SourceOrgID": organization_id}})
-    org.topic(
-        security, "central-alerts", policy=with_statements(arn, ids["security"], statement)
-    )
+    org.topic(security, "central-alerts", policy=with_statements(arn, ids["security"], statement))
     org.chain(org.enter(ids["alpha"]), rules=(ROOT,), topic_arn=arn)
 
     finding = findings(scan(organization=True), ids["alpha"])[ROOT]

@@ -110,7 +110,7 @@ def test_progress_is_reported_per_account(aws: str) -> None:
     assert seen[-1] == (3, 3)
 
 
-def test_healthy_account_costs_six_reads_whatever_the_number_of_regions(aws: str) -> None:
+def test_healthy_account_costs_eight_reads_whatever_the_number_of_regions(aws: str) -> None:
     org.chain(org.management(), rules=(ROOT,))
 
     result = scan()
@@ -124,6 +124,8 @@ def test_healthy_account_costs_six_reads_whatever_the_number_of_regions(aws: str
         "DescribeMetricFilters": 1,
         "DescribeAlarms": 1,
         "ListSubscriptionsByTopic": 1,
+        "GetTopicAttributes": 1,  # its access policy and key
+        "GetSubscriptionAttributes": 1,  # the filter policy of its one confirmed subscription
     }
     assert result.stats.errors == 0
     assert findings(result, org.MANAGEMENT)[ROOT].status is Status.PASS
@@ -137,7 +139,7 @@ def test_healthy_account_costs_six_reads_whatever_the_number_of_regions(aws: str
 def test_cross_account_topic_is_read_in_its_owner_account(aws: str) -> None:
     ids = org.organization("alpha", "security")
     security = org.enter(ids["security"])
-    topic_arn = org.topic(security, "central-alerts")
+    topic_arn = org.topic(security, "central-alerts", organization_grant=True)
     org.chain(org.enter(ids["alpha"]), rules=(ROOT,), topic_arn=topic_arn)
 
     result = scan(organization=True)
@@ -242,7 +244,7 @@ def test_a_topic_read_that_fails_in_its_owner_is_named_in_the_dependent_account(
     aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = org.organization("alpha", "security")
-    topic_arn = org.topic(org.enter(ids["security"]), "central-alerts")
+    topic_arn = org.topic(org.enter(ids["security"]), "central-alerts", organization_grant=True)
     org.chain(org.enter(ids["alpha"]), rules=(ROOT,), topic_arn=topic_arn)
     faults.inject(
         monkeypatch, SNSResponse, "list_subscriptions_by_topic", "AuthorizationError", "no"
@@ -449,7 +451,7 @@ def test_a_narrowed_scan_still_reads_what_its_accounts_depend_on(aws: str) -> No
     # read, and only alpha is reported.
     ids = org.organization("alpha", "security")
     org.chain(org.management(), name="org", organization_trail=True, rules=(ROOT,))
-    topic_arn = org.topic(org.enter(ids["security"]), "central-alerts")
+    topic_arn = org.topic(org.enter(ids["security"]), "central-alerts", organization_grant=True)
     org.chain(org.enter(ids["alpha"]), name="own", rules=(TRAIL_CHANGES,), topic_arn=topic_arn)
 
     result = scan(organization=True, include_accounts=(ids["alpha"],))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.policy.conditions import Context, Unknown
-from scanner.policy.conditions import Truth, evaluate_conditions, parse_operator
+from scanner.policy.conditions import Context, Truth, Unknown, evaluate_conditions, parse_operator
 
 ALARM = "arn:aws:cloudwatch:us-east-1:111111111111:alarm:root-login"
 CONTEXT = Context.of(
