@@ -89,7 +89,8 @@ def with_statement(policy_text: str, statement: Statement, drop: str | None = No
 
     ``drop`` names a statement by its ``Sid`` or as ``statement N`` (1-based, in the current
     policy). A statement with ``statement``'s ``Sid``, or equal to it, is replaced in place; else
-    it is appended. A text that is empty or not a policy gives a fresh policy (compact JSON)."""
+    it is appended. A text that is empty or not a policy gives a fresh policy (compact JSON).
+    A policy in the 2008-10-17 language without policy variables is written as 2012-10-17."""
     try:
         policy = json.loads(policy_text)
     except ValueError:
@@ -109,7 +110,12 @@ def with_statement(policy_text: str, statement: Statement, drop: str | None = No
         kept = [s for i, s in enumerate(kept) if i not in same[1:]]
     else:
         kept.append(statement)
-    return json.dumps({**policy, "Statement": kept}, separators=(",", ":"))
+    updated = {**policy, "Statement": kept}
+    if policy.get("Version") == "2008-10-17" and "${" not in json.dumps(kept):
+        # SNS writes its default policy in the old language version; the current one reads the
+        # same statements alike when they hold no policy variable (nothing to reinterpret).
+        updated["Version"] = "2012-10-17"
+    return json.dumps(updated, separators=(",", ":"))
 
 
 __all__ = [
