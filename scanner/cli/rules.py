@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from scanner.catalog import Reference, identifier_label, judge, load_catalog
 from scanner.cli.options import format_option, rules_profile_option
 from scanner.cli.output import (
     EXIT_OK,
+    WIDTH,
     Out,
     Parser,
     add_command,
     wrap,
 )
 from scanner.errors import UsageError
+from scanner.model import LINKS
 from scanner.patterns import PatternSyntaxError, render
 
 
@@ -149,6 +152,25 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
             "does not satisfy the rule, whatever it covers. Filters whose chains work (trail, "
             "alarm and subscribed topic all fine) count together: their patterns must cover a "
             "reference jointly, so a long pattern may be split over several filters.",
+            "",
+        )
+    )
+    out.line()
+    out.line("The chain (every link must hold, from the trail to a human)")
+    width = max(len(spec.link.value) for spec in LINKS) + 2
+    for spec in LINKS:
+        head = "  " + spec.link.value.ljust(width)
+        out.line(
+            textwrap.fill(
+                spec.checks, WIDTH, initial_indent=head, subsequent_indent=" " * len(head)
+            )
+        )
+    out.line(
+        wrap(
+            "PASS when a chain whose every link is known holds (or working chains together "
+            "cover the rule); FAIL only when every chain that could prove it is known and "
+            "broken; ERROR otherwise: a call failed, or a policy condition cannot be decided "
+            "from what the scanner reads, and the finding names it.",
             "",
         )
     )

@@ -247,3 +247,12 @@ def test_an_unknown_id_is_one_line_listing_the_rules(capsys: pytest.CaptureFixtu
     code, _, err = run(capsys, "rules", "show", "CloudWatch.99")
     assert code == 2
     assert "unknown rule or control id 'CloudWatch.99'; valid names: " in one_error_line(err)
+
+
+def test_rules_show_describes_every_link_of_the_chain(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "rules", "show", "iam-policy-changes")
+    assert code == 0
+    chain = out[out.index("The chain") :]
+    for link in ("subscriber", "topic_key", "topic_policy", "delivery"):
+        assert f"\n  {link} " in chain
+    assert "alias/aws/sns" in chain and "filter policy" in chain
