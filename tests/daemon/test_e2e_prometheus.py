@@ -75,11 +75,11 @@ def test_prometheus_scrapes_the_daemon_and_alertmanager_holds_its_alerts(
     config = demo_config(
         emulator.endpoint_url,
         {
-            "http": {"listen": "127.0.0.1:0"},
             "state": {"path": str(tmp_path / "state.db")},
             "alerts": {"alertmanager": [{"name": "am", "url": f"http://127.0.0.1:{am_port}"}]},
             "logging": {"format": "json"},
         },
+        listen="127.0.0.1:0",
     )
 
     async def scenario() -> None:

@@ -79,10 +79,10 @@ def test_every_panel_query_returns_data_and_the_rules_evaluate(
     config = demo_config(
         emulator.endpoint_url,
         {
-            "http": {"listen": "127.0.0.1:0"},
             "schedule": {"interval": "3s", "jitter": "0s", "deadline": "2m"},
             "logging": {"format": "json"},
         },
+        listen="127.0.0.1:0",
     )
 
     async def scenario() -> None:
