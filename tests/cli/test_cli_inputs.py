@@ -279,20 +279,17 @@ SERVE_FAILURES: list[tuple[str, str, tuple[str, ...], str]] = [
 
 
 @pytest.mark.parametrize(
-    ("config", "options", "expected"),
-    [case[1:] for case in SERVE_FAILURES],
-    ids=[case[0] for case in SERVE_FAILURES],
+    "case", [case[1:] for case in SERVE_FAILURES], ids=[case[0] for case in SERVE_FAILURES]
 )
 def test_every_start_up_failure_of_serve_is_one_line_and_exit_2_and_nothing_before_it(
     capsys: pytest.CaptureFixture[str],
     offline: Path,
     busy_port: int,
-    config: str,
-    options: tuple[str, ...],
-    expected: str,
+    case: tuple[str, tuple[str, ...], str],
 ) -> None:
     """No ``daemon_stopped`` (or any log line) before the error: a daemon that never started
     says only why."""
+    config, options, expected = case
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
