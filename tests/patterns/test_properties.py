@@ -145,7 +145,7 @@ def tangled_events(draw: st.DrawFn) -> dict[str, Any]:
         return {"a": draw(leaf_values)}
     if shape == "object":
         return {"a": {"b": draw(inner)} if draw(st.booleans()) else {}}
-    items = draw(st.lists(st.one_of(leaf_values, st.builds(dict, b=inner)), max_size=3))
+    items: list[Any] = draw(st.lists(st.one_of(leaf_values, st.builds(dict, b=inner)), max_size=3))
     return {"a": items}
 
 
