@@ -3,14 +3,14 @@
 Shared by tests/daemon/test_e2e_prometheus.py and tests/deploy/test_observability_e2e.py:
 each child runs on a free port of 127.0.0.1 with its own configuration and data directory under
 the test's tmp_path, its output in a log file that a failing wait shows. The ``processes``
-fixture (tests/conftest.py) stops every child a test started. Importable as ``prometheus_stack``
+fixture (tests/conftest.py) stops every child a test started; a missing binary fails the test
+in CI and skips it elsewhere (tests/tools.py). Importable as ``prometheus_stack``
 because tests/conftest.py puts tests/ on ``sys.path`` (pytest's default import mode).
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import subprocess
 import time
@@ -20,9 +20,17 @@ from typing import Any
 
 import aiohttp
 import pytest
+from tools import PROMETHEUS_SCRIPT, require_tool
 
-PROMETHEUS = shutil.which("prometheus")
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+
+def prometheus_binary() -> str:
+    """Prometheus's path; missing, the test fails in CI and skips elsewhere (:mod:`tools`)."""
+    return require_tool("prometheus", PROMETHEUS_SCRIPT)
+
+
+def alertmanager_binary() -> str:
+    """Alertmanager's path (Debian calls it ``prometheus-alertmanager``), as above."""
+    return require_tool("alertmanager", PROMETHEUS_SCRIPT, "prometheus-alertmanager")
 
 
 def free_port() -> int:
@@ -62,11 +70,10 @@ def start_alertmanager(workdir: Path, port: int) -> Process:
         "receivers:\n  - name: discard\n"
     )
     (workdir / "am-data").mkdir()
-    assert ALERTMANAGER is not None
     return Process(
         "alertmanager",
         [
-            ALERTMANAGER,
+            alertmanager_binary(),
             f"--config.file={config}",
             f"--storage.path={workdir / 'am-data'}",
             f"--web.listen-address=127.0.0.1:{port}",
@@ -89,11 +96,10 @@ def start_prometheus(
         f"      - targets: ['{target}']\n"
     )
     (workdir / "prom-data").mkdir()
-    assert PROMETHEUS is not None
     return Process(
         "prometheus",
         [
-            PROMETHEUS,
+            prometheus_binary(),
             f"--config.file={config}",
             f"--storage.tsdb.path={workdir / 'prom-data'}",
             f"--web.listen-address=127.0.0.1:{port}",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -71,12 +72,16 @@ async def serve(config: Config, announce: Callable[[str], None] | None = None) -
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, daemon.stopping.set)
     try:
+        # A start that fails closed what it opened and logged nothing: the caller's one line
+        # is all a user sees (a daemon that never started has no "daemon_stopped" to log).
         await daemon.start()
-        if announce is not None:
-            announce(daemon.url)
-        await daemon.wait()
+        try:
+            if announce is not None:
+                announce(daemon.url)
+            await daemon.wait()
+        finally:
+            await daemon.stop()
     finally:
-        await daemon.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
 
@@ -194,8 +199,15 @@ def demo_config(
     endpoint_url: str,
     overrides: Mapping[str, Any] | None = None,
     options: Mapping[str, tuple[str, str]] | None = None,
+    *,
+    listen: str | None = None,
 ) -> Config:
-    """The daemon's configuration for the demo organization served at ``endpoint_url``."""
+    """The daemon's configuration for the demo organization served at ``endpoint_url``.
+
+    ``listen`` sets the HTTP address after the configuration's checks: the Python API's way to
+    bind port 0 (whatever port is free, read back from ``Daemon.url``), which ``http.listen``
+    and ``--listen`` refuse since nothing could be told to scrape it.
+    """
     from scanner.testing.demo import EMULATOR_ACCOUNT_CONCURRENCY as CONCURRENCY
     from scanner.testing.demo import EMULATOR_RATES, REGIONS
 
@@ -211,9 +223,13 @@ def demo_config(
     }
     for section, values in (overrides or {}).items():
         raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
-    from scanner.daemon.config import from_mapping
+    from scanner.daemon.config import from_mapping, parse_listen
 
-    return from_mapping(raw, {}, options)
+    config = from_mapping(raw, {}, options)
+    if listen is None:
+        return config
+    parse_listen(listen)  # ValueError: not HOST:PORT
+    return dataclasses.replace(config, http=dataclasses.replace(config.http, listen=listen))
 
 
 def run_demo_serve(args: argparse.Namespace, out: Output) -> int:

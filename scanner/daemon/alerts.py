@@ -6,7 +6,8 @@ it); it renders each outbox message for its kind of target and delivers it at le
 * **generic webhook**: a JSON body (the finding, the previous state, the broken link, the
   remediation) signed ``X-Scanner-Signature: sha256=<hex HMAC-SHA256(secret, body)>``, with the
   transition's idempotency key in the ``Idempotency-Key`` header and the body;
-* **Slack-compatible incoming webhook**: ``{"text": ...}``, a readable message;
+* **Slack-compatible incoming webhook**: ``{"text": ...}``, a readable message
+  (:mod:`.messages`), rendered when the transition is enqueued and kept in its outbox row;
 * **Alertmanager API v2**: ``POST <url>/api/v2/alerts`` with the whole batch of the scan (one
   alert per failing (account, rule), labels ``alertname``, ``account_id``, ``rule``,
   ``severity``); firing alerts get ``endsAt`` = send time + ``alertmanager_validity``, so an
@@ -14,6 +15,15 @@ it); it renders each outbox message for its kind of target and delivers it at le
   ones carry the ``endsAt`` of the scan that saw them pass.
 
 Rendering is deterministic: a retried message is byte-for-byte the same body with the same key.
+A Slack message, which carries no key a receiver could drop a duplicate by, is not even
+rendered again: a retry (after a restart, an upgrade that reworded messages) sends the text the
+outbox row holds, so a person who sees it twice sees the same message twice. Rows enqueued by
+a scanner that stored no text are rendered at send time, as before.
+
+What a receiver can count on, per kind: a webhook gets each transition at least once on the
+wire and exactly once as seen by a receiver that drops a repeated ``Idempotency-Key``; Slack
+gets it at least once, a repeat being the same text; Alertmanager gets the whole firing set
+after every scan while anything fails, idempotent by its labels.
 
 Delivery (:class:`AlertDispatcher`): each target is drained in enqueue order, targets in
 parallel. 2xx marks the message sent. A 408, 425, 429 or 5xx, a timeout or a connection error
@@ -64,9 +74,9 @@ from scanner.daemon.config import (
     SlackConfig,
     WebhookConfig,
 )
+from scanner.daemon.messages import slack_text, webhook_body
 from scanner.daemon.state import OutboxItem, StateStore, Target, iso
-from scanner.daemon.transitions import AlertmanagerAlert, Kind, Transition
-from scanner.model import LINK_SPECS, Finding, LinkStatus, encode_object
+from scanner.daemon.transitions import AlertmanagerAlert
 
 log = structlog.get_logger(__name__)
 
@@ -75,34 +85,13 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 EVENT_HEADER = "X-Scanner-Event"
 ALERTNAME = "ScannerControlFailing"
 ALERTMANAGER_PATH = "/api/v2/alerts"
-WEBHOOK_VERSION = 1
 
 RETRY_STATUSES = frozenset({408, 425, 429})  # and every 5xx
 REDACTED = "[redacted]"
 
 
 # --------------------------------------------------------------------------------------------
-# Words (data first): how each kind of transition reads in a message.
-
-
-@dataclass(frozen=True, slots=True)
-class Wording:
-    emoji: str  # Slack short code; Slack-compatible receivers render it too
-    label: str
-
-
-WORDING: dict[Kind, Wording] = {
-    Kind.FAILED: Wording(":red_circle:", "FAILING"),
-    Kind.RESOLVED: Wording(":large_green_circle:", "RESOLVED"),
-    Kind.ERRORED: Wording(":warning:", "CANNOT BE JUDGED"),
-    Kind.RECOVERED: Wording(":large_blue_circle:", "JUDGED AGAIN"),
-    Kind.ACCOUNT_APPEARED: Wording(":heavy_plus_sign:", "ACCOUNT APPEARED"),
-    Kind.ACCOUNT_DISAPPEARED: Wording(":heavy_minus_sign:", "ACCOUNT DISAPPEARED"),
-}
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering (pure).
+# Rendering (pure; the words of a transition are :mod:`.messages`').
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -110,83 +99,9 @@ def signature(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
-def _broken_link(finding: Finding | None) -> dict[str, Any] | None:
-    if finding is None or finding.broken_link is None:
-        return None
-    spec = LINK_SPECS[finding.broken_link]
-    out: dict[str, Any] = {
-        "link": spec.link.value,
-        "checks": spec.checks,
-        "failure_means": spec.failure_means,
-    }
-    for result in finding.chain:
-        if result.link is finding.broken_link and result.status is not LinkStatus.OK:
-            out.update(encode_object(result))
-            break
-    return out
-
-
-def headline(t: Transition) -> str:
-    """One line: what happened, to which control, in which account."""
-    words = WORDING[t.kind]
-    account = f"account {t.account_name} ({t.account_id})" if t.account_name else t.account_id
-    finding = t.finding or t.previous
-    if t.rule is None or finding is None:
-        return f"{words.label}: {account}"
-    return f"{words.label}: {finding.title} ({t.rule}, {finding.severity}) in {account}"
-
-
-def webhook_body(t: Transition) -> dict[str, Any]:
-    """The generic webhook's JSON document for one transition."""
-    finding = t.finding or t.previous
-    return {
-        "version": WEBHOOK_VERSION,
-        "idempotency_key": t.key,
-        "event": t.kind.value,
-        "summary": headline(t),
-        "detail": t.detail,
-        "scan": t.scan,
-        "at": t.at,
-        "account": {"id": t.account_id, "name": t.account_name},
-        "rule": t.rule,
-        "title": finding.title if finding and t.rule else None,
-        "severity": finding.severity if finding and t.rule else None,
-        "from": t.from_status.value if t.from_status else None,
-        "to": t.to_status.value if t.to_status else None,
-        "finding": t.finding.to_json() if t.finding else None,
-        "previous": {
-            "status": t.from_status.value if t.from_status else None,
-            "finding": t.previous.to_json() if t.previous else None,
-        },
-        "broken_link": _broken_link(t.finding),
-        "remediation": dict(t.finding.remediation) if t.finding else {},
-    }
-
-
 def encode_body(document: object) -> bytes:
     """Canonical JSON bytes (sorted keys, no spaces): the signed bytes are reproducible."""
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def slack_text(t: Transition) -> str:
-    """A readable message: headline, what changed, the broken link, the first fix steps."""
-    lines = [f"{WORDING[t.kind].emoji} *{_slack_escape(headline(t))}*"]
-    if t.detail:
-        lines.append(_slack_escape(t.detail))
-    broken = _broken_link(t.finding)
-    if broken is not None and t.to_status is not None and t.to_status.value == "FAIL":
-        where = f": {broken['detail']}" if broken.get("detail") else ""
-        lines.append(
-            _slack_escape(f"Broken link: {broken['link']}{where} ({broken['failure_means']})")
-        )
-    fix = (t.finding.remediation.get("console", "") if t.finding else "").strip().splitlines()
-    if fix and t.to_status is not None and t.to_status.value == "FAIL":
-        lines.append("Fix:\n" + _slack_escape("\n".join(fix[:6])))
-    return "\n".join(lines)
 
 
 def alertmanager_alerts(
@@ -463,7 +378,8 @@ class AlertDispatcher:
         transition = item.transition()
         if isinstance(target, SlackConfig):
             url = target.read_url(self._environ)
-            body = encode_body({"text": slack_text(transition)})
+            text = item.payload.get("text")  # rendered when enqueued
+            body = encode_body({"text": text if isinstance(text, str) else slack_text(transition)})
             return _Request(url, body, {"Content-Type": "application/json"}, _url_secrets(url))
         secret = target.read_secret(self._environ)
         body = encode_body(webhook_body(transition))

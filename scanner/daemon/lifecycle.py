@@ -11,6 +11,11 @@ loop (it delivers what a previous process left in the outbox) and the scheduler 
 now). From the start, a reporter tells the front every change of the probes' answers (and
 repeats them each second: a daemon that stops reporting is hung, and its probes say so).
 
+A start that fails (the state cannot be opened or read, the port is taken) closes what it
+opened and logs nothing: ``daemon_started`` is logged once the state is restored, and the
+caller's one ``scanner: error:`` line is the whole story (:func:`scanner.cli.serve.serve` does
+not call :meth:`Daemon.stop`, so no ``daemon_stopped`` either).
+
 Shutdown (:meth:`Daemon.stop`, on SIGTERM/SIGINT): the scheduler stops starting work and
 abandons a collection in progress but lets a store write finish; the alert loop ends after its
 current request; the front and then the daemon's own server close; the store closes last. Each
@@ -107,6 +112,13 @@ class Daemon:
             store.close()
             raise
         assert self.front is not None
+        try:
+            await asyncio.to_thread(store.load)
+            await asyncio.to_thread(service.restore)
+        except BaseException:
+            await self._close_http()
+            store.close()
+            raise
         log.info(
             "daemon_started",
             listen=self.url,
@@ -115,13 +127,6 @@ class Daemon:
             state=config.state.path,
             targets=[t.name for t in config.alerts.targets],
         )
-        try:
-            await asyncio.to_thread(store.load)
-            await asyncio.to_thread(service.restore)
-        except BaseException:
-            await self._close_http()
-            store.close()
-            raise
         self._tasks = [
             asyncio.create_task(dispatcher.run(self.stopping)),
             asyncio.create_task(service.run(self.stopping)),

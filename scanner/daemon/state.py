@@ -11,7 +11,8 @@ Invariants:
 * **At-least-once delivery, exactly-once enqueueing.** An outbox row is the unit of delivery,
   one per (target, idempotency key), ``UNIQUE`` in the schema. It stays ``pending`` until the
   dispatcher marks it ``sent`` (or ``abandoned``); a crash between sending and marking means
-  one redelivery with the same idempotency key, which the receiver can drop.
+  one redelivery with the same idempotency key, which the receiver can drop. A Slack row also
+  holds its rendered text (Slack has no key to drop a repeat by): a redelivery says the same.
 * **Per-target order.** :meth:`StateStore.pending` returns a target's pending rows in the
   order they were enqueued, and only the prefix that is due: a row waiting for its retry holds
   back the rows behind it, so a receiver never sees "resolved" before "failed".
@@ -45,6 +46,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
+from scanner.daemon.messages import slack_text
 from scanner.daemon.transitions import (
     AlertmanagerAlert,
     PairKey,
@@ -526,10 +528,13 @@ class StateStore:
                 self._enqueue_batch(db, target.name, alerts, scan, now)
                 continue
             for t in transitions:
+                payload: dict[str, Any] = {"transition": t.to_json()}
+                if isinstance(target, SlackConfig):  # no key to drop a repeat by: one text
+                    payload["text"] = slack_text(t)
                 db.execute(
                     "INSERT OR IGNORE INTO outbox (target, kind, key, payload, created,"
                     " next_attempt) VALUES (?, 'transition', ?, ?, ?, ?)",
-                    (target.name, t.key, json.dumps({"transition": t.to_json()}), now, now),
+                    (target.name, t.key, json.dumps(payload), now, now),
                 )
 
     def _enqueue_batch(

@@ -55,7 +55,8 @@ class Selector:
 
     def dotted(self) -> str:
         """The path as people write it in prose: ``additionalEventData.MFAUsed``."""
-        return self.text()[2:] if self.parts else "$"
+        text = self.text()
+        return text[2:] if text.startswith("$.") else text  # ``$[0]`` has no prose form
 
     @classmethod
     def of(cls, dotted: str) -> Selector:

@@ -8,8 +8,10 @@ asserted.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -217,3 +219,87 @@ def test_completion_without_shtab_says_how_to_get_it(
     code, out, err = run(capsys, "completion", "zsh")
     assert (code, out) == (2, "")
     assert "pip install 'cloudtrail-monitoring-scanner[completion]'" in one_error_line(err)
+
+
+# ------------------------------------------------------------------------ scanner serve
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A port some other program listens on."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def _bad_rows_state(path: Path) -> None:
+    """A valid SQLite state whose stored account view is not JSON: it fails when read, after
+    the port is open."""
+    from scanner.daemon.state import StateStore
+
+    with StateStore.open(path) as store:
+        store._db.execute("INSERT INTO account_views VALUES ('111111111111', '{not json', NULL)")
+
+
+SERVE_FAILURES: list[tuple[str, str, tuple[str, ...], str]] = [
+    # (case, configuration file, options, what the line says)
+    ("port-in-use", "state: {path: '{tmp}/s.db'}", ("--listen", "127.0.0.1:{busy}"), "in use"),
+    (
+        "unwritable-state-path",
+        "state: {path: '{tmp}/a-file/s.db'}",
+        ("--listen", "127.0.0.1:{free}"),
+        "state {tmp}/a-file/s.db: cannot open: unable to open database file",
+    ),
+    (
+        "corrupt-state-file",
+        "state: {path: '{tmp}/noise.db'}",
+        ("--listen", "127.0.0.1:{free}"),
+        "state {tmp}/noise.db: file is not a database",
+    ),
+    (
+        "unreadable-state-rows",
+        "state: {path: '{tmp}/rows.db'}",
+        ("--listen", "127.0.0.1:{free}"),
+        "state {tmp}/rows.db: Expecting property name",
+    ),
+    (
+        "port-0-in-config",
+        "http: {listen: '127.0.0.1:0'}",
+        (),
+        "config: http.listen: port 0 picks a random port nothing could scrape",
+    ),
+    (
+        "listen-option-port-0",
+        "state: {path: '{tmp}/s.db'}",
+        ("--listen", "127.0.0.1:0"),
+        "config: http.listen (from --listen): port 0 picks a random port",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "case", [case[1:] for case in SERVE_FAILURES], ids=[case[0] for case in SERVE_FAILURES]
+)
+def test_every_start_up_failure_of_serve_is_one_line_and_exit_2_and_nothing_before_it(
+    capsys: pytest.CaptureFixture[str],
+    offline: Path,
+    busy_port: int,
+    case: tuple[str, tuple[str, ...], str],
+) -> None:
+    """No ``daemon_stopped`` (or any log line) before the error: a daemon that never started
+    says only why."""
+    config, options, expected = case
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    names = {"tmp": str(offline), "busy": str(busy_port), "free": str(free)}
+    (offline / "a-file").write_text("a file, not a directory")
+    (offline / "noise.db").write_bytes(bytes(range(256)) * 20)
+    _bad_rows_state(offline / "rows.db")
+    path = offline / "scanner.yaml"
+    path.write_text(config.replace("{tmp}", str(offline)))
+    argv = ("serve", "--config", str(path), *(o.format(**names) for o in options))
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert expected.format(**names) in one_error_line(err)

@@ -320,6 +320,54 @@ def test_stopping_interrupts_a_hanging_delivery_and_keeps_the_message(
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("interruption", ["stopped-while-sending", "refused-once"])
+def test_a_slack_message_retried_after_a_restart_is_the_same_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, interruption: str
+) -> None:
+    """The receiver got the message but the daemon stopped before recording it (or the
+    receiver failed once); after a restart on the same state, and an upgrade that rewords
+    messages, the retry's body is byte for byte the first one's."""
+    from scanner.daemon import messages
+    from scanner.daemon.transitions import Kind
+
+    path = str(tmp_path / "state.db")
+
+    async def main() -> None:
+        hanging = interruption == "stopped-while-sending"
+        chat = Receiver(hang=30.0) if hanging else Receiver(statuses=[503])
+        async with serving(chat):
+            alerts = AlertsConfig(slack=(SlackConfig(name="chat", url=f"{chat.url}/slack"),))
+            with StateStore.open(path) as store:
+                daemon = Daemon(store, alerts)
+                daemon.scan(Status.PASS)
+                (transition,) = daemon.scan(Status.FAIL)
+                stop = asyncio.Event()
+                async with AlertDispatcher(store, alerts) as dispatcher:
+                    loop = asyncio.create_task(dispatcher.run(stop))
+                    async with asyncio.timeout(5):
+                        while not chat.requests:
+                            await asyncio.sleep(0.01)
+                    stop.set()
+                    async with asyncio.timeout(2):
+                        await loop
+            chat.hang = 0.0
+            monkeypatch.setitem(
+                messages.WORDING, Kind.FAILED, messages.Wording(":x:", "NOW WORDED OTHERWISE")
+            )
+            assert "NOW WORDED OTHERWISE" in messages.slack_text(transition)
+            with StateStore.open(path) as store:
+                later = time.time() + 3600  # past any backoff of the refusal
+                assert len(store.pending("chat", now=later)) == 1
+                async with AlertDispatcher(store, alerts, clock=lambda: later) as again:
+                    assert (await again.deliver_pending()).sent == 1
+        first, retried = chat.requests
+        assert retried.body == first.body
+        assert json.loads(first.body)["text"].startswith(":red_circle: *FAILING: ")
+        assert chat.accepted[-1].body == first.body
+
+    asyncio.run(main())
+
+
 def test_retry_after_is_honoured(secret_file: Path) -> None:
     async def main() -> None:
         receiver = Receiver(statuses=[429], headers={"Retry-After": "2"})

@@ -254,7 +254,8 @@ def test_a_daemon_whose_front_cannot_start_stops_with_one_line(
 
     cfg = demo_config(
         "http://127.0.0.1:9",
-        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+        {"state": {"path": str(tmp_path / "s.db")}},
+        listen="127.0.0.1:0",
     )
     monkeypatch.setattr(sys, "executable", "/bin/false")  # the front's interpreter fails at once
     started = time.monotonic()
@@ -278,7 +279,8 @@ def test_the_daemon_restarts_its_front_and_counts_it(tmp_path: Path) -> None:
 
     cfg = demo_config(
         "http://127.0.0.1:9",
-        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+        {"state": {"path": str(tmp_path / "s.db")}},
+        listen="127.0.0.1:0",
     )
 
     async def scenario() -> None:

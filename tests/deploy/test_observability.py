@@ -12,15 +12,14 @@ run against a real Prometheus in test_observability_e2e.py.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from tools import PROMETHEUS_SCRIPT, require_tool
 
 from scanner.daemon.metrics import FAMILIES
 
@@ -33,14 +32,8 @@ ALERTMANAGER = ROOT / "deploy" / "alertmanager" / "alertmanager.yaml"
 
 
 def tool(name: str) -> str:
-    """The tool's path; in CI (CI=true) its absence fails, locally it skips."""
-    path = shutil.which(name)
-    if path is None:
-        message = f"{name} not found: run .ci/install-prometheus.sh (Debian prometheus packages)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    """promtool's or amtool's path (the Debian Prometheus packages ship them)."""
+    return require_tool(name, PROMETHEUS_SCRIPT)
 
 
 def run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

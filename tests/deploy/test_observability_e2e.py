@@ -22,13 +22,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from deploy.test_observability import DASHBOARD, RULES, rule_expressions, tool
+from deploy.test_observability import DASHBOARD, RULES, rule_expressions
 from prometheus_stack import (
-    PROMETHEUS,
     Process,
     eventually,
     free_port,
     get_json,
+    prometheus_binary,
     start_prometheus,
 )
 
@@ -72,17 +72,16 @@ def finite(result: list[dict[str, Any]]) -> bool:
 def test_every_panel_query_returns_data_and_the_rules_evaluate(
     tmp_path: Path, processes: list[Process]
 ) -> None:
-    if PROMETHEUS is None:
-        tool("prometheus")  # fails in CI, skips locally
+    prometheus_binary()  # before the daemon starts: fails in CI, skips elsewhere
     prom_port = free_port()
     emulator = emulate(ORGANIZATION)
     config = demo_config(
         emulator.endpoint_url,
         {
-            "http": {"listen": "127.0.0.1:0"},
             "schedule": {"interval": "3s", "jitter": "0s", "deadline": "2m"},
             "logging": {"format": "json"},
         },
+        listen="127.0.0.1:0",
     )
 
     async def scenario() -> None:

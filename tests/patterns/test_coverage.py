@@ -217,3 +217,26 @@ def test_overlaps_tells_a_filter_for_something_else_from_one_that_falls_short() 
     assert overlaps(parse(IAM.replace("||", "&&")), parse(IAM)) is False
     assert overlaps(parse("{ $.a = %x% }"), parse(IAM)) is None
     assert overlaps(parse(""), parse(IAM)) is True
+
+
+def test_a_reference_no_event_can_match_is_covered_by_anything() -> None:
+    """``$.a`` cannot be an array (``$.a[0]``) and an object (``$.a.b``) at once, nor is an
+    event an array (``$[0]``): such a reference matches nothing, and every pattern covers it."""
+    impossible = '{ $.a[0] = "x" && $.a.b = "y" }'
+    for candidate in ("{ $.c = 1 }", '{ $.a[0] = "z" }', impossible, "{ $[0] = 1 }"):
+        result = covers(candidate, impossible)
+        assert (result.decided, result.covered) == (True, True), result.reason
+    assert covers("{ $.c = 1 }", "{ $[0] = 1 }").covered
+
+
+def test_either_shape_of_a_shared_field_is_a_gap_of_its_own() -> None:
+    missed = assert_gaps_are_real("{ $.c = 1 }", '{ $.a[0] = "x" || $.a.b = "y" }')
+    assert sorted(missed, key=str) == [{"a": ["x"]}, {"a": {"b": "y"}}]
+
+
+def test_a_later_array_item_means_the_earlier_ones_are_there() -> None:
+    """``$.a[1]`` present makes ``$.a[0]`` present (arrays have no holes): no gap claims an event
+    with the second item and not the first."""
+    assert covers("{ $.c = 1 }", '{ $.a[1] = "A" && $.a[0] NOT EXISTS }').covered
+    missed = assert_gaps_are_real("{ $.a[0] IS NULL }", '{ $.a[1] = "A" }')
+    assert missed and all(event["a"][0] is not None for event in missed)

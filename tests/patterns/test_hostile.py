@@ -472,3 +472,19 @@ def test_fuzz_any_accepted_number_round_trips_and_is_judged(number: Decimal, op:
     for gap in covers(pattern, "{ $.n > 0 }").gaps:
         assert matches("{ $.n > 0 }", gap.example) and not matches(pattern, gap.example)
         assert json.loads(json.dumps(gap.example)) == gap.example
+
+
+@settings(max_examples=100, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
+@given(structured_texts, structured_texts)
+def test_fuzz_covers_answers_for_any_two_hostile_patterns(candidate: str, reference: str) -> None:
+    """Hostile on both sides, the reference's too: an answer (or "undecided" with its reason),
+    never an exception."""
+    try:
+        pair = (parse(candidate), parse(reference))
+    except PatternSyntaxError:
+        return
+    for cand, ref in (pair, pair[::-1]):
+        result = covers(cand, ref)  # the deadline bounds its time
+        assert result.decided or result.reason
+        for gap in result.gaps:
+            assert matches(ref, gap.example) and not matches(cand, gap.example)

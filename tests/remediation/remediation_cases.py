@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import shlex
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from tools import TEST_EXTRA, require_tool
 
 from scanner.catalog import Rule, load_catalog
 from scanner.model import (
@@ -240,10 +240,7 @@ def cfn_lint(documents: Iterable[Document], directory: Path) -> str:
         path.write_text(document.text)
         files.append(str(path))
     assert files
-    found = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or shutil.which(
-        "cfn-lint"
-    )
-    assert found, "cfn-lint is not installed (pip install cfn-lint; the test extra has it)"
+    found = require_tool("cfn-lint", TEST_EXTRA)
     result = subprocess.run(
         [found, *files], capture_output=True, text=True, check=False, timeout=300
     )

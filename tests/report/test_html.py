@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from report.report_demo import Demo
+from tools import CHROMIUM_SCRIPT, require_tool
 
 from scanner.model import Link, Status
 from scanner.report import render
@@ -113,12 +112,7 @@ def test_what_an_account_owner_wrote_is_escaped(demo_report: Demo) -> None:
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is not installed on CI: .ci/install-chromium.sh should have")
-    pytest.skip("chromium is not installed (apt-get install chromium, or .ci/install-chromium.sh)")
+    return require_tool("chromium", CHROMIUM_SCRIPT, "chromium-browser")
 
 
 def png_facts(data: bytes) -> tuple[int, int, int]:

@@ -77,7 +77,11 @@ def format_duration(seconds: float) -> str:
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``"HOST:PORT"`` (IPv6 as ``[::1]:9108``) -> (host, port); raises ValueError."""
+    """``"HOST:PORT"`` (IPv6 as ``[::1]:9108``) -> (host, port); raises ValueError.
+
+    Port 0 parses (a caller of the Python API may bind whatever port is free, as the tests do);
+    the configuration's check (``http.listen``, ``--listen``) refuses it.
+    """
     host, sep, port_text = text.rpartition(":")
     if not sep or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"not HOST:PORT: {text!r}")
@@ -102,14 +106,18 @@ def _is_url(value: str) -> str | None:
 
 def _is_listen(value: str) -> str | None:
     try:
-        parse_listen(value)
+        _, port = parse_listen(value)
     except ValueError:
         return "not HOST:PORT (e.g. 127.0.0.1:9108, 0.0.0.0:9108, [::]:9108)"
+    if port == 0:  # the system would pick a port at random, one nothing is told to scrape
+        return "port 0 picks a random port nothing could scrape; give one (e.g. 127.0.0.1:9108)"
     return None
 
 
 is_url = Check(_is_url, {"pattern": r"^https?://[^\s/?#]+([/?#]\S*)?$"})
-is_listen = Check(_is_listen, {"pattern": r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$"})
+is_listen = Check(
+    _is_listen, {"pattern": r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):0*[1-9][0-9]{0,4}$"}
+)
 
 
 def matching(pattern: re.Pattern[str], what: str) -> Check:

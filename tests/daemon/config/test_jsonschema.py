@@ -45,6 +45,8 @@ endpoint_url: http://127.0.0.1:5000
         "regions: {include: [Mars-1]}\n",
         "rules: {profile: cis-9.9}\n",
         "http: {listen: localhost}\n",
+        "http: {listen: '127.0.0.1:0'}\n",
+        "http: {listen: '[::]:00'}\n",
         "alerts: {alertmanager: [{url: 'ftp://am'}]}\n",
         "logging: {level: loud}\n",
     ],
