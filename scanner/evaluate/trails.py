@@ -83,6 +83,29 @@ def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail]
     return sorted(trails, key=lambda t: t.arn), listed
 
 
+def organization_trails_unknown(inventory: Inventory, account: Account) -> bool:
+    """Whether the organization trails that may cover a member are unknown: the management
+    account was not read, could not be entered, or none of its trail listings succeeded, and
+    the member's own listing shows no organization trail of it either.
+
+    Then the member's findings must carry an unknown chain for those trails: judged on its own
+    trails alone, a rule the organization trail passes would FAIL (issue: faults only ever turn
+    a verdict into ERROR). A member whose listing shows the organization trail needs none: the
+    trail is then walked from that copy, and its unread links are unknown on their own.
+    """
+    management = inventory.management_account_id
+    if not management or management == account.id:
+        return False
+    owner = inventory.account(management)
+    if owner is not None and owner.error is None:
+        if any(region.trails is not None for region in owner.regions.values()):
+            return False
+    return not any(
+        trail.is_organization_trail and trail.account_id == management
+        for _, trail in _trails_of(account)
+    )
+
+
 _FIELD_OPERATORS = (
     "equals",
     "starts_with",
