@@ -150,6 +150,9 @@ class CollectResult:
     suspended: tuple[Account, ...]
     duration: float
     clients: int = 0  # botocore clients created during the scan
+    # The organization as this scan listed it (or was given it), with the parents it could not
+    # list; ``None`` for a scan of the caller's own account.
+    listing: Organization | None = None
 
 
 class _Plan:
@@ -483,8 +486,21 @@ class _Scan:
             not_entered=len(self.not_entered),
             seconds=round(duration, 3),
         )
+        listing = None
+        if self.options.organization:
+            listing = Organization(
+                described.id,
+                management,
+                tuple(sorted(self.listed.values(), key=lambda a: a.id)),
+                tuple(self.listing_gaps),
+            )
         return CollectResult(
-            inventory, self.caller.stats, suspended, duration, clients=self.pool.created
+            inventory,
+            self.caller.stats,
+            suspended,
+            duration,
+            clients=self.pool.created,
+            listing=listing,
         )
 
 

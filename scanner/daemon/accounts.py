@@ -84,9 +84,7 @@ def _filled(partial: Organization, cached: Organization) -> Organization:
     """The partial listing, with the cached accounts under the parents it could not list."""
     parents = {e.resource for e in partial.incomplete if e.resource}
     listed = {a.id for a in partial.accounts}
-    missing = [
-        a for a in cached.accounts if a.id not in listed and parents.intersection(a.ou_ids)
-    ]
+    missing = [a for a in cached.accounts if a.id not in listed and parents.intersection(a.ou_ids)]
     accounts = tuple(sorted((*partial.accounts, *missing), key=lambda a: a.id))
     return dataclasses.replace(partial, accounts=accounts)
 

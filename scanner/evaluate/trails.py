@@ -54,6 +54,11 @@ def _trails_of(account: Account) -> Iterator[tuple[str, Trail]]:
             yield region_name, trail
 
 
+def _listed(account: Account) -> bool:
+    """Whether some trail listing of the account succeeded."""
+    return any(region.trails is not None for region in account.regions.values())
+
+
 def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail], bool]:
     """The trails that can record the account's events, and whether any listing succeeded.
 
@@ -68,7 +73,7 @@ def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail]
 
     for region, trail in _trails_of(account):
         add(account, region, trail)
-    listed = any(region.trails is not None for region in account.regions.values())
+    listed = _listed(account)
     management = inventory.management_account_id
     owner = inventory.account(management) if management and management != account.id else None
     if owner is not None:
@@ -97,9 +102,8 @@ def organization_trails_unknown(inventory: Inventory, account: Account) -> bool:
     if not management or management == account.id:
         return False
     owner = inventory.account(management)
-    if owner is not None and owner.error is None:
-        if any(region.trails is not None for region in owner.regions.values()):
-            return False
+    if owner is not None and owner.error is None and _listed(owner):
+        return False
     return not any(
         trail.is_organization_trail and trail.account_id == management
         for _, trail in _trails_of(account)
