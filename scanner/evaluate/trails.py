@@ -90,24 +90,19 @@ def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail]
 
 def organization_trails_unknown(inventory: Inventory, account: Account) -> bool:
     """Whether the organization trails that may cover a member are unknown: the management
-    account was not read, could not be entered, or none of its trail listings succeeded, and
-    the member's own listing shows no organization trail of it either.
+    account was not read, could not be entered, or none of its trail listings succeeded.
 
     Then the member's findings must carry an unknown chain for those trails: judged on its own
     trails alone, a rule the organization trail passes would FAIL (issue: faults only ever turn
-    a verdict into ERROR). A member whose listing shows the organization trail needs none: the
-    trail is then walked from that copy, and its unread links are unknown on their own.
+    a verdict into ERROR). This holds even when the member's own listing shows the organization
+    trail: the collector read nothing the management account's trails lead to (its log groups
+    were never looked at), so the copy's chain breaks at a filter that was never listed.
     """
     management = inventory.management_account_id
     if not management or management == account.id:
         return False
     owner = inventory.account(management)
-    if owner is not None and owner.error is None and _listed(owner):
-        return False
-    return not any(
-        trail.is_organization_trail and trail.account_id == management
-        for _, trail in _trails_of(account)
-    )
+    return owner is None or owner.error is not None or not _listed(owner)
 
 
 _FIELD_OPERATORS = (
