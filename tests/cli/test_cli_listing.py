@@ -61,7 +61,7 @@ def test_an_ou_whose_listing_is_throttled_out_leaves_a_partial_report_that_says_
 ) -> None:
     chosen = throttle_one_ou(monkeypatch)
 
-    code, out, err = run(capsys, *SCAN, "--patience", "1s", "--format", "json")
+    code, out, _ = run(capsys, *SCAN, "--patience", "1s", "--format", "json")
 
     assert chosen, "the organization has an OU"
     assert code == 1  # as any ERROR: accounts under that OU have no verdict
@@ -73,7 +73,7 @@ def test_an_ou_whose_listing_is_throttled_out_leaves_a_partial_report_that_says_
     # Every account listed was scanned: more than the management account, fewer than all.
     assert 1 < summary["accounts"] < ACTIVE_ACCOUNTS
 
-    code, out, err = run(capsys, *SCAN, "--patience", "1s")
+    code, out, _ = run(capsys, *SCAN, "--patience", "1s")
     lines = out.splitlines()
     assert code == 1
     assert any(
@@ -141,6 +141,7 @@ def test_a_bad_listing_file_is_one_line_and_exit_2_before_any_call(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
+    *,
     content: str | None,
     problem: str,
 ) -> None:
@@ -148,7 +149,11 @@ def test_a_bad_listing_file_is_one_line_and_exit_2_before_any_call(
     if content is not None:
         path.write_text(content)
     calls: list[faults.Call] = []
-    faults.hook(monkeypatch, lambda call: calls.append(call))  # type: ignore[func-returns-value]
+
+    def count(call: faults.Call) -> None:
+        calls.append(call)  # every call is answered as usual; none should be made
+
+    faults.hook(monkeypatch, count)
 
     code, out, err = run(capsys, "scan", "--accounts-from", str(path), "--regions", REGIONS)
 
