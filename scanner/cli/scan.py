@@ -123,6 +123,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     report_options(evaluation)
 
     scan = add_command(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
+    scan.epilog = (
+        "exit codes: 0 every finding PASSes; 1 some finding is FAIL or ERROR, or the "
+        "organization listing is incomplete (a root or OU could not be listed: the accounts "
+        "listed are scanned, each parent not listed is an ERROR line and "
+        "summary.listing_incomplete); 2 the scan cannot run (one line on stderr)"
+    )
     scan_options(scan)
     rules_profile_option(scan)
     stuck_after_option(scan)

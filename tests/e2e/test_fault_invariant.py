@@ -213,3 +213,26 @@ def test_no_fault_turns_a_verdict_into_anything_but_error(calm: Calm, data: st.D
     pressed = run_under(calm, plan)
     if pressed is not None:
         assert false_verdicts(calm.verdicts, pressed) == []
+
+
+def test_a_refused_member_names_the_unread_organization_chain_as_the_cause(calm: Calm) -> None:
+    """Issue point 2: with the organization trail's alarms unread, the ERRORs of the account
+    whose role is refused cited only AssumeRole, though in the calm run those rules did not
+    depend on it at all."""
+    refused = next(a.id for a in calm.organization.members if not a.assumable)
+    plan = {Target("cloudwatch", "DescribeAlarms", MANAGEMENT): faults.THROTTLED}
+
+    with pytest.MonkeyPatch.context() as patch:
+        faults.hook(patch, _decide(plan))
+        result = scan(calm.organization)
+
+    findings = {f.rule: f for f in evaluate(result.inventory) if f.account_id == refused}
+    for rule in demo.ORG_RULES:
+        assert calm.verdicts[refused, rule] is Status.PASS
+        finding = findings[rule]
+        assert finding.status is Status.ERROR
+        reason = finding.reason
+        assert "cloudwatch DescribeAlarms in us-east-1 failed: Throttling" in reason
+        assert f'organization trail "organization-trail" of account {MANAGEMENT}' in reason
+        # The refused role comes second: the account's own trails could still have passed it.
+        assert reason.index("DescribeAlarms") < reason.index("sts AssumeRole")
