@@ -111,8 +111,8 @@ class Calm:
 def _targets(result: CollectResult, regions: tuple[str, ...]) -> tuple[Target, ...]:
     """Every (service, operation, account) the calm scan called, in every region and in each."""
     found = []
-    for account, calls in sorted(result.stats.by_account().items()):
-        account = account or MANAGEMENT  # GetCallerIdentity: the caller's, not yet known
+    for charged, calls in sorted(result.stats.by_account().items()):
+        account = charged or MANAGEMENT  # GetCallerIdentity: the caller's, not yet known
         for name in sorted(calls):
             service, operation = name.split(":", 1)
             found.append(Target(service, operation, account))
