@@ -36,7 +36,12 @@ Chains depend on the trail, the rule and the owner's data only, not on the membe
 they are computed once per (trail, rule) and shared by every member an organization trail covers.
 If a member's trail listing failed everywhere its own trails are unknown (an unknown chain);
 listings that succeeded in some regions are enough, because the only trails that can hold are
-multi-region ones and those are listed in every region.
+multi-region ones and those are listed in every region. Likewise, if the management account's
+trails are unknown (its DescribeTrails failed, or it could not be entered), every member gets an
+unknown chain for "the organization trails of the management account", quoting the failed call:
+judged on its own trails alone, a member would FAIL the rules the organization trail passes.
+So a fault only ever turns a verdict into ERROR: PASS needs a chain known to hold, FAIL needs
+every chain that could have held known and broken.
 """
 
 from __future__ import annotations

@@ -160,3 +160,18 @@ def test_a_bad_listing_file_is_one_line_and_exit_2_before_any_call(
     assert (code, out) == (2, "")
     assert problem in one_error_line(err)
     assert calls == []
+
+
+def test_accounts_list_prints_a_partial_listing_and_exits_1(
+    aws: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chosen = throttle_one_ou(monkeypatch)
+
+    code, out, err = run(capsys, "accounts", "list", "--patience", "1s", "--format", "json")
+
+    assert code == 1
+    listing = json.loads(out)
+    (gap,) = listing["incomplete"]
+    assert gap["resource"] == chosen[0] and gap["code"] == "TooManyRequestsException"
+    assert 1 < len(listing["accounts"]) < len(demo.ORGANIZATION.accounts)
+    assert err.startswith(f"organization listing incomplete: {chosen[0]} (organizations ")

@@ -226,3 +226,26 @@ def test_refused_keys_still_say_the_credentials_do_not_work(
         ScanError, match=r"^the AWS credentials do not work: .*InvalidClientTokenId"
     ):
         scan()
+
+
+def test_a_listing_missing_an_ou_takes_that_ous_accounts_from_the_cached_one(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = build()
+    accounts = AccountList(ScanOptions(organization=True, **FAST, patience=0.2), refresh=0.0)
+    first, _ = asyncio.run(accounts.get())
+    workloads = next(a.ou_ids[-1] for a in first.accounts if a.id == ids["alpha"])
+    faults.inject(
+        monkeypatch,
+        OrganizationsResponse,
+        "list_accounts_for_parent",
+        "TooManyRequestsException",
+        when=lambda response: response._get_param("ParentId") == workloads,
+    )
+
+    again, stats = asyncio.run(accounts.get())
+
+    assert stats is not None  # a listing was made, and it missed the OU
+    assert {a.id for a in again.accounts} == {a.id for a in first.accounts}
+    assert [e.resource for e in again.incomplete] == [workloads]
+    assert accounts.fallbacks == 1
