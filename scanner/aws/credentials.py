@@ -37,7 +37,7 @@ from botocore.credentials import ReadOnlyCredentials  # type: ignore[import-unty
 from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped, unused-ignore]
 
 from scanner.aws.clients import ClientPool, Identity
-from scanner.aws.gateway import Caller, CallFailed
+from scanner.aws.gateway import THROTTLING_CODES, TRANSIENT_CODES, Caller, CallFailed
 from scanner.aws_defaults import DEFAULT_MEMBER_ROLE
 from scanner.errors import ScanError
 from scanner.model.arns import arn_account, role_arn
@@ -54,6 +54,23 @@ def _expiry(value: object) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+# botocore's names of a request that got no answer (the gateway records them as the code).
+_NO_ANSWER = frozenset({"ReadTimeoutError", "ConnectTimeoutError", "EndpointConnectionError"})
+
+
+def _identity_failed(failed: CallFailed, patience: float) -> str:
+    """Why GetCallerIdentity failed, in words: only a refusal says the credentials do not work;
+    throttling and AWS's own failures say what they are (the credentials may be fine)."""
+    if failed.code in THROTTLING_CODES:
+        return (
+            f"cannot check the AWS credentials: STS kept throttling GetCallerIdentity for the "
+            f"patience of {patience:g} s (--patience): {failed}"
+        )
+    if failed.code in TRANSIENT_CODES or failed.code in _NO_ANSWER:
+        return f"cannot check the AWS credentials: STS did not answer GetCallerIdentity: {failed}"
+    return f"the AWS credentials do not work: {failed}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +183,7 @@ class Credentials:
         try:
             who = await self.caller.call(client, "GetCallerIdentity")
         except CallFailed as failed:
-            raise ScanError(f"the AWS credentials do not work: {failed}") from None
+            raise ScanError(_identity_failed(failed, self.caller.retry.patience)) from None
         base.account_id = str(who["Account"])
         base.arn = str(who["Arn"])
         if self.role_arn is None:

@@ -352,12 +352,15 @@ class Caller:
         *,
         resource: str | None = None,
         charge_to: str | None = None,
+        deadline: float | None = None,
         **params: Any,
     ) -> dict[str, Any]:
         """One call, retried as :class:`RetryPolicy` says; raises :class:`CallFailed`.
 
         ``charge_to`` names the account the call is counted for when it is not the client's
-        (AssumeRole into a member is part of that member's cost).
+        (AssumeRole into a member is part of that member's cost). ``deadline`` (a
+        ``time.monotonic()`` instant) bounds the retries of a series of calls that share one
+        budget, such as the organization's listing: no retry starts after it.
         """
         account = charge_to or client.account_id
         method = getattr(client.raw, botocore.xform_name(operation))
@@ -385,7 +388,7 @@ class Caller:
                         throttled=attempts.throttled,
                     )
                     return response
-                if await self._again(client, failure, attempts) or await self._renewed(
+                if await self._again(client, failure, attempts, deadline) or await self._renewed(
                     credentials, generation, failure, attempts
                 ):
                     attempts.retries += 1
@@ -399,7 +402,9 @@ class Caller:
                     attempts=attempts,
                 )
 
-    async def _again(self, client: Client, failure: _Failure, attempts: _Attempts) -> bool:
+    async def _again(
+        self, client: Client, failure: _Failure, attempts: _Attempts, deadline: float | None
+    ) -> bool:
         """Whether to retry after a throttled or transient failure (the backoff waited)."""
         throttled = failure.code in THROTTLING_CODES
         if throttled:
@@ -412,6 +417,8 @@ class Caller:
             allowed = time.monotonic() + delay - attempts.started <= policy.patience
         else:
             allowed = attempts.retries + 1 < policy.max_attempts
+        if deadline is not None and time.monotonic() + delay > deadline:
+            allowed = False
         if allowed and delay > 0:
             await asyncio.sleep(delay)
         return allowed
@@ -470,10 +477,11 @@ class Caller:
         key: str,
         *,
         resource: str | None = None,
+        deadline: float | None = None,
         **params: Any,
     ) -> list[Any]:
         """Every item under ``key`` across the pages; a failed page fails the whole listing."""
-        pages = self.pages(client, operation, key, resource=resource, **params)
+        pages = self.pages(client, operation, key, resource=resource, deadline=deadline, **params)
         return [item async for page in pages for item in page]
 
     async def paginate_keys(
@@ -500,10 +508,13 @@ class Caller:
         key: str,
         *,
         resource: str | None = None,
+        deadline: float | None = None,
         **params: Any,
     ) -> AsyncIterator[list[Any]]:
         """The items under ``key``, a page at a time, as they arrive; raises :class:`CallFailed`."""
-        async for page in self.raw_pages(client, operation, resource=resource, **params):
+        async for page in self.raw_pages(
+            client, operation, resource=resource, deadline=deadline, **params
+        ):
             yield list(page.get(key) or ())
 
     async def raw_pages(
@@ -512,6 +523,7 @@ class Caller:
         operation: str,
         *,
         resource: str | None = None,
+        deadline: float | None = None,
         **params: Any,
     ) -> AsyncIterator[Mapping[str, Any]]:
         """The responses of a paged operation, one page at a time; raises :class:`CallFailed`."""
@@ -522,7 +534,9 @@ class Caller:
             page_params = dict(params)
             if token is not None:
                 page_params[token_in] = token
-            page = await self.call(client, operation, resource=resource, **page_params)
+            page = await self.call(
+                client, operation, resource=resource, deadline=deadline, **page_params
+            )
             yield page
             next_token = page.get(token_out)
             if not next_token or next_token in seen:  # a repeated token would loop forever

@@ -11,8 +11,13 @@ first accounts while Organizations' low quota paces the rest (listing 1,000 acco
 half a minute); each account arrives with its OU path. DescribeOrganization comes first: it names
 the management account, whose organization trails are collected before any member.
 
-A failed Organizations call fails the listing (:class:`~scanner.aws.credentials.ScanError`):
-a partial list of accounts would silently drop accounts from the report.
+DescribeOrganization and ListRoots failing fail the listing (:class:`~scanner.errors.ScanError`):
+nothing would be known. A parent (root or OU) whose accounts or child OUs cannot be listed
+does not: the walk records the failed call (naming the parent) in ``gaps`` and goes on, so the
+accounts that were listed are scanned and the report says, parent by parent, what it could not
+list (:attr:`Organization.incomplete`) — a partial list never silently drops accounts. The whole
+walk's retries share one budget, the scan's patience: a listing throttled for good still ends,
+with what it has, within it.
 
 Accounts not ACTIVE (SUSPENDED, PENDING_CLOSURE, CLOSED) are kept with their status so the
 caller reports them, and never scanned. Filters: ``include_*`` keeps only the accounts named or
@@ -22,13 +27,14 @@ exclusion wins.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 
 from scanner.aws.clients import Client
 from scanner.aws.gateway import Caller, CallFailed
 from scanner.errors import ScanError
-from scanner.model import ACCOUNT_ACTIVE
+from scanner.model import ACCOUNT_ACTIVE, CollectionError
 
 # The Organizations endpoint of each partition (a global service with one home region).
 ORGANIZATIONS_REGION = {
@@ -56,6 +62,9 @@ class Organization:
     id: str | None
     management_account_id: str | None
     accounts: tuple[OrgAccount, ...]
+    # The listing calls that failed for good, each naming its parent (``resource``): accounts
+    # under those parents may be missing from ``accounts``.
+    incomplete: tuple[CollectionError, ...] = ()
 
 
 def _status(account: dict[str, object]) -> str:
@@ -88,47 +97,75 @@ async def describe_organization(caller: Caller, client: Client) -> Described:
     )
 
 
-async def walk_organization(caller: Caller, client: Client) -> AsyncIterator[list[OrgAccount]]:
-    """Every account of the organization with its OU path, a page at a time, depth first;
-    raises :class:`ScanError` (a partial list would silently drop accounts)."""
+async def walk_organization(
+    caller: Caller, client: Client, gaps: list[CollectionError] | None = None
+) -> AsyncIterator[list[OrgAccount]]:
+    """Every account of the organization with its OU path, a page at a time, depth first.
+
+    A parent whose accounts or child OUs cannot be listed is appended to ``gaps`` (the failed
+    call) and the walk goes on; without ``gaps`` it raises :class:`ScanError`, as does ListRoots
+    failing. Every retry of the walk falls within the caller's patience from its start."""
+    deadline = time.monotonic() + caller.retry.patience
+
+    def missing(failed: CallFailed) -> None:
+        if gaps is None:
+            raise _failed(failed) from None
+        gaps.append(failed.error)
+
     try:
-        roots = await caller.paginate(client, "ListRoots", "Roots")
-        # Depth-first over (parent id, ids from the root, names below the root).
-        stack: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
-            (str(root["Id"]), (str(root["Id"]),), ()) for root in roots
-        ]
-        while stack:
-            parent, ids, names = stack.pop()
+        roots = await caller.paginate(client, "ListRoots", "Roots", deadline=deadline)
+    except CallFailed as failed:
+        raise _failed(failed) from None
+    # Depth-first over (parent id, ids from the root, names below the root).
+    stack: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+        (str(root["Id"]), (str(root["Id"]),), ()) for root in roots
+    ]
+    while stack:
+        parent, ids, names = stack.pop()
+        try:
             async for listed in caller.pages(
-                client, "ListAccountsForParent", "Accounts", resource=parent, ParentId=parent
+                client,
+                "ListAccountsForParent",
+                "Accounts",
+                resource=parent,
+                deadline=deadline,
+                ParentId=parent,
             ):
                 yield [
                     OrgAccount(str(a["Id"]), str(a.get("Name") or a["Id"]), _status(a), ids, names)
                     for a in listed
                 ]
+        except CallFailed as failed:
+            missing(failed)
+        try:
             units = await caller.paginate(
                 client,
                 "ListOrganizationalUnitsForParent",
                 "OrganizationalUnits",
                 resource=parent,
+                deadline=deadline,
                 ParentId=parent,
             )
-            stack.extend(
-                (str(u["Id"]), (*ids, str(u["Id"])), (*names, str(u.get("Name") or u["Id"])))
-                for u in reversed(units)
-            )
-    except CallFailed as failed:
-        raise _failed(failed) from None
+        except CallFailed as failed:
+            missing(failed)
+            continue
+        stack.extend(
+            (str(u["Id"]), (*ids, str(u["Id"])), (*names, str(u.get("Name") or u["Id"])))
+            for u in reversed(units)
+        )
 
 
 async def list_organization(caller: Caller, client: Client) -> Organization:
-    """Every account of the organization with its OU path; raises :class:`ScanError`."""
+    """Every account of the organization with its OU path, and the parents it could not list;
+    raises :class:`ScanError` when nothing can be listed."""
     described = await describe_organization(caller, client)
-    accounts = [a async for page in walk_organization(caller, client) for a in page]
+    gaps: list[CollectionError] = []
+    accounts = [a async for page in walk_organization(caller, client, gaps) for a in page]
     return Organization(
         id=described.id,
         management_account_id=described.management_account_id,
         accounts=tuple(sorted(accounts, key=lambda a: a.id)),
+        incomplete=tuple(gaps),
     )
 
 

@@ -150,6 +150,9 @@ class CollectResult:
     suspended: tuple[Account, ...]
     duration: float
     clients: int = 0  # botocore clients created during the scan
+    # The organization as this scan listed it (or was given it), with the parents it could not
+    # list; ``None`` for a scan of the caller's own account.
+    listing: Organization | None = None
 
 
 # The reads of a topic whose failure an account depending on it is told of (by the topic's ARN).
@@ -216,6 +219,7 @@ class _Scan:
         self.foreign_topics: dict[str, set[str]] = {}  # topic ARN -> accounts whose alarms need it
         self.listed: dict[str, OrgAccount] = {}
         self.listing_done = False
+        self.listing_gaps: list[CollectionError] = []  # parents the listing could not read
         self.page_arrived = asyncio.Condition()
         self.plan_ready = asyncio.Event()
         self.plan: _Plan | None = None
@@ -226,6 +230,7 @@ class _Scan:
         if not self.options.organization:
             return Organization(None, None, (OrgAccount(me.account_id, me.account_id),))
         if self.options.listing is not None:
+            self.listing_gaps = list(self.options.listing.incomplete)
             return self.options.listing
         region = ORGANIZATIONS_REGION.get(me.partition, self.home)
         client = await self.pool.client(me, region, "organizations")
@@ -243,7 +248,7 @@ class _Scan:
         region = ORGANIZATIONS_REGION.get(me.partition, self.home)
         client = await self.pool.client(me, region, "organizations")
         described = await describe_organization(self.caller, client)
-        return described, walk_organization(self.caller, client)
+        return described, walk_organization(self.caller, client, self.listing_gaps)
 
     async def member_of_organization(self, account_id: str) -> OrgAccount | None:
         """The account as the listing shows it, waiting for its page; ``None`` if not listed."""
@@ -465,8 +470,15 @@ class _Scan:
             accounts=tuple(sorted([*accounts, *suspended], key=lambda a: a.id)),
             reported_accounts=reported,
             collected_at=collected_at,
+            errors=tuple(self.listing_gaps),
         )
         duration = time.monotonic() - started
+        if self.listing_gaps:
+            log.warning(
+                "organization_listing_incomplete",
+                parents=[e.resource for e in self.listing_gaps],
+                errors=[e.describe() for e in self.listing_gaps],
+            )
         log.info(
             "scan_finished",
             calls=self.caller.stats.calls,
@@ -474,8 +486,21 @@ class _Scan:
             not_entered=len(self.not_entered),
             seconds=round(duration, 3),
         )
+        listing = None
+        if self.options.organization:
+            listing = Organization(
+                described.id,
+                management,
+                tuple(sorted(self.listed.values(), key=lambda a: a.id)),
+                tuple(self.listing_gaps),
+            )
         return CollectResult(
-            inventory, self.caller.stats, suspended, duration, clients=self.pool.created
+            inventory,
+            self.caller.stats,
+            suspended,
+            duration,
+            clients=self.pool.created,
+            listing=listing,
         )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import structlog
 
-from scanner.cli import completion, demo, remediate, rules, scan, serve
+from scanner.cli import accounts, completion, demo, remediate, rules, scan, serve
 from scanner.cli.output import (
     EXIT_CANNOT_RUN,
     EXIT_INTERRUPTED,
@@ -41,7 +41,7 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (rules, scan, demo, remediate, serve, completion):
+    for module in (rules, scan, accounts, demo, remediate, serve, completion):
         module.register(commands)
     return parser
 

@@ -237,10 +237,10 @@ class Collected:
 def collect(options: ScanOptions, *, quiet: bool = False) -> Collected:
     """Run the scan with a progress bar on a terminal; :class:`UsageError` if it cannot run.
 
-    With ``--organization`` the organization is listed first and the account and OU ids of the
-    options checked against it (exit 2 naming the unknown ones) before any account is entered;
-    the scan then reuses that listing. Without filters the scan lists the organization itself,
-    entering accounts as their pages arrive."""
+    With ``--organization`` the organization is listed first (or read with ``--accounts-from``)
+    and the account and OU ids of the options checked against it (exit 2 naming the unknown
+    ones) before any account is entered; the scan then reuses that listing. Without filters the
+    scan lists the organization itself, entering accounts as their pages arrive."""
     from scanner.aws import ScanError, collect
     from scanner.aws.organization import select
     from scanner.aws.scan import list_accounts
@@ -252,11 +252,13 @@ def collect(options: ScanOptions, *, quiet: bool = False) -> Collected:
         options.include_ous,
         options.exclude_ous,
     )
-    if options.organization and options.listing is None and any(filters):
-        try:
-            listing, stats = asyncio.run(list_accounts(options))
-        except ScanError as err:
-            raise UsageError(str(err)) from None
+    if options.organization and any(filters):
+        listing = options.listing
+        if listing is None:
+            try:
+                listing, stats = asyncio.run(list_accounts(options))
+            except ScanError as err:
+                raise UsageError(str(err)) from None
         validate.check_selection(
             listing,
             {

@@ -1,8 +1,9 @@
 """Where commands write: colour on a terminal only, aligned tables, a progress bar, ``--output``.
 
 The exit codes are a contract: 0 the command ran (and ``evaluate``, ``scan`` or ``demo`` found
-only PASS); 1 one of them found a FAIL or an ERROR; 2 the command cannot run; 130 interrupted
-(Ctrl-C).
+only PASS); 1 one of them found a FAIL or an ERROR, or the organization's listing was
+incomplete (some root or OU could not be listed: its accounts have no verdict); 2 the command
+cannot run; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations

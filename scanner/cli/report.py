@@ -1,7 +1,10 @@
 """The report of ``evaluate``, ``scan`` and ``demo``: one table and one JSON for all three.
 
 A scan adds its own figures (regions, API calls, duration, suspended accounts, failed calls per
-account) to the summary.
+account) to the summary. An inventory whose organization listing missed some parents (roots or
+OUs whose accounts or child OUs could not be listed) says so in every format: a line per parent
+in the table, ``summary.listing_incomplete`` in JSON, and exit code 1 like any ERROR, since
+accounts under those parents have no verdict at all.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from scanner.cli.output import (
     plural,
 )
 from scanner.cli.selection import Selection
-from scanner.model import Finding, Inventory, Status
+from scanner.model import CollectionError, Finding, Inventory, Status
 from scanner.report import FORMATS
 
 if TYPE_CHECKING:
@@ -82,6 +85,32 @@ def summary(findings: Sequence[Counted], profile: Profile) -> dict[str, Any]:
         "findings": len(findings),
         **{status.value: counts.get(status.value, 0) for status in Status},
         "suppressed": sum(1 for f in findings if f.suppressed),
+    }
+
+
+# The Organizations calls whose failure leaves accounts out of the listing.
+LISTING_OPERATIONS = frozenset({"ListAccountsForParent", "ListOrganizationalUnitsForParent"})
+
+
+def listing_gaps(inventory: Inventory) -> list[CollectionError]:
+    """The organization listing's failed calls, each naming the parent it could not list."""
+    return [
+        e
+        for e in inventory.errors
+        if e.service == "organizations" and e.operation in LISTING_OPERATIONS
+    ]
+
+
+def listing_summary(inventory: Inventory) -> dict[str, Any]:
+    """``listing_incomplete``: the parents not listed, with the call that failed; {} if none."""
+    gaps = listing_gaps(inventory)
+    if not gaps:
+        return {}
+    return {
+        "listing_incomplete": [
+            {"parent": e.resource or "", "operation": e.operation, "error": e.describe()}
+            for e in gaps
+        ]
     }
 
 
@@ -182,14 +211,16 @@ def report(
                         yield finding
 
         export(out, fmt, streamed(), profile, inventory)
-        return EXIT_FINDINGS if tally[Status.FAIL] + tally[Status.ERROR] else EXIT_OK
+        incomplete = bool(listing_gaps(inventory))
+        return EXIT_FINDINGS if tally[Status.FAIL] + tally[Status.ERROR] or incomplete else EXIT_OK
     if fmt == "json":
-        return _stream_json(out, findings, profile, chosen, facts)
+        return _stream_json(out, findings, profile, chosen, facts, inventory=inventory)
     selected = chosen.select(findings)
     shown = chosen.show(selected, fmt)
     totals = summary(selected, profile)
     if facts is not None:
         totals.update(scan_summary(selected, facts))
+    totals.update(listing_summary(inventory))
     if chosen.quiet:
         final_line(out, profile, totals)
     else:
@@ -199,7 +230,7 @@ def report(
         report_table(out, shown, selected, profile, inventory, facts=facts, summary=totals)
         final_line(out, profile, totals)
     failed = any(f.status is not Status.PASS and not f.suppressed for f in selected)
-    return EXIT_FINDINGS if failed else EXIT_OK
+    return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
 
 
 def _stream_json(
@@ -208,6 +239,8 @@ def _stream_json(
     profile: Profile,
     chosen: Selection,
     facts: ScanFacts | None,
+    *,
+    inventory: Inventory,
 ) -> int:
     """``{"findings": [...], "summary": {...}}`` written a finding at a time, as they are decided;
     the summary, which counts them all, comes last. The same document ``json.dumps(..., indent=2)``
@@ -228,10 +261,11 @@ def _stream_json(
     totals = summary(briefs, profile)
     if facts is not None:
         totals.update(scan_summary(briefs, facts))
+    totals.update(listing_summary(inventory))
     text = json.dumps(totals, indent=2, ensure_ascii=False).replace("\n", "\n  ")
     write(("\n  ]" if written else "]") + f',\n  "summary": {text}\n}}\n')
     failed = any(b.status is not Status.PASS and not b.suppressed for b in briefs)
-    return EXIT_FINDINGS if failed else EXIT_OK
+    return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
 
 
 def _counts(findings: Iterable[Finding]) -> Counter[Status]:
@@ -290,9 +324,15 @@ def final_line(out: Out, profile: Profile, summary: Mapping[str, Any]) -> None:
     )
     accounts_text = plural(summary["accounts"], "account")
     suppressed = f" ({summary['suppressed']} suppressed)" if summary["suppressed"] else ""
+    gaps = summary.get("listing_incomplete") or ()
+    incomplete = (
+        f"; organization listing incomplete: {plural(len(gaps), 'parent')} not listed"
+        if gaps
+        else ""
+    )
     out.line(
         f"{summary['findings']} findings in {accounts_text} (profile {profile.name}): "
-        f"{counts}{suppressed}"
+        f"{counts}{suppressed}{incomplete}"
     )
 
 
@@ -321,6 +361,11 @@ def report_table(
         out.line()
     by_rule(out, findings, shown)
     by_ou(out, findings, inventory)
+    for gap in summary.get("listing_incomplete") or ():
+        out.line(
+            f"{out.paint('ERROR', 'ERROR')}  organization listing incomplete: {gap['parent']} "
+            f"({gap['error']}): its accounts have no verdict"
+        )
     if facts is not None:
         for account_id, name, status in facts.suspended:
             out.line(f"{account_id}  {name}  {status.lower()}: not scanned")

@@ -28,6 +28,7 @@ from scanner.cli.output import (
 )
 from scanner.cli.report import facts_of, report
 from scanner.cli.selection import Selection, report_options
+from scanner.errors import UsageError
 from scanner.evaluate import each_finding
 
 
@@ -50,13 +51,28 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)  # a bad profile fails before any call
     selection = Selection.from_args(args, catalog, profile)
+    if args.accounts_from:
+        args.organization = True
     options = scan_options_from(args)
+    if args.accounts_from:
+        from scanner.aws.listing import read_listing
+
+        # Checked before any call: a bad file is one line and exit 2.
+        listing = read_listing(Path(args.accounts_from))
+        options = dataclasses.replace(options, organization=True, listing=listing)
     validate.check_writable("--output", args.output)
     validate.check_writable("--save-inventory", args.save_inventory)
+    if args.save_listing and not options.organization:
+        raise UsageError("--save-listing needs --organization (or --accounts-from)")
+    validate.check_writable("--save-listing", args.save_listing)
     collected = collect(options, quiet=args.quiet)
     result = collected.result
     if args.save_inventory:
         write_json(args.save_inventory, result.inventory.to_json())
+    if args.save_listing and result.listing is not None:
+        from scanner.aws.listing import listing_to_json
+
+        write_json(args.save_listing, listing_to_json(result.listing))
     findings = each_finding(  # evaluated as the report writes them
         result.inventory, profile.name, stuck_after_hours=options.stuck_after_hours
     )
@@ -109,6 +125,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     report_options(evaluation)
 
     scan = add_command(commands, "scan", _scan, "scan AWS accounts and report every rule's verdict")
+    scan.epilog = (
+        "exit codes: 0 every finding PASSes; 1 some finding is FAIL or ERROR, or the "
+        "organization listing is incomplete (a root or OU could not be listed: the accounts "
+        "listed are scanned, each parent not listed is an ERROR line and "
+        "summary.listing_incomplete); 2 the scan cannot run (one line on stderr)"
+    )
     scan_options(scan)
     rules_profile_option(scan)
     stuck_after_option(scan)
@@ -116,6 +138,18 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     report_options(scan)
     scan.add_argument(
         "--save-inventory", metavar="FILE", help="also save the inventory (JSON) for 'evaluate'"
+    )
+    scan.add_argument(
+        "--save-listing",
+        metavar="FILE",
+        help="with --organization: also save the organization's listing (JSON) for --accounts-from",
+    )
+    scan.add_argument(
+        "--accounts-from",
+        metavar="FILE",
+        help="scan the organization's accounts as a saved listing names them (from "
+        "--save-listing or 'scanner accounts list --output FILE'), without listing it; "
+        "implies --organization",
     )
     scan.add_argument(
         "--confirm",

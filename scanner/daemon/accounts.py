@@ -6,6 +6,9 @@ keeps the previous list (the organization rarely changes between two refreshes, 
 a slightly old list beats no scan), with a warning and a count (``fallbacks``, exported as
 ``scanner_account_list_fallbacks_total``); only a first listing that fails fails the scan. The
 listing itself rides out throttling (the gateway's patience with Organizations) before failing.
+A listing that misses some parents (roots or OUs whose accounts or child OUs could not be
+listed) is used with the cached accounts under those parents added back (a fallback too); the
+parents stay in :attr:`Organization.incomplete`, so the scan's report still says so.
 
 A scan *covers* this shard's accounts (those :class:`~scanner.daemon.sharding.Shard` owns
 among the configuration's filters). The collector reads what they depend on elsewhere itself
@@ -16,6 +19,7 @@ together the shards export each account once.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,8 +68,25 @@ class AccountList:
             log.warning("account_list_fallback", reason=str(error), using="the cached listing")
             self.listed_at = now  # retry at the next refresh, not at every scan
             return self.organization, None
+        if organization.incomplete and self.organization is not None:
+            organization = _filled(organization, self.organization)
+            self.fallbacks += 1
+            log.warning(
+                "account_list_fallback",
+                reason="; ".join(e.describe() for e in organization.incomplete),
+                using="the cached accounts under the parents not listed",
+            )
         self.organization, self.listed_at = organization, now
         return organization, stats
+
+
+def _filled(partial: Organization, cached: Organization) -> Organization:
+    """The partial listing, with the cached accounts under the parents it could not list."""
+    parents = {e.resource for e in partial.incomplete if e.resource}
+    listed = {a.id for a in partial.accounts}
+    missing = [a for a in cached.accounts if a.id not in listed and parents.intersection(a.ou_ids)]
+    accounts = tuple(sorted((*partial.accounts, *missing), key=lambda a: a.id))
+    return dataclasses.replace(partial, accounts=accounts)
 
 
 @dataclass(frozen=True)

@@ -761,6 +761,26 @@ def unknown_trails(account: Account) -> Chain:
     return Chain(_complete([link]), account.id)
 
 
+def unknown_organization_trails(inventory: Inventory, management: str) -> Chain:
+    """The chain of the management account's organization trails when they could not be listed
+    (:func:`~scanner.evaluate.trails.organization_trails_unknown`): unknown at the trail, naming
+    the management account and the call that failed."""
+    owner = inventory.account(management)
+    if owner is None:
+        why = "the management account was not scanned"
+    elif owner.error is not None:
+        why = f"the account could not be scanned: {owner.error.describe()}"
+    else:
+        error = owner.error_for(*CALLS["trails"])
+        why = "no region was collected" if error is None and not owner.regions else _quote(error)
+    detail = (
+        f"cannot list the organization trails of management account {management}, which "
+        f"cover every member: {why}"
+    )
+    link = _result(Link.TRAIL, UNKNOWN, detail, (management, management, None))
+    return Chain(_complete([link]), management)
+
+
 def no_trail(account: Account) -> Chain:
     # Trails are listed once per account (scanner.aws.regions): a single-region trail homed
     # elsewhere is not seen, and could not count anyway.

@@ -54,6 +54,11 @@ def _trails_of(account: Account) -> Iterator[tuple[str, Trail]]:
             yield region_name, trail
 
 
+def _listed(account: Account) -> bool:
+    """Whether some trail listing of the account succeeded."""
+    return any(region.trails is not None for region in account.regions.values())
+
+
 def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail], bool]:
     """The trails that can record the account's events, and whether any listing succeeded.
 
@@ -68,7 +73,7 @@ def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail]
 
     for region, trail in _trails_of(account):
         add(account, region, trail)
-    listed = any(region.trails is not None for region in account.regions.values())
+    listed = _listed(account)
     management = inventory.management_account_id
     owner = inventory.account(management) if management and management != account.id else None
     if owner is not None:
@@ -81,6 +86,23 @@ def covering_trails(inventory: Inventory, account: Account) -> tuple[list[Trail]
     ]
     trails = [t for t in trails if t.account_id in ("", account.id) or t.is_organization_trail]
     return sorted(trails, key=lambda t: t.arn), listed
+
+
+def organization_trails_unknown(inventory: Inventory, account: Account) -> bool:
+    """Whether the organization trails that may cover a member are unknown: the management
+    account was not read, could not be entered, or none of its trail listings succeeded.
+
+    Then the member's findings must carry an unknown chain for those trails: judged on its own
+    trails alone, a rule the organization trail passes would FAIL (issue: faults only ever turn
+    a verdict into ERROR). This holds even when the member's own listing shows the organization
+    trail: the collector read nothing the management account's trails lead to (its log groups
+    were never looked at), so the copy's chain breaks at a filter that was never listed.
+    """
+    management = inventory.management_account_id
+    if not management or management == account.id:
+        return False
+    owner = inventory.account(management)
+    return owner is None or owner.error is not None or not _listed(owner)
 
 
 _FIELD_OPERATORS = (

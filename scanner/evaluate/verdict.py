@@ -36,7 +36,12 @@ Chains depend on the trail, the rule and the owner's data only, not on the membe
 they are computed once per (trail, rule) and shared by every member an organization trail covers.
 If a member's trail listing failed everywhere its own trails are unknown (an unknown chain);
 listings that succeeded in some regions are enough, because the only trails that can hold are
-multi-region ones and those are listed in every region.
+multi-region ones and those are listed in every region. Likewise, if the management account's
+trails are unknown (its DescribeTrails failed, or it could not be entered), every member gets an
+unknown chain for "the organization trails of the management account", quoting the failed call:
+judged on its own trails alone, a member would FAIL the rules the organization trail passes.
+So a fault only ever turns a verdict into ERROR: PASS needs a chain known to hold, FAIL needs
+every chain that could have held known and broken.
 """
 
 from __future__ import annotations
@@ -58,9 +63,10 @@ from scanner.evaluate.chains import (
     Walker,
     missed_summary,
     no_trail,
+    unknown_organization_trails,
     unknown_trails,
 )
-from scanner.evaluate.trails import covering_trails
+from scanner.evaluate.trails import covering_trails, organization_trails_unknown
 from scanner.model import (
     Account,
     Finding,
@@ -337,6 +343,7 @@ def each_finding(
             continue
         trails, listed = covering_trails(inventory, account)
         unlisted = [] if listed else [unknown_trails(account)]
+        unlisted += _unknown_outside(inventory, account)
         for rule in rules:
             chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
             yield _finding(inventory, account, rule, name, chains)
@@ -369,8 +376,18 @@ def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Fin
 # member's own chain might pass.
 
 
+def _unknown_outside(inventory: Inventory, account: Account) -> list[Chain]:
+    """The unknown chain of the management account's organization trails, when they could not
+    be listed (:func:`organization_trails_unknown`); else nothing."""
+    management = inventory.management_account_id
+    if management is None or not organization_trails_unknown(inventory, account):
+        return []
+    return [unknown_organization_trails(inventory, management)]
+
+
 def _outside_chains(walker: Walker, account: Account, rule: Rule) -> Iterator[Chain]:
-    """The chains that record the account's events through trails of other accounts."""
+    """The chains that record the account's events through trails of other accounts, with an
+    unknown one for the organization trails when the management account's are unknown."""
     shell = Account(
         account.id,
         account.name,
@@ -383,6 +400,7 @@ def _outside_chains(walker: Walker, account: Account, rule: Rule) -> Iterator[Ch
     for trail in trails:
         if trail.account_id != account.id:
             yield from walker.chains(trail, rule)
+    yield from _unknown_outside(walker.inventory, shell)
 
 
 def _decided(walker: Walker, account: Account, rule: Rule, profile: str) -> Finding | None:
@@ -439,29 +457,41 @@ def _unread_account(
     walker: Walker, account: Account, rules: Iterable[Rule], profile: str
 ) -> Iterator[Finding]:
     """Findings of an account not entered, or that could not be: the verdicts decided outside
-    it, with a note of what was not read; ERROR for the rules that depend on it."""
+    it, with a note of what was not read; ERROR for the rules that depend on it.
+
+    When no chain outside passes the rule but one of them is unknown (the organization trail's
+    alarms could not be read, say), that unread resource is the cause the ERROR names first: had
+    it been read, the rule might not have depended on the account at all. The account's own
+    failure comes second, since its own chains could still have passed the rule."""
     for rule in rules:
-        finding = _decided(walker, account, rule, profile)
-        if account.error is not None:
-            failure = account.error.describe()
-            if finding is None:
-                reason = f"account {account.id} could not be scanned: {failure}"
-                yield _unexplained(account, rule, profile, reason)
-            else:
+        chains = list(_outside_chains(walker, account, rule))
+        picked = _pick(chains)
+        if picked is not None and picked[0] is Status.PASS:
+            finding = _finding(walker.inventory, account, rule, profile, chains)
+            if account.error is not None:
                 note = (
-                    f"; account {account.id} could not be entered ({failure}), "
+                    f"; account {account.id} could not be entered ({account.error.describe()}), "
                     "and this rule does not depend on it"
                 )
                 yield dataclasses.replace(finding, reason=finding.reason + note)
-        elif finding is not None:
-            what = "account not entered" if not account.regions else "its own trails not read"
-            yield dataclasses.replace(
-                finding, reason=f"{finding.reason} ({what}: nothing depends on it)"
-            )
+            else:
+                what = "account not entered" if not account.regions else "its own trails not read"
+                yield dataclasses.replace(
+                    finding, reason=f"{finding.reason} ({what}: nothing depends on it)"
+                )
+            continue
+        if account.error is not None:
+            own = f"account {account.id} could not be scanned: {account.error.describe()}"
         else:
-            reason = (
+            own = (
                 f"account {account.id} was not entered: when it was scanned no rule of the "
                 "scan's profile depended on it, but this one does (no chain outside the account "
                 "passes it); scan it again with this profile, or with --deep"
             )
-            yield _unexplained(account, rule, profile, reason)
+        if picked is None or picked[0] is not Status.ERROR:
+            yield _unexplained(account, rule, profile, own)
+            continue
+        outside = _finding(walker.inventory, account, rule, profile, chains)
+        yield dataclasses.replace(
+            outside, reason=f"{outside.reason}; and its own trails are unknown: {own}"
+        )

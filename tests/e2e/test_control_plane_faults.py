@@ -197,3 +197,55 @@ def test_credentials_refused_again_after_renewal_are_an_error_never_a_fail(
     alpha = {rule: s for (account, rule), s in verdicts(result).items() if account == ids["alpha"]}
     assert alpha and Status.FAIL not in alpha.values()
     assert alpha[TRAIL_CHANGES] is Status.ERROR
+
+
+def test_a_throttled_caller_identity_says_it_was_throttled_not_that_the_keys_are_bad(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build()
+    faults.inject(monkeypatch, TokenResponse, "get_caller_identity", "Throttling", "Rate exceeded")
+
+    with pytest.raises(ScanError) as raised:
+        scan(patience=0.2)
+
+    message = str(raised.value)
+    assert message.startswith("cannot check the AWS credentials: STS kept throttling ")
+    assert "GetCallerIdentity" in message and "Throttling: Rate exceeded" in message
+    assert "do not work" not in message
+
+
+def test_refused_keys_still_say_the_credentials_do_not_work(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build()
+    faults.inject(
+        monkeypatch, TokenResponse, "get_caller_identity", "InvalidClientTokenId", "bad keys"
+    )
+
+    with pytest.raises(
+        ScanError, match=r"^the AWS credentials do not work: .*InvalidClientTokenId"
+    ):
+        scan()
+
+
+def test_a_listing_missing_an_ou_takes_that_ous_accounts_from_the_cached_one(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = build()
+    accounts = AccountList(ScanOptions(organization=True, **FAST, patience=0.2), refresh=0.0)
+    first, _ = asyncio.run(accounts.get())
+    workloads = next(a.ou_ids[-1] for a in first.accounts if a.id == ids["alpha"])
+    faults.inject(
+        monkeypatch,
+        OrganizationsResponse,
+        "list_accounts_for_parent",
+        "TooManyRequestsException",
+        when=lambda response: response._get_param("ParentId") == workloads,
+    )
+
+    again, stats = asyncio.run(accounts.get())
+
+    assert stats is not None  # a listing was made, and it missed the OU
+    assert {a.id for a in again.accounts} == {a.id for a in first.accounts}
+    assert [e.resource for e in again.incomplete] == [workloads]
+    assert accounts.fallbacks == 1
