@@ -66,7 +66,7 @@ async def _history(
                 StartDate=since,
                 ScanBy="TimestampDescending",
                 MaxRecords=alarm_history.MAX_ITEMS,
-                **({"NextToken": token} if token else {}),
+                **_next(token),
             )
             items.extend(page.get("AlarmHistoryItems") or ())
             token = page.get("NextToken")
@@ -119,3 +119,8 @@ async def confirm(
 
 
 __all__ = ["confirm"]
+
+
+def _next(token: str | None) -> dict[str, Any]:
+    """The page parameter of a paged call after the first page."""
+    return {"NextToken": token} if token else {}

@@ -8,7 +8,6 @@ need nothing of the evaluator's policy reading.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from remediation.remediation_cases import (
     resources,
     verbs,
 )
+from tools import require_tool
 
 from scanner.model import Link
 from scanner.remediation import Document, plan_accounts, render
@@ -101,8 +101,7 @@ def templates(found: dict[str, str]) -> dict[str, Any]:
 
 
 def shell_parses(script: str, tmp_path: Path) -> None:
-    bash = shutil.which("bash")
-    assert bash
+    bash = require_tool("bash", "apt-get install bash")
     path = tmp_path / "fix.sh"
     path.write_text(script)
     result = subprocess.run([bash, "-n", str(path)], capture_output=True, text=True, check=False)
