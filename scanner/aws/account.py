@@ -11,7 +11,8 @@ calls inside a step run concurrently):
    home region. Trails of other accounts (an organization trail seen from a member) are
    collected in their owner's account, where the evaluator looks for them.
 3. DescribeMetricFilters (``logGroupName=``) for each log group an owned trail delivers to; a
-   ResourceNotFoundException is the only thing that marks a log group as not existing.
+   ResourceNotFoundException, or (when it lists no filter) DescribeLogGroups not finding the
+   group, marks a log group as not existing.
 4. DescribeAlarms once per region that has candidate metric filters (listed and filtered
    client-side, keeping the alarms that watch a candidate filter's metric and the composite
    alarms whose rule names one of them; both types come in the same listing). Listing beats
@@ -297,7 +298,24 @@ class AccountCollector:
         filters = tuple(_shapes.metric_filter(item, name) for item in items)
         # DescribeMetricFilters matches logGroupName exactly, but keep only that group's filters.
         filters = tuple(f for f in filters if f.log_group_name == name)
+        if not filters and not await self._log_group_exists(client, name):
+            target.log_groups[name] = LogGroup(name, exists=False)
+            return
         target.log_groups[name] = LogGroup(name, metric_filters=filters)
+
+    async def _log_group_exists(self, client: Client, name: str) -> bool:
+        """Whether a log group without metric filters exists: DescribeMetricFilters lists
+        nothing for a deleted group as for a bare one, so DescribeLogGroups tells them apart
+        (only then: a group with filters exists). A failed call says it exists: the evaluator
+        then reports that no filter was found, which holds either way."""
+        try:
+            items = await self.caller.paginate(
+                client, "DescribeLogGroups", "logGroups", resource=name, logGroupNamePrefix=name
+            )
+        except CallFailed as failed:
+            self.data.errors.append(failed.error)
+            return True
+        return any(item.get("logGroupName") == name for item in items)
 
     # Step 4.
     async def _alarms(self) -> None:

@@ -108,6 +108,7 @@ CREDENTIAL_ERRORS = frozenset(
 PAGINATION: Mapping[str, tuple[str, str]] = {
     "DescribeAlarms": ("NextToken", "NextToken"),
     "DescribeMetricFilters": ("nextToken", "nextToken"),
+    "DescribeLogGroups": ("nextToken", "nextToken"),
     "ListSubscriptionsByTopic": ("NextToken", "NextToken"),
     "ListRoots": ("NextToken", "NextToken"),
     "ListAccountsForParent": ("NextToken", "NextToken"),

@@ -27,7 +27,7 @@ from scanner.aws import credentials as credentials_module
 from scanner.aws.scan import CollectResult
 from scanner.cli.report import facts_of
 from scanner.evaluate import evaluate
-from scanner.model import ACCOUNT_SUSPENDED, Finding, Region, Status
+from scanner.model import ACCOUNT_SUSPENDED, Finding, Link, Region, Status
 
 ROOT = "root-account-usage"
 TRAIL_CHANGES = "cloudtrail-config-changes"
@@ -466,3 +466,32 @@ def test_a_narrowed_scan_still_reads_what_its_accounts_depend_on(aws: str) -> No
     assert by_rule[ROOT].status is Status.PASS
     assert by_rule[TRAIL_CHANGES].status is Status.PASS
     assert {f.account_id for f in evaluate(inventory)} == {ids["alpha"]}
+
+
+def test_a_deleted_log_group_is_said_not_to_exist(aws: str) -> None:
+    """DescribeMetricFilters lists nothing for a deleted group, as for one without filters:
+    DescribeLogGroups, asked only then, tells the two apart."""
+    org.chain(org.management(), rules=(ROOT,))
+    logs = org.management().client("logs")
+    # AWS deletes a log group's metric filters with it; moto keeps them, so delete them first.
+    logs.delete_metric_filter(logGroupName="main-trail-logs", filterName=ROOT)
+    logs.delete_log_group(logGroupName="main-trail-logs")
+
+    result = scan()
+
+    finding = findings(result, org.MANAGEMENT)[ROOT]
+    assert (finding.status, finding.broken_link) == (Status.FAIL, Link.LOG_GROUP)
+    assert 'log group "main-trail-logs" of trail "main" does not exist' in finding.reason
+    calls = {op: s.calls for (_, op), s in result.stats.by_operation().items()}
+    assert calls["DescribeLogGroups"] == 1
+
+
+def test_a_log_group_without_filters_exists_and_has_no_filter(aws: str) -> None:
+    org.chain(org.management(), rules=(ROOT,))
+    logs = org.management().client("logs")
+    logs.delete_metric_filter(logGroupName="main-trail-logs", filterName=ROOT)
+
+    finding = findings(scan(), org.MANAGEMENT)[ROOT]
+
+    assert (finding.status, finding.broken_link) == (Status.FAIL, Link.FILTER)
+    assert 'log group "main-trail-logs" has no metric filter' in finding.reason

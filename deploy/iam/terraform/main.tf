@@ -18,6 +18,7 @@ locals {
     "cloudwatch:DescribeAlarms",
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
+    "logs:DescribeLogGroups", # only for a log group without metric filters
     "logs:DescribeMetricFilters",
     "logs:TestMetricFilter", # only with --confirm (scan.confirm)
     "sns:GetSubscriptionAttributes",
