@@ -116,10 +116,13 @@ def _key_link(
     if key.arn is None:
         detail = f"cannot describe the KMS key {key.id} of {name}: {why('key', key.id)}"
         return Link.TOPIC_KEY, UNKNOWN, detail, resource
+    if key.state is None:
+        detail = f"DescribeKey gave no state for the KMS key {key.arn} of {name}"
+        return Link.TOPIC_KEY, UNKNOWN, detail, resource
     if key.state != "Enabled":
         detail = (
-            f"the KMS key {key.arn} of {name} is {key.state or 'in an unknown state'}: SNS "
-            "cannot encrypt the alarm's message with it, so the notification is lost"
+            f"the KMS key {key.arn} of {name} is {key.state}: SNS cannot encrypt the alarm's "
+            "message with it, so the notification is lost"
         )
         return Link.TOPIC_KEY, BROKEN, detail, resource
     if key.policy is None:
