@@ -173,6 +173,13 @@ def _policy_link(
             f"{arn_account(topic.arn)}: a topic of another account needs a grant to "
             "cloudwatch.amazonaws.com or to the alarm's account)"
         )
+    if decision.outcome is Outcome.NOT_ALLOWED:  # its reason would only say so again
+        detail = (
+            f'no statement of the access policy of {name} lets alarm "{publisher.name}" publish'
+        )
+        if not access.policy:
+            detail = f'{name} has no access policy: nothing lets alarm "{publisher.name}" publish'
+        return Link.TOPIC_POLICY, BROKEN, detail + elsewhere, topic.arn
     status, detail = _refused(decision, what, f'let alarm "{publisher.name}" publish')
     return Link.TOPIC_POLICY, status, detail + elsewhere, topic.arn
 
