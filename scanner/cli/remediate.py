@@ -29,15 +29,22 @@ from scanner.evaluate import evaluate
 from scanner.model import Status
 from scanner.remediation import FORMATS, Document, failing_lines, files, listing
 
+# A script is written executable (by everyone; writable by its owner), so that it can be run as it
+# is; every other file keeps the mode the umask gives it.
+SCRIPT_MODE = 0o755
+
 
 def _write(directory: Path, documents: Iterable[Document]) -> list[Path]:
-    """Each document under ``directory`` (created as needed; an existing file is replaced)."""
+    """Each document under ``directory`` (created as needed; an existing file is replaced), a
+    script executable (:data:`SCRIPT_MODE`)."""
     written = []
     for document in documents:
         path = directory / document.name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(document.text)
+            if document.executable:
+                path.chmod(SCRIPT_MODE)
         except OSError as err:
             raise UsageError(f"--output-dir: cannot write {path}: {err.strerror or err}") from None
         written.append(path)
@@ -91,12 +98,18 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     remediate.add_argument(
         "--account", type=validate.account_id, metavar="ID", help="only this account's fixes"
     )
-    remediate.add_argument("--format", choices=FORMATS, default="cli")
+    remediate.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="cli",
+        metavar="FORMAT",
+        help=f"{', '.join(FORMATS)} (default: cli, a bash script of AWS CLI commands)",
+    )
     remediate.add_argument(
         "--output-dir",
         metavar="DIR",
         help="write the fixes as files, a directory per account (e.g. DIR/<account>/<account>.tf,"
-        " a Terraform root module each), instead of printing them",
+        " a Terraform root module each; scripts executable), instead of printing them",
     )
     rules_profile_option(remediate)
     stuck_after_option(remediate)

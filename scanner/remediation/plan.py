@@ -276,8 +276,11 @@ class FindingPlan:
     """The fix of one FAIL finding: its steps (in :data:`STEP_ORDER`) and their values.
 
     ``values`` are unquoted; each format quotes them its own way. ``existing`` names the declared
-    resources that already exist (``trail``, ``filter``, ``alarm``, ``topic_encryption``: the id
-    to import them by).
+    resources that already exist, with the id a tool adopts (imports) each by: ``trail`` (its
+    ARN), ``filter`` (``<log group>:<filter name>``), ``alarm`` (its name), ``topic_encryption``
+    (the topic's ARN), ``topic_policy`` (the topic's ARN: every topic has an access policy) and
+    ``key_policy`` (the key's id: every key has a key policy). These are the import ids of the
+    Terraform AWS provider, which the Terraform format uses as they are.
     """
 
     finding: Finding
@@ -336,6 +339,8 @@ _DESCRIBED: dict[Resource, tuple[str, str]] = {
     "filter": ("Metric filter", "filter_name"),
     "alarm": ("Alarm", "alarm_name"),
     "topic_encryption": ("Topic", "topic_name"),
+    "topic_policy": ("The access policy of topic", "topic_name"),
+    "key_policy": ("The key policy of key", "key_arn"),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -474,6 +479,15 @@ def resource_name(arn: str) -> str:
         return arn
 
 
+def key_id(key: str) -> str:
+    """A KMS key's id (``1234abcd-...``) from its ARN; any other text as it is."""
+    try:
+        resource = arn_parts(key)[4]
+    except ValueError:
+        return key
+    return resource.removeprefix("key/")
+
+
 def _key_fix(ctx: RemediationContext) -> KeyFix:
     """How the topic's key is repaired (see :data:`KEY_FIXES`)."""
     if ctx.key_manager != "CUSTOMER" or is_aws_managed_sns_key(ctx.key_arn):
@@ -598,6 +612,10 @@ def plan_finding(
         existing["alarm"] = alarm_name
     if "topic_key" in steps and values["key_fix"] == "replace":
         existing["topic_encryption"] = topic_arn
+    if "topic_policy" in steps:
+        existing["topic_policy"] = topic_arn
+    if "topic_key" in steps and values["key_policy"]:  # the whole policy is known: declared
+        existing["key_policy"] = key_id(values["key_arn"])
     regions: dict[Role, str] = {
         "trail": trail_region,
         "monitoring": monitoring,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shlex
 import subprocess
 from collections.abc import Iterable, Mapping
@@ -67,10 +68,19 @@ def rule(rule_id: str = RULE) -> Rule:
 # Reading the outputs.
 
 
+# The second line of every script (the first, ``#!/usr/bin/env bash``, is a comment to the shell).
+STRICT = "set -euo pipefail"
+
+
 def commands(cli: str) -> list[list[str]]:
-    """The CLI text as the shell runs it: continuation lines joined, comments dropped."""
+    """The CLI text as the shell runs it: continuation lines joined, comments and the script's
+    ``set -euo pipefail`` dropped (its own tests check it)."""
     lines = cli.replace("\\\n", " ").splitlines()
-    return [shlex.split(line) for line in lines if line.strip() and not line.startswith("#")]
+    return [
+        shlex.split(line)
+        for line in lines
+        if line.strip() and not line.startswith("#") and line != STRICT
+    ]
 
 
 def option(command: list[str], name: str) -> str:
@@ -206,6 +216,19 @@ def hcl_string(value: str) -> str:
     return decoded
 
 
+def hcl_reference(value: str) -> str:
+    """A reference (``aws.eu_west_1``) as python-hcl2 returns it (``${...}`` in recent versions)."""
+    return value.removeprefix("${").removesuffix("}")
+
+
+def imports(parsed: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """``{"<type>.<label>": (id, provider)}`` of the ``import`` blocks in python-hcl2's output."""
+    return {
+        hcl_reference(block["to"]): (hcl_string(block["id"]), hcl_reference(block["provider"]))
+        for block in parsed.get("import", [])
+    }
+
+
 def resources(parsed: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{"<type>.<label>": attributes}`` from python-hcl2's output."""
     found = {}
@@ -245,3 +268,25 @@ def cfn_lint(documents: Iterable[Document], directory: Path) -> str:
         [found, *files], capture_output=True, text=True, check=False, timeout=300
     )
     return f"exit {result.returncode}: {result.stdout}{result.stderr}" if result.returncode else ""
+
+
+# --------------------------------------------------------------------------------------------
+# Running a script against a stand-in ``aws``.
+
+
+def run_script(path: Path, directory: Path, aws_exit: int) -> tuple[int, list[str]]:
+    """Runs the script at ``path`` (as a program: its shebang and mode decide) with an ``aws``
+    first on ``PATH`` that records its arguments and exits ``aws_exit``; the script's exit code
+    and the ``aws`` commands it ran, one line each."""
+    require_tool("bash", "apt-get install bash")
+    log = directory / "aws.log"
+    stub = directory / "bin" / "aws"
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text(f'#!/usr/bin/env bash\necho "$*" >> {shlex.quote(str(log))}\nexit {aws_exit}\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [str(path)], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    ran = log.read_text().splitlines() if log.exists() else []
+    return result.returncode, ran

@@ -29,6 +29,7 @@ from remediation.remediation_cases import (
     fix,
     fixed,
     hcl_string,
+    imports,
     made,
     only,
     option,
@@ -145,8 +146,9 @@ def test_terraform_adopts_the_topic_to_change_its_key_and_explains_the_key_polic
     assert topic["kms_master_key_id"] in ("var.kms_key_arn", "${var.kms_key_arn}")
     variables = {hcl_string(name) for entry in parsed["variable"] for name in entry}
     assert variables == {"kms_key_arn"}
+    # The topic exists: an import block adopts it by its ARN, through the topic's provider.
+    assert imports(parsed) == {"aws_sns_topic.ops": (TOPIC, "aws.eu_west_1")}
     comments = " ".join(line[2:] for line in config.splitlines() if line.startswith("# "))
-    assert f"terraform import aws_sns_topic.ops {TOPIC}" in comments
     assert "aws_kms_key_policy replaces the whole policy" in comments
     assert "# aws kms put-key-policy --region eu-west-1 --key-id '<KMS_KEY_ARN>'" in config
 
@@ -226,6 +228,11 @@ def test_the_key_policy_is_put_whole_the_current_statements_kept_the_grant_added
     assert list(resources(hcl2.loads(config))) == ["aws_kms_key_policy.topic_key"]
     key_policy = resources(hcl2.loads(config))["aws_kms_key_policy.topic_key"]
     assert hcl_string(key_policy["key_id"]) == KEY_ARN
+    # Every key has a policy: an import block adopts it, by the key's id.
+    key_id = KEY_ARN.rsplit("/", 1)[1]
+    assert imports(hcl2.loads(config)) == {
+        "aws_kms_key_policy.topic_key": (key_id, "aws.eu_west_1")
+    }
     assert jsonencoded(config, "aws_kms_key_policy") == json.loads(option(put, "--policy"))
 
     script = documents(made(Link.TOPIC_KEY), "cloudformation", context)[f"{ACCOUNT}-commands.sh"]
@@ -285,6 +292,8 @@ def test_the_topic_policy_gets_the_grant_keeps_the_owners_statement_and_drops_th
     config = fixes["terraform"]
     topic_policy = resources(hcl2.loads(config))["aws_sns_topic_policy.ops"]
     assert hcl_string(topic_policy["arn"]) == TOPIC
+    # Every topic has an access policy: an import block adopts it, by the topic's ARN.
+    assert imports(hcl2.loads(config)) == {"aws_sns_topic_policy.ops": (TOPIC, "aws.eu_west_1")}
     assert jsonencoded(config, "aws_sns_topic_policy") == new
 
     found = documents(made(Link.TOPIC_POLICY), "cloudformation", context)

@@ -23,6 +23,10 @@ from scanner.remediation.plan import PLACEHOLDER, FindingPlan, Resource, Step
 
 PLACEHOLDER_NOTE = "Replace every <PLACEHOLDER> first."
 
+# The first lines of every script: bash, which stops at the first command that fails (or at an
+# unset variable, or inside a pipe), so that no later command runs on what a failed one left.
+SCRIPT_HEAD = "#!/usr/bin/env bash\nset -euo pipefail"
+
 Quote = Callable[[str], str]
 
 
@@ -31,6 +35,17 @@ class Document(NamedTuple):
 
     name: str
     text: str
+
+    @property
+    def executable(self) -> bool:
+        """Whether the document is a script (it starts with ``#!``): saved, it may be run."""
+        return self.text.startswith("#!")
+
+
+def script(name: str, head: str, texts: Iterable[str]) -> Document:
+    """A bash script of commands: :data:`SCRIPT_HEAD`, then ``head`` (what the script fixes,
+    as comments), then each text, a blank line between them."""
+    return Document(name, "\n\n".join([f"{SCRIPT_HEAD}\n{head}", *texts]) + "\n")
 
 
 class Block(NamedTuple):

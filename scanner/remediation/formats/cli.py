@@ -253,14 +253,15 @@ aws cloudwatch enable-alarm-actions --region ${region} --alarm-names ${alarm_nam
 
 
 def assemble(account: AccountRemediation) -> tuple[_text.Document, ...]:
-    """One script per account; with several findings, each change says which it fixes."""
+    """One bash script per account (:func:`~._text.script`: it stops at the first command that
+    fails); with several findings, each change says which it fixes."""
     texts = _text.change_texts(
         account, STEPS, shlex.quote, lambda text, note: f"{_text.comment(note)}\n{text}"
     )
     head = f"# {_text.title(account)}"
     if _text.has_placeholders(texts):
         head += f"\n# {_text.PLACEHOLDER_NOTE}"
-    return (_text.Document(f"{account.account_id}.sh", "\n\n".join([head, *texts]) + "\n"),)
+    return (_text.script(f"{account.account_id}.sh", head, texts),)
 
 
 def commands(change: Change) -> str:

@@ -222,6 +222,10 @@ _UNDECLARED: dict[Resource, str] = {
     ),
 }
 COMMANDS = "{account}-commands.sh"
+# The existing resources a stack adopts by resource import (retained on delete, as import
+# requires). A topic's access policy is not among them: AWS::SNS::TopicPolicy sets the policy of
+# the topics it names, whatever they had, so the stack declares it without importing anything.
+_IMPORTED: frozenset[Resource] = frozenset({"trail", "filter", "alarm", "topic_encryption"})
 # The resources of the topic, changed in the account that owns it.
 _TOPIC_END: frozenset[Resource] = frozenset({"topic_encryption", "topic_policy"})
 
@@ -230,7 +234,7 @@ def _resources(t: _Template, change: Change, many: bool) -> Json:
     kind, build = _RESOURCES[change.resource]
     resource: Json = {"Type": kind}
     notes: dict[str, str] = {"Fixes": fixes(change.fixes)} if many else {}
-    what = change.plan.exists(change.resource)
+    what = change.plan.exists(change.resource) if change.resource in _IMPORTED else ""
     if what:
         notes["Import"] = f"{what} exists: import it into the stack first (resource import)."
     if what or change.resource == "trail":
@@ -258,7 +262,8 @@ def _resources(t: _Template, change: Change, many: bool) -> Json:
 
 
 def _commands(account: AccountRemediation, changes: list[Change], many: bool) -> Document:
-    """The script of the changes CloudFormation cannot make, each under its reason."""
+    """The bash script of the changes CloudFormation cannot make, each under its reason (it
+    stops at the first command that fails)."""
     texts = []
     for change in changes:
         notes = [fixes(change.fixes)] if many else []
@@ -267,8 +272,7 @@ def _commands(account: AccountRemediation, changes: list[Change], many: bool) ->
     head = f"# {title(account)}"
     if has_placeholders(texts):
         head += f"\n# {_text.PLACEHOLDER_NOTE}"
-    text = "\n\n".join([head, *texts]) + "\n"
-    return Document(COMMANDS.format(account=account.account_id), text)
+    return _text.script(COMMANDS.format(account=account.account_id), head, texts)
 
 
 def assemble(account: AccountRemediation) -> tuple[Document, ...]:

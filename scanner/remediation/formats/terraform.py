@@ -6,17 +6,22 @@ by one small HCL writer, so it is well-formed by construction: strings are HCL l
 resource type (:class:`~scanner.remediation.formats._text.Names`), and a resource the
 configuration creates is referred to, not spelled out, so Terraform orders the work. Each region
 gets a provider alias. What the scan cannot know is a variable, declared with what it stands for.
-A resource that exists already (the trail, the rule's own filter, an alarm kept by name, the topic
-whose key changes) carries a comment saying to import it first. What Terraform cannot declare
-without taking over more than the fix changes (a key's state, a key policy not known here, a
-subscription's filter policy) is given as the AWS CLI commands, commented out, with the reason.
+
+A configuration is a root module that ``terraform init`` and ``terraform plan`` take as it is: its
+``terraform`` block names the versions it needs (:data:`REQUIRED_TERRAFORM`,
+:data:`REQUIRED_AWS`), and a resource that exists already (the trail, the rule's own filter, an
+alarm kept by name, the topic whose key changes, a topic's access policy, a key's policy) is
+adopted by an ``import`` block (Terraform 1.5+) with the id the plan knows, so that ``terraform
+plan`` shows the change to it rather than the creation of a second one. What Terraform cannot
+declare without taking over more than the fix changes (a key's state, a key policy not known
+here, a subscription's filter policy) is given as the AWS CLI commands, commented out, with the
+reason.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -306,7 +311,49 @@ def _declared(change: Change) -> bool:
 # The configuration.
 
 _VARIABLES_NOTE = "Set the variables first: they stand for what the scan cannot know."
-_IMPORT = "{what} exists: import it first (terraform import {address} {id})."
+
+# The versions a configuration needs. Terraform 1.5 is the first with ``import`` blocks (their
+# ``provider`` argument came with them: hashicorp/terraform pull request 33175). The AWS
+# provider: every resource type written here is older than its 5.0 release (the newest,
+# aws_kms_key_policy, came in the 4.x line, in 2023: terraform-provider-aws pull request 29923;
+# aws_cloudtrail, aws_cloudwatch_log_group, aws_iam_role, aws_iam_role_policy,
+# aws_cloudwatch_log_metric_filter, aws_cloudwatch_metric_alarm, aws_sns_topic,
+# aws_sns_topic_subscription and aws_sns_topic_policy long before), and the import ids below
+# are those its 5.x documentation gives.
+REQUIRED_TERRAFORM = ">= 1.5"
+REQUIRED_AWS = ">= 5.0"
+
+# The import id of each type an existing resource is declared as, as the provider documents it;
+# the plan's ``existing`` holds exactly these (:class:`~scanner.remediation.plan.FindingPlan`):
+#
+# * aws_cloudtrail: the trail's ARN (read with DescribeTrails, which takes a name or an ARN; the
+#   ARN also finds an organization trail from a delegated administrator);
+# * aws_cloudwatch_log_metric_filter: ``<log group name>:<filter name>``;
+# * aws_cloudwatch_metric_alarm: the alarm's name;
+# * aws_sns_topic (the topic whose KmsMasterKeyId changes): the topic's ARN;
+# * aws_sns_topic_policy: the topic's ARN;
+# * aws_kms_key_policy: the key's id (``1234abcd-12ab-34cd-56ef-1234567890ab``).
+
+
+def _terraform_block() -> str:
+    """The ``terraform`` block: the Terraform and AWS provider versions the configuration needs."""
+    aws = f'{{ source = "hashicorp/aws", version = {quote(REQUIRED_AWS)} }}'
+    body: Body = {
+        "required_version": REQUIRED_TERRAFORM,
+        "required_providers": {"aws": Expr(aws)},
+    }
+    return "\n".join(_block("terraform", body))
+
+
+def _import(kind: str, label: str, change: Change) -> str:
+    """The ``import`` block that adopts the existing resource ``kind.label`` with the plan's id,
+    through the resource's own provider (Terraform 1.5 would take the default one)."""
+    body: Body = {
+        "to": Expr(f"{kind}.{label}"),
+        "id": Expr(quote(change.plan.existing[change.resource])),
+        "provider": Expr(f"aws.{alias(change.region)}"),
+    }
+    return "\n".join(_block("import", body))
 
 
 def _commands(change: Change, many: bool) -> str:
@@ -327,14 +374,15 @@ def _resource(config: _Config, change: Change, many: bool) -> list[str]:
         notes.append(comment(f"Apply with a provider of account {owner}, which owns the topic."))
     what = change.plan.exists(change.resource)
     if what:
-        imported = shlex.quote(change.plan.existing[change.resource])
-        notes.append(comment(_IMPORT.format(what=what, address=f"{kind}.{label}", id=imported)))
+        notes.append(comment(f"{what} exists: this import block adopts it, to change in place."))
+        notes.append(_import(kind, label, change))
     blocks = ["\n".join(_block(f'resource "{k}" "{lb}"', body)) for k, lb, body in bodies]
     return ["\n".join([*notes, blocks[0]]), *blocks[1:]]
 
 
 def assemble(account: AccountRemediation) -> tuple[Document, ...]:
-    """One configuration per account: variables, one provider per region, the resources."""
+    """One configuration per account: the versions it needs, variables, one provider per
+    region, the resources (each existing one after its ``import`` block)."""
     config = _Config(account)
     changes = account.resources()
     many = len(account.findings) > 1
@@ -353,5 +401,5 @@ def assemble(account: AccountRemediation) -> tuple[Document, ...]:
         if name in used
     ]
     head = f"# {title(account)}" + (f"\n# {_VARIABLES_NOTE}" if variables else "")
-    text = "\n\n".join([head, *variables, *texts]) + "\n"
+    text = "\n\n".join([head, _terraform_block(), *variables, *texts]) + "\n"
     return (Document(f"{account.account_id}.tf", text),)

@@ -12,10 +12,12 @@ from remediation.remediation_cases import (
     BROKEN,
     FULL,
     HOME,
+    KEY_ARN,
     LOG_GROUP,
     MISSING,
     OK,
     REGION,
+    STRICT,
     TOPIC,
     cfn_lint,
     documents,
@@ -23,6 +25,7 @@ from remediation.remediation_cases import (
     fix,
     made,
     rule,
+    run_script,
 )
 
 from scanner.model import Account, Inventory, Link, LinkStatus, Region
@@ -95,3 +98,29 @@ def test_a_resource_that_exists_is_retained_and_says_to_import_it() -> None:
         'Metric filter "IAMPolicyChangesFilter" exists: import it into the stack first '
         "(resource import)."
     )
+
+
+def test_the_commands_beside_the_templates_are_a_script_that_stops_at_the_first_failure(
+    tmp_path: Path,
+) -> None:
+    # A key CloudFormation cannot enable, and a topic policy it declares.
+    context = {
+        **FULL,
+        "topic_owner": ACCOUNT,
+        "key_arn": KEY_ARN,
+        "key_manager": "CUSTOMER",
+        "key_state": "PendingDeletion",
+    }
+    finding = made(Link.TOPIC_KEY, also={Link.TOPIC_POLICY: BROKEN})
+    found = [Document(n, t) for n, t in documents(finding, "cloudformation", context).items()]
+    (script,) = [d for d in found if d.name == f"{ACCOUNT}-commands.sh"]
+    assert script.text.splitlines()[:2] == ["#!/usr/bin/env bash", STRICT]
+    assert script.executable
+    assert [d.executable for d in found if d.name.endswith(".json")] == [False]
+    path = tmp_path / script.name
+    path.write_text(script.text)
+    path.chmod(0o755)
+    cancel = f"kms cancel-key-deletion --region {REGION} --key-id {KEY_ARN}"
+    enable = f"kms enable-key --region {REGION} --key-id {KEY_ARN}"
+    assert run_script(path, tmp_path / "ok", aws_exit=0) == (0, [cancel, enable])
+    assert run_script(path, tmp_path / "failing", aws_exit=1) == (1, [cancel])

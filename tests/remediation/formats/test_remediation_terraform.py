@@ -18,13 +18,15 @@ from remediation.remediation_cases import (
     TRAIL_ARN,
     evaluated,
     fix,
+    hcl_reference,
     hcl_string,
+    imports,
     made,
     resources,
     rule,
 )
 
-from scanner.model import Account, Inventory, Link, LinkStatus, Region
+from scanner.model import Account, Finding, Inventory, Link, LinkStatus, Region
 from scanner.patterns import parse, render
 
 
@@ -86,8 +88,61 @@ def test_what_the_scan_cannot_know_is_a_declared_variable() -> None:
     assert trail["s3_bucket_name"] in ("var.s3_bucket_name", "${var.s3_bucket_name}")
 
 
-def test_a_resource_that_exists_says_how_to_import_it() -> None:
-    text = fix(made(Link.LOGGING))["terraform"]
-    comments = " ".join(line[2:] for line in text.splitlines() if line.startswith("# "))
-    command = f"terraform import aws_cloudtrail.main {TRAIL_ARN}"
-    assert f'Trail "main" exists: import it first ({command}).' in comments
+def test_a_configuration_names_the_terraform_and_provider_versions_it_needs() -> None:
+    parsed = hcl2.loads(fix(made(Link.FILTER, MISSING))["terraform"])
+    (block,) = parsed["terraform"]
+    assert hcl_string(block["required_version"]) == ">= 1.5"  # import blocks
+    aws = block["required_providers"][0]["aws"]
+    assert (hcl_string(aws["source"]), hcl_string(aws["version"])) == ("hashicorp/aws", ">= 5.0")
+
+
+EXISTING = {**FULL, "filter_name": "IAMPolicyChangesFilter"}
+
+
+@pytest.mark.parametrize(
+    ("finding", "context", "address", "imported"),
+    [
+        (made(Link.LOGGING), FULL, "aws_cloudtrail.main", TRAIL_ARN),
+        (
+            made(Link.FILTER, OK),
+            EXISTING,
+            "aws_cloudwatch_log_metric_filter.iam_policy_changes",
+            f"{LOG_GROUP}:IAMPolicyChangesFilter",
+        ),
+        (
+            made(Link.ALARM_CONDITION),
+            FULL,
+            "aws_cloudwatch_metric_alarm.iam_policy_changes",
+            "iam-alarm",
+        ),
+    ],
+    ids=["trail-by-arn", "filter-by-group-and-name", "alarm-by-name"],
+)
+def test_an_existing_resource_is_adopted_by_an_import_block_with_the_providers_id(
+    finding: Finding, context: dict[str, str], address: str, imported: str
+) -> None:
+    text = fix(finding, context)["terraform"]
+    parsed = hcl2.loads(text)
+    declared = resources(parsed)
+    (found,) = imports(parsed).items()
+    assert found[0] == address
+    assert found[1] == (imported, hcl_reference(declared[address]["provider"]))
+    assert "terraform import" not in text  # no step left to do by hand
+
+
+def test_what_the_fix_creates_is_not_imported() -> None:
+    parsed = hcl2.loads(fix(made(Link.LOG_GROUP, MISSING), FULL)["terraform"])
+    # Only the trail exists: the log group, role, filter, alarm and topic are new.
+    assert list(imports(parsed)) == ["aws_cloudtrail.main"]
+
+
+@pytest.mark.parametrize("broken", list(Link), ids=str)
+@pytest.mark.parametrize("after", [OK, MISSING, BROKEN], ids=str)
+def test_every_import_block_adopts_a_declared_resource_through_its_provider(
+    broken: Link, after: LinkStatus
+) -> None:
+    parsed = hcl2.loads(fix(made(broken, after), {**EXISTING, "topic_arn": TOPIC})["terraform"])
+    declared = resources(parsed)
+    for address, (imported, provider) in imports(parsed).items():
+        assert imported and "<" not in imported
+        assert provider == hcl_reference(declared[address]["provider"])
