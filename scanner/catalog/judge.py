@@ -88,8 +88,9 @@ class Verdict:
             "routine_example": dict(self.routine.event) if self.routine is not None else None,
             "decided": self.decided,
             "reference": self.reference.name,
-            "missed": self.missed,
-            "gaps": [{"description": g.description, "example": g.example} for g in self.gaps],
+            # Each kind of event missed once: what it is, and an example event of it.
+            "missed": [{"description": g.description, "event": g.example} for g in self.gaps],
+            "missed_count": self.coverage.gap_count,
             "reason": self.reason,
             "notes": list(self.notes),
         }

@@ -13,7 +13,16 @@ import asyncio
 import sys
 
 from scanner.cli import validate
-from scanner.cli.output import EXIT_FINDINGS, EXIT_OK, Out, Parser, add_command, write_json
+from scanner.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    Out,
+    Parser,
+    add_command,
+    plural,
+    write_json,
+    wrote,
+)
 from scanner.errors import UsageError
 
 
@@ -37,7 +46,7 @@ def _accounts_list(args: argparse.Namespace, out: Out) -> int:
     notes = Out(sys.stderr) if args.output or args.format == "json" else out
     if args.output:
         write_json(args.output, data)
-        notes.line(f"{len(listing.accounts)} accounts written to {args.output}")
+        wrote(args, f"the listing of {plural(len(listing.accounts), 'account')}", args.output)
     elif args.format == "json":
         out.json(data)
     else:

@@ -9,14 +9,16 @@ cannot run; 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import shutil
+import sys
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 from scanner.errors import UsageError
 
@@ -35,11 +37,58 @@ _COLOURS = {
 }
 
 
+# Where :func:`add_command` leaves each command's own parser in the parsed arguments: an
+# unknown option is noticed by the top parser, but the help to read is the command's.
+COMMAND_PARSER = "command_parser"
+
+
+def nearest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``word`` most likely mistypes (``--fromat``: ``--format``), if any is close."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors through :class:`UsageError` (one line, exit 2)."""
+    """argparse that reports usage errors through :class:`UsageError` (one line, exit 2), names
+    the help of the command that was given and suggests the nearest valid option or choice."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command: Parser = getattr(parsed, COMMAND_PARSER, self)
+            command.unrecognized(extras)
+        return parsed
+
+    def unrecognized(self, extras: Sequence[str]) -> NoReturn:
+        """``unrecognized arguments: --fromat json; did you mean --format?`` for this command."""
+        message = f"unrecognized arguments: {' '.join(extras)}"
+        options = [
+            o for a in self._actions if a.help != argparse.SUPPRESS for o in a.option_strings
+        ]
+        for extra in extras:
+            if extra.startswith("-"):
+                guess = nearest(extra.split("=", 1)[0], options)
+                if guess is not None:
+                    message += f"; did you mean {guess}?"
+                break
+        self.error(message)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """argparse's check of a choice, with the nearest valid one suggested."""
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        shown = ", ".join(repr(c) for c in choices)
+        message = f"invalid choice: {value!r} (choose from {shown})"
+        guess = nearest(str(value), [str(c) for c in choices])
+        if guess is not None:
+            message += f"; did you mean {guess!r}?"
+        raise argparse.ArgumentError(action, message)
 
 
 class Out:
@@ -153,15 +202,34 @@ def write_json(path: str, data: object) -> None:
         raise UsageError(f"cannot write {path}: {err.strerror or err}") from None
 
 
-def with_output(args: argparse.Namespace, out: Out, write: Callable[[Out], int]) -> int:
-    """Write to ``--output FILE`` (no colour) when given, else to ``out``."""
+def with_output(
+    args: argparse.Namespace,
+    out: Out,
+    write: Callable[[Out], int],
+    written: Callable[[], str] | None = None,
+) -> int:
+    """Write to ``--output FILE`` (no colour) when given, else to ``out``.
+
+    Into a file, ``written()`` (what went there: ``324 findings (json)``) is then said on stderr
+    by :func:`wrote`."""
     if not getattr(args, "output", None):
         return write(out)
     try:
         with open(args.output, "w", encoding="utf-8") as stream:
-            return write(Out(stream))
+            code = write(Out(stream))
     except OSError as err:
         raise UsageError(f"cannot write {args.output}: {err.strerror or err}") from None
+    if written is not None:
+        wrote(args, written(), args.output)
+    return code
+
+
+def wrote(args: argparse.Namespace, what: str, path: str) -> None:
+    """``scanner: wrote WHAT to PATH`` on stderr, unless ``--quiet``: a report written to a file
+    leaves the terminal empty, which looks like a command that did nothing. Stderr, so that a
+    script reading stdout gets nothing it did not ask for."""
+    if not getattr(args, "quiet", False):
+        print(f"{PROG}: wrote {what} to {path}", file=sys.stderr)
 
 
 Handler = Callable[[argparse.Namespace, Out], int]
@@ -172,5 +240,5 @@ def add_command(
 ) -> Parser:
     """A sub-command whose ``args.handler`` is ``handler``."""
     sub = group.add_parser(name, help=help_text, description=help_text)
-    sub.set_defaults(handler=handler)
+    sub.set_defaults(handler=handler, **{COMMAND_PARSER: sub})
     return sub

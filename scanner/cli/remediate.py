@@ -1,4 +1,5 @@
-"""``scanner remediate``: the fixes of the failing findings, from a saved inventory or a scan."""
+"""``scanner remediate``: the fixes of the failing findings, from a saved inventory, a scan, or
+the demo organization (``--demo``: what ``scanner demo`` reports, fixed, without AWS)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def _remediate(args: argparse.Namespace, out: Out) -> int:
     validate.check_directory("--output-dir", args.output_dir)
     if args.inventory:
         inventory = read_inventory(Path(args.inventory))
+    elif args.demo:
+        from scanner.cli.demo import run_demo
+
+        inventory = run_demo(profile.name).collected.inventory
     else:
         inventory = collect(scan_options_from(args)).result.inventory
     if args.account and inventory.account(args.account) is None:
@@ -90,10 +95,16 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         commands,
         "remediate",
         _remediate,
-        "print the fixes of the failing findings, from a saved inventory or a scan",
+        "print the fixes of the failing findings, from a saved inventory, a scan or the demo",
     )
-    remediate.add_argument(
+    source = remediate.add_mutually_exclusive_group()
+    source.add_argument(
         "--inventory", metavar="FILE", help="a saved inventory (else: scan with the options below)"
+    )
+    source.add_argument(
+        "--demo",
+        action="store_true",
+        help="the demo organization's fixes ('scanner demo' scans it: moto, in-process, no AWS)",
     )
     remediate.add_argument(
         "--account", type=validate.account_id, metavar="ID", help="only this account's fixes"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 
-from scanner.catalog import Reference, identifier_label, judge, load_catalog
+from scanner.catalog import Reference, Verdict, identifier_label, judge, load_catalog
 from scanner.cli.options import format_option, rules_profile_option
 from scanner.cli.output import (
+    EXIT_FINDINGS,
     EXIT_OK,
     WIDTH,
     Out,
     Parser,
     add_command,
+    plural,
     wrap,
 )
 from scanner.errors import UsageError
@@ -188,6 +191,42 @@ def _rules_show(args: argparse.Namespace, out: Out) -> int:
     return EXIT_OK
 
 
+# How many missed kinds of event the one-line verdict names before "...".
+NAMED_GAPS = 3
+_EVENT_NAME_GAP = re.compile(r'(eventSource is "[^"]*", )?eventName is "[^"]*"')
+
+
+def _missed(verdict: Verdict) -> str:
+    """``misses 14 events (DeleteUserPolicy, PutGroupPolicy, PutRolePolicy, ...)``; a gap that is
+    more than an event name (a condition on another field) is named by its description."""
+    gaps, count = verdict.gaps, verdict.coverage.gap_count
+    names = [g.example.get("eventName") for g in gaps]
+    by_name = all(_EVENT_NAME_GAP.fullmatch(g.description) for g in gaps) and all(
+        isinstance(n, str) for n in names
+    )
+    if by_name:
+        shown, what = [str(n) for n in names[:NAMED_GAPS]], plural(count, "event")
+        separator = ", "
+    else:
+        shown, what = [g.description for g in gaps[:1]], plural(count, "kind") + " of event"
+        separator = "; "
+    more = [] if len(shown) == count else ["..."]
+    return f"misses {what} ({separator.join([*shown, *more])})"
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The verdict in one line, its first word the answer: satisfied, not covered, over-broad or
+    undecided (a pattern whose coverage cannot be decided is not known to satisfy the rule)."""
+    rule = verdict.rule.id
+    if verdict.over_broad:
+        return f"{rule}: not satisfied, {verdict.over_broad_reason}"
+    if verdict.covered:
+        return f"{rule}: satisfied, covers {verdict.reference.name}"
+    if not verdict.decided:
+        return f"{rule}: undecided, {verdict.coverage.reason}"
+    return f"{rule}: not covered, {_missed(verdict)}"
+
+
 def _rules_check_pattern(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)
@@ -196,8 +235,11 @@ def _rules_check_pattern(args: argparse.Namespace, out: Out) -> int:
         verdict = judge(rule, profile, args.pattern, origin="user")
     except PatternSyntaxError as err:
         raise UsageError(f"invalid pattern {err}") from None
-    out.json(verdict.to_json())
-    return EXIT_OK
+    if args.format == "json":
+        out.json(verdict.to_json())
+    else:
+        out.line(verdict_line(verdict))
+    return EXIT_OK if verdict.satisfies else EXIT_FINDINGS
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -226,8 +268,16 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         rule_commands,
         "check-pattern",
         _rules_check_pattern,
-        "does a filter pattern satisfy a rule? prints one JSON verdict",
+        "does a filter pattern satisfy a rule? one line; exit 0 when it does, 1 when it "
+        "does not (not covered, over-broad or undecided), 2 for a bad pattern or rule",
     )
     check.add_argument("rule", metavar="RULE")
     check.add_argument("pattern", metavar="PATTERN", help="a CloudWatch Logs filter pattern")
     rules_profile_option(check, deprecated_profile=True)
+    check.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default): the verdict in one line; json: the details (every missed kind of "
+        "event with an example, the reference, the notes)",
+    )

@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 from scanner.catalog import load_catalog
-from scanner.cli import validate
+from scanner.cli import validate, written
 from scanner.cli.options import (
     collect,
     format_option,
@@ -23,11 +23,14 @@ from scanner.cli.output import (
     Out,
     Parser,
     add_command,
+    plural,
     with_output,
     write_json,
+    wrote,
 )
 from scanner.cli.report import facts_of, report
 from scanner.cli.selection import Selection, report_options
+from scanner.cli.written import Tally
 from scanner.errors import UsageError
 from scanner.evaluate import each_finding
 
@@ -39,11 +42,16 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
     validate.check_writable("--output", args.output)
     inventory = read_inventory(Path(args.inventory))
     # Evaluated as the report writes them.
-    findings = each_finding(inventory, profile.name, stuck_after_hours=stuck_after_hours(args))
+    findings = Tally(
+        each_finding(inventory, profile.name, stuck_after_hours=stuck_after_hours(args)),
+        selection,
+        args.format,
+    )
     return with_output(
         args,
         out,
         lambda o: report(o, findings, profile, inventory, fmt=args.format, selection=selection),
+        findings.describe,
     )
 
 
@@ -69,10 +77,13 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     result = collected.result
     if args.save_inventory:
         write_json(args.save_inventory, result.inventory.to_json())
+        wrote(args, written.inventory(result.inventory), args.save_inventory)
     if args.save_listing and result.listing is not None:
         from scanner.aws.listing import listing_to_json
 
         write_json(args.save_listing, listing_to_json(result.listing))
+        accounts = plural(len(result.listing.accounts), "account")
+        wrote(args, f"the listing of {accounts}", args.save_listing)
     findings = each_finding(  # evaluated as the report writes them
         result.inventory, profile.name, stuck_after_hours=options.stuck_after_hours
     )
@@ -99,18 +110,20 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
             retries=facts.retries + listed.retries,
             throttles=facts.throttles + listed.throttles,
         )
+    tally = Tally(findings, selection, args.format)
     return with_output(
         args,
         out,
         lambda o: report(
             o,
-            findings,
+            tally,
             profile,
             result.inventory,
             facts=facts,
             fmt=args.format,
             selection=selection,
         ),
+        tally.describe,
     )
 
 

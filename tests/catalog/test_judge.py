@@ -83,14 +83,20 @@ def test_the_verdict_as_json_has_the_documented_shape() -> None:
         "decided",
         "reference",
         "missed",
-        "gaps",
+        "missed_count",
         "reason",
         "notes",
     }
     assert data["rule"] == "iam-policy-changes"
     assert data["profile"] == "cis-1.2"
-    assert data["gaps"][0]["example"] == data["missed"][0]
-    assert "DetachGroupPolicy" in data["gaps"][0]["description"]
+    assert data["missed"] == [
+        {
+            "description": data["missed"][0]["description"],
+            "event": {"eventSource": "iam.amazonaws.com", "eventName": "DetachGroupPolicy"},
+        }
+    ]
+    assert "DetachGroupPolicy" in data["missed"][0]["description"]
+    assert data["missed_count"] == 1
     assert any("intended reading of cis_all" in note for note in data["notes"])
 
 

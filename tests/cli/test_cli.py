@@ -159,7 +159,9 @@ def test_rules_show_says_when_a_rule_is_outside_the_profile(
 
 def test_check_pattern_accepts_a_reordered_iam_pattern(capsys: pytest.CaptureFixture[str]) -> None:
     pattern = either(IAM_EVENTS[::-1])
-    code, out, err = run(capsys, "rules", "check-pattern", "iam-policy-changes", pattern)
+    code, out, err = run(
+        capsys, "rules", "check-pattern", "iam-policy-changes", pattern, "--format", "json"
+    )
     assert (code, err) == (0, "")
     verdict = json.loads(out)
     assert verdict["covered"] is True
@@ -167,20 +169,19 @@ def test_check_pattern_accepts_a_reordered_iam_pattern(capsys: pytest.CaptureFix
     assert verdict["profile"] == "recommended"
     assert verdict["reference"] == "intended:cis_all"
     assert verdict["missed"] == []
-    assert verdict["gaps"] == []
+    assert verdict["missed_count"] == 0
 
 
 def test_check_pattern_reports_the_missing_event(capsys: pytest.CaptureFixture[str]) -> None:
     pattern = either(IAM_EVENTS[:-1])
-    code, out, _ = run(
-        capsys, "rules", "check-pattern", "iam-policy-changes", pattern, "-r", "cis-1.2"
-    )
-    assert code == 0  # whatever the verdict
+    argv = ("rules", "check-pattern", "iam-policy-changes", pattern, "-r", "cis-1.2")
+    code, out, _ = run(capsys, *argv, "--format", "json")
+    assert code == 1  # the pattern does not satisfy the rule
     verdict = json.loads(out)
     assert verdict["covered"] is False
     assert verdict["profile"] == "cis-1.2"
-    assert [event["eventName"] for event in verdict["missed"]] == ["DetachGroupPolicy"]
-    assert "DetachGroupPolicy" in verdict["gaps"][0]["description"]
+    assert [m["event"]["eventName"] for m in verdict["missed"]] == ["DetachGroupPolicy"]
+    assert "DetachGroupPolicy" in verdict["missed"][0]["description"]
     assert "DetachGroupPolicy" in verdict["reason"]
     assert isinstance(verdict["notes"], list)
 
@@ -188,8 +189,9 @@ def test_check_pattern_reports_the_missing_event(capsys: pytest.CaptureFixture[s
 def test_check_pattern_with_a_regex_is_not_covered_and_says_why(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, _ = run(capsys, "rules", "check-pattern", "vpc-changes", "{ $.eventName = %Vpc% }")
-    assert code == 0
+    pattern = "{ $.eventName = %Vpc% }"
+    code, out, _ = run(capsys, "rules", "check-pattern", "vpc-changes", pattern, "--format", "json")
+    assert code == 1  # undecided: not known to satisfy the rule
     verdict = json.loads(out)
     assert verdict["covered"] is False
     assert "regular expression" in verdict["reason"]

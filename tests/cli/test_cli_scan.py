@@ -103,7 +103,7 @@ def test_filters_narrow_the_accounts_and_the_table_groups_by_account(
     aws: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     report = tmp_path / "report.txt"
-    code, out, _ = run(
+    code, out, err = run(
         capsys,
         "scan",
         "--organization",
@@ -123,13 +123,14 @@ def test_filters_narrow_the_accounts_and_the_table_groups_by_account(
     assert lines[-1] == (
         "36 findings in 2 accounts (profile recommended): 27 PASS, 9 FAIL, 0 ERROR"
     )
+    assert err == f"scanner: wrote 36 findings (table, 9 listed) to {report}\n"
 
 
 def test_a_saved_inventory_evaluates_offline_and_remediate_prints_the_fix(
     aws: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     inventory = tmp_path / "inventory.json"
-    code, _, _ = run(
+    code, _, err = run(
         capsys,
         "scan",
         "--organization",
@@ -145,6 +146,8 @@ def test_a_saved_inventory_evaluates_offline_and_remediate_prints_the_fix(
         str(inventory),
     )
     assert code == 1
+    saved = json.loads(inventory.read_text())["accounts"]
+    assert err.endswith(f"scanner: wrote the inventory of {len(saved)} accounts to {inventory}\n")
     code, out, _ = run(capsys, "evaluate", "--inventory", str(inventory), "--format", "json")
     assert code == 1
     failing = [f["rule"] for f in json.loads(out)["findings"] if f["status"] == "FAIL"]

@@ -12,8 +12,10 @@ from cli_run import run
 def test_the_empty_pattern_does_not_satisfy_a_rule_because_it_is_over_broad(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run(capsys, "rules", "check-pattern", "console-signin-without-mfa", "")
-    assert (code, err) == (0, "")
+    code, out, err = run(
+        capsys, "rules", "check-pattern", "console-signin-without-mfa", "", "--format", "json"
+    )
+    assert (code, err) == (1, "")
     verdict = json.loads(out)
     assert verdict["covered"] is True  # coverage alone: it matches every event
     assert verdict["satisfies"] is False
@@ -32,10 +34,15 @@ def test_the_broken_cis_text_is_over_broad_and_the_reference_is_not(
         '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") || '
         '($.sourceIPAddress!="delivery.logs.amazonaws.com") || ($.eventName!="HeadBucket") }'
     )
-    _, out, _ = run(capsys, "rules", "check-pattern", "unauthorized-api-calls", broken)
-    assert json.loads(out)["over_broad"] is True
+    code, out, _ = run(
+        capsys, "rules", "check-pattern", "unauthorized-api-calls", broken, "--format", "json"
+    )
+    assert (code, json.loads(out)["over_broad"]) == (1, True)
     good = '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }'
-    _, out, _ = run(capsys, "rules", "check-pattern", "unauthorized-api-calls", good)
+    code, out, _ = run(
+        capsys, "rules", "check-pattern", "unauthorized-api-calls", good, "--format", "json"
+    )
+    assert code == 0
     verdict = json.loads(out)
     assert (verdict["satisfies"], verdict["over_broad"], verdict["routine_example"]) == (
         True,
