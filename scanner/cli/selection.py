@@ -17,39 +17,30 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from scanner.catalog import SEVERITIES, Catalog, Profile
-from scanner.cli.validate import names, quoted
-from scanner.errors import UnknownNameError, UsageError
+from scanner.catalog import Catalog, Profile
+from scanner.cli.validate import names
+from scanner.errors import InputError, UnknownNameError, UsageError
 from scanner.evaluate import Suppression, mark
+from scanner.evaluate.vocabulary import parse_severities, parse_statuses
 from scanner.model import Finding, Inventory, Status
 
 DEFAULT_SHOWN = frozenset({Status.FAIL, Status.ERROR})
 
 
 def statuses(text: str) -> frozenset[Status]:
-    """``--status fail,error`` (any case) or ``all``."""
-    wanted = {part.upper() for part in names(text)}
-    if wanted == {"ALL"}:
-        return frozenset(Status)
-    unknown = wanted - {s.value for s in Status}
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown status {quoted(sorted(unknown))} (pass, fail, error or all)"
-        )
-    return frozenset(Status(s) for s in wanted)
+    """``--status fail,error`` (any case) or ``all``: the findings API's vocabulary too."""
+    try:
+        return parse_statuses([text])
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def severities(text: str) -> frozenset[str]:
-    """``--severity high,critical``, or ``high+`` for high and above."""
-    chosen: set[str] = set()
-    for part in names(text.lower()):
-        name, plus = part.removesuffix("+"), part.endswith("+")
-        if name not in SEVERITIES:
-            raise argparse.ArgumentTypeError(
-                f"unknown severity {part!r} ({', '.join(SEVERITIES)}; 'high+' for high and above)"
-            )
-        chosen.update(SEVERITIES[SEVERITIES.index(name) :] if plus else (name,))
-    return frozenset(chosen)
+    """``--severity high,critical``, or ``high+`` for high and above (as the findings API)."""
+    try:
+        return parse_severities([text])
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def report_options(sub: argparse.ArgumentParser) -> None:
