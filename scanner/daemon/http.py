@@ -52,7 +52,7 @@ from scanner.daemon.metrics import AccountView
 from scanner.daemon.scheduler import Service
 from scanner.errors import InputError
 from scanner.evaluate.vocabulary import parse_severities, parse_statuses, split_names
-from scanner.model import Finding, Status
+from scanner.model import Finding
 
 T = TypeVar("T")
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
