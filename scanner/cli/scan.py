@@ -40,11 +40,14 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
     inventory = read_inventory(Path(args.inventory))
     # Evaluated as the report writes them.
     findings = each_finding(inventory, profile.name, stuck_after_hours=stuck_after_hours(args))
-    return with_output(
+    code = with_output(
         args,
         out,
         lambda o: report(o, findings, profile, inventory, fmt=args.format, selection=selection),
     )
+    # A saved inventory may hold some of the organization's accounts only: rules are checked.
+    selection.warn_unmatched(catalog, profile, None)
+    return code
 
 
 def _scan(args: argparse.Namespace, out: Out) -> int:
@@ -99,7 +102,7 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
             retries=facts.retries + listed.retries,
             throttles=facts.throttles + listed.throttles,
         )
-    return with_output(
+    code = with_output(
         args,
         out,
         lambda o: report(
@@ -112,6 +115,10 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
             selection=selection,
         ),
     )
+    # Accounts and OUs are known once the organization is listed (not for the caller's own).
+    organization = result.listing.listed() if result.listing is not None else None
+    selection.warn_unmatched(catalog, profile, organization)
+    return code
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

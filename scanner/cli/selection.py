@@ -13,14 +13,16 @@ Two different questions, kept apart on purpose:
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from scanner.catalog import Catalog, Profile
+from scanner.cli.output import PROG
 from scanner.cli.validate import names
 from scanner.errors import InputError, UnknownNameError, UsageError
-from scanner.evaluate import Suppression, mark
+from scanner.evaluate import Listed, Suppression, mark, unmatched
 from scanner.evaluate.vocabulary import parse_severities, parse_statuses
 from scanner.model import Finding, Inventory, Status
 
@@ -109,6 +111,16 @@ class Selection:
 
             suppressions = load_suppressions(args.suppressions, catalog)
         return cls(rules, args.severity, args.status, args.quiet, suppressions)
+
+    def warn_unmatched(
+        self, catalog: Catalog, profile: Profile, accounts: Sequence[Listed] | None
+    ) -> None:
+        """``scanner: warning: ...`` on stderr for each suppression that matches nothing: its
+        rule is not in the profile, or (``accounts``: the organization as listed; None when not
+        listed) its account or OU is not in the organization."""
+        rules = {rule.id for rule in catalog.rules_in(profile)}
+        for warning in unmatched(self.suppressions, profile.name, rules, accounts):
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
     def marked(self, findings: Iterable[Finding], inventory: Inventory) -> Iterator[Finding]:
         """The findings as they come, those an exception covers marked suppressed."""
