@@ -68,12 +68,27 @@ class UnknownNameError(InputError, KeyError):
 
 
 class ConfigError(InputError):
-    """An invalid configuration; ``str()`` is one line, ``config: <field>: <what is wrong>``."""
+    """An invalid configuration; ``str()`` is one line, ``config: <field>: <what is wrong>``,
+    or, when read from a file, ``config: <file>: line <n>: <field>: <what is wrong>``.
 
-    def __init__(self, where: str, problem: str) -> None:
+    ``file`` and ``line`` (1-based) say where the field was written, when it was written in a
+    file (an environment variable's value has no line); :meth:`at` adds them to an error raised
+    by code that saw only the data.
+    """
+
+    def __init__(
+        self, where: str, problem: str, *, file: str = "", line: int | None = None
+    ) -> None:
         self.where = where
         self.problem = problem
-        super().__init__(f"config: {where}: {problem}" if where else f"config: {problem}")
+        self.file = file
+        self.line = line
+        parts = [file, f"line {line}" if line is not None else "", where, problem]
+        super().__init__("config: " + ": ".join(part for part in parts if part))
+
+    def at(self, file: str, line: int | None) -> ConfigError:
+        """The same error, said to be in ``file`` at ``line``."""
+        return ConfigError(self.where, self.problem, file=file, line=line)
 
 
 class ShardingError(InputError):

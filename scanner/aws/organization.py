@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from scanner.aws.clients import Client
 from scanner.aws.gateway import Caller, CallFailed
 from scanner.errors import ScanError
+from scanner.evaluate import Listed
 from scanner.model import ACCOUNT_ACTIVE, CollectionError
 
 # The Organizations endpoint of each partition (a global service with one home region).
@@ -65,6 +66,13 @@ class Organization:
     # The listing calls that failed for good, each naming its parent (``resource``): accounts
     # under those parents may be missing from ``accounts``.
     incomplete: tuple[CollectionError, ...] = ()
+
+    def listed(self) -> tuple[Listed, ...] | None:
+        """Every account as a suppression may name it; ``None`` when the listing is incomplete
+        (an account or OU missing from it may exist: what matches nothing is unknown)."""
+        if self.incomplete:
+            return None
+        return tuple(Listed(a.id, a.ou_names, a.ou_ids) for a in self.accounts)
 
 
 def _status(account: dict[str, object]) -> str:

@@ -82,7 +82,10 @@ def _demo(args: argparse.Namespace, out: Out) -> int:
             )
         return code
 
-    return with_output(args, out, write, findings.describe)
+    code = with_output(args, out, write, findings.describe)
+    listing = result.collected.listing
+    selection.warn_unmatched(catalog, profile, listing.listed() if listing is not None else None)
+    return code
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

@@ -47,12 +47,15 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
         selection,
         args.format,
     )
-    return with_output(
+    code = with_output(
         args,
         out,
         lambda o: report(o, findings, profile, inventory, fmt=args.format, selection=selection),
         findings.describe,
     )
+    # A saved inventory may hold some of the organization's accounts only: rules are checked.
+    selection.warn_unmatched(catalog, profile, None)
+    return code
 
 
 def _scan(args: argparse.Namespace, out: Out) -> int:
@@ -111,7 +114,7 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
             throttles=facts.throttles + listed.throttles,
         )
     tally = Tally(findings, selection, args.format)
-    return with_output(
+    code = with_output(
         args,
         out,
         lambda o: report(
@@ -125,6 +128,10 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
         ),
         tally.describe,
     )
+    # Accounts and OUs are known once the organization is listed (not for the caller's own).
+    organization = result.listing.listed() if result.listing is not None else None
+    selection.warn_unmatched(catalog, profile, organization)
+    return code
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:

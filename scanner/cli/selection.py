@@ -13,43 +13,36 @@ Two different questions, kept apart on purpose:
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from scanner.catalog import SEVERITIES, Catalog, Profile
-from scanner.cli.validate import names, quoted
-from scanner.errors import UnknownNameError, UsageError
-from scanner.evaluate import Suppression, mark
+from scanner.catalog import Catalog, Profile
+from scanner.cli.output import PROG
+from scanner.cli.validate import names
+from scanner.errors import InputError, UnknownNameError, UsageError
+from scanner.evaluate import Listed, Suppression, mark, unmatched
+from scanner.evaluate.vocabulary import parse_severities, parse_statuses
 from scanner.model import Finding, Inventory, Status
 
 DEFAULT_SHOWN = frozenset({Status.FAIL, Status.ERROR})
 
 
 def statuses(text: str) -> frozenset[Status]:
-    """``--status fail,error`` (any case) or ``all``."""
-    wanted = {part.upper() for part in names(text)}
-    if wanted == {"ALL"}:
-        return frozenset(Status)
-    unknown = wanted - {s.value for s in Status}
-    if unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown status {quoted(sorted(unknown))} (pass, fail, error or all)"
-        )
-    return frozenset(Status(s) for s in wanted)
+    """``--status fail,error`` (any case) or ``all``: the findings API's vocabulary too."""
+    try:
+        return parse_statuses([text])
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def severities(text: str) -> frozenset[str]:
-    """``--severity high,critical``, or ``high+`` for high and above."""
-    chosen: set[str] = set()
-    for part in names(text.lower()):
-        name, plus = part.removesuffix("+"), part.endswith("+")
-        if name not in SEVERITIES:
-            raise argparse.ArgumentTypeError(
-                f"unknown severity {part!r} ({', '.join(SEVERITIES)}; 'high+' for high and above)"
-            )
-        chosen.update(SEVERITIES[SEVERITIES.index(name) :] if plus else (name,))
-    return frozenset(chosen)
+    """``--severity high,critical``, or ``high+`` for high and above (as the findings API)."""
+    try:
+        return parse_severities([text])
+    except InputError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def report_options(sub: argparse.ArgumentParser) -> None:
@@ -118,6 +111,16 @@ class Selection:
 
             suppressions = load_suppressions(args.suppressions, catalog)
         return cls(rules, args.severity, args.status, args.quiet, suppressions)
+
+    def warn_unmatched(
+        self, catalog: Catalog, profile: Profile, accounts: Sequence[Listed] | None
+    ) -> None:
+        """``scanner: warning: ...`` on stderr for each suppression that matches nothing: its
+        rule is not in the profile, or (``accounts``: the organization as listed; None when not
+        listed) its account or OU is not in the organization."""
+        rules = {rule.id for rule in catalog.rules_in(profile)}
+        for warning in unmatched(self.suppressions, profile.name, rules, accounts):
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
     def marked(self, findings: Iterable[Finding], inventory: Inventory) -> Iterator[Finding]:
         """The findings as they come, those an exception covers marked suppressed."""

@@ -131,7 +131,28 @@ def run_config_check(args: argparse.Namespace, out: Output) -> int:
         f"  shard {config.sharding.shard} of {config.sharding.total_shards}; "
         f"listens on {config.http.listen}; state {config.state.path}; alert targets: {targets}"
     )
+    if config.rules.suppressions:
+        _check_suppressions(config.rules.suppressions, config.rules.profile, out)
     return EXIT_OK
+
+
+def _check_suppressions(path: str, profile: str, out: Output) -> None:
+    """The suppressions file's count, and a warning on stderr for each rule it names that the
+    profile does not run; accounts and OUs need the organization's listing (the daemon checks
+    them after each one)."""
+    from scanner.catalog import load_catalog
+    from scanner.daemon.config.suppressions import load_suppressions
+    from scanner.evaluate import unmatched
+
+    catalog = load_catalog()
+    exceptions = load_suppressions(path, catalog)  # valid: load() has read it
+    rules = {rule.id for rule in catalog.rules_in(profile)}
+    for warning in unmatched(exceptions, profile, rules):
+        print(f"scanner: warning: {warning}", file=sys.stderr)
+    out.line(
+        f"  suppressions: {len(exceptions)} in {path} (their accounts and OUs are checked "
+        "against the organization after each listing)"
+    )
 
 
 def run_config_example(args: argparse.Namespace, out: Output) -> int:

@@ -10,10 +10,13 @@
   opens before the restore, so probes are answered (503) while a large state loads.
 * ``/api/v1/findings``: this shard's current findings as JSON, a page at a time (``limit``, and
   the opaque ``cursor`` of the ``next`` link), filtered by ``account``, ``rule``, ``status``,
-  ``severity`` and ``ou`` (an OU path and everything below it; each may repeat). ``rule`` is a
-  rule id or a control id read in the daemon's profile, as ``--rules`` reads it: an unknown or
-  ambiguous one, or a rule the profile does not hold, is a 400 saying what would work, not an
-  empty page. When a bearer
+  ``severity`` and ``ou`` (an OU path and everything below it; each may repeat). ``rule``,
+  ``status`` and ``severity`` speak the command line's vocabulary through its own parsers
+  (:mod:`scanner.evaluate.vocabulary`): comma-separated lists, ``status=all``, ``severity=high+``
+  (high and above; ``high%2B`` too). ``rule`` is a rule id or a control id read in the daemon's
+  profile, as ``--rules`` reads it: an unknown or ambiguous one, or a rule the profile does not
+  hold, like an unknown status or severity, is a 400 naming the valid ones, not an empty page.
+  When a bearer
   token is configured (a file or an environment variable) ``/api/`` requires ``Authorization:
   Bearer <token>``, compared in constant time and read at each request so a rotated secret file
   takes effect at once.
@@ -47,8 +50,9 @@ from prometheus_client.exposition import gzip_accepted
 from scanner.catalog import load_catalog
 from scanner.daemon.metrics import AccountView
 from scanner.daemon.scheduler import Service
-from scanner.errors import UnknownNameError
-from scanner.model import Finding, Status
+from scanner.errors import InputError
+from scanner.evaluate.vocabulary import parse_severities, parse_statuses, split_names
+from scanner.model import Finding
 
 T = TypeVar("T")
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
@@ -59,7 +63,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _FILTERS = ("account", "rule", "status", "severity", "ou")
 _PAGING = ("limit", "cursor")
-_SEVERITIES = ("critical", "high", "medium", "low")
 
 
 @dataclass(frozen=True)
@@ -114,23 +117,21 @@ def parse_query(
     if unknown:
         known = ", ".join((*_FILTERS, *_PAGING))
         raise _bad(f"unknown parameter {unknown[0]!r}; known: {known}")
-    filters = {key: frozenset(getall(key)) for key in _FILTERS if key in params}
-    if "rule" in filters:
-        try:
-            rules = load_catalog().find_rules(sorted(filters["rule"]), profile)
-        except UnknownNameError as err:
-            raise _bad(str(err)) from None
-        filters["rule"] = frozenset(rule.id for rule in rules)
-    if "status" in filters:
-        filters["status"] = frozenset(s.upper() for s in filters["status"])
-        bad = sorted(filters["status"] - {s.value for s in Status})
-        if bad:
-            raise _bad(f"unknown status {bad[0]!r}; known: PASS, FAIL, ERROR")
-    if "severity" in filters:
-        filters["severity"] = frozenset(s.lower() for s in filters["severity"])
-        bad = sorted(filters["severity"] - set(_SEVERITIES))
-        if bad:
-            raise _bad(f"unknown severity {bad[0]!r}; known: {', '.join(_SEVERITIES)}")
+    given = {key: getall(key) for key in _FILTERS if key in params}
+    filters = {key: frozenset(values) for key, values in given.items()}
+    try:  # the command line's vocabulary (--rules, --status, --severity), read by its code
+        if "rule" in given:
+            rules = load_catalog().find_rules(split_names(given["rule"]), profile)
+            filters["rule"] = frozenset(rule.id for rule in rules)
+        if "status" in given:
+            filters["status"] = frozenset(s.value for s in parse_statuses(given["status"]))
+        if "severity" in given:
+            # An unencoded '+' in a query string arrives as a space (form encoding), and no
+            # severity holds a space: ``?severity=high+`` means what ``--severity high+`` does.
+            plus = [value.replace(" ", "+") for value in given["severity"]]
+            filters["severity"] = parse_severities(plus)
+    except InputError as err:
+        raise _bad(str(err)) from None
     if "ou" in filters:
         filters["ou"] = frozenset(ou.strip("/") for ou in filters["ou"])
     limit = DEFAULT_LIMIT

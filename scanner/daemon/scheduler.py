@@ -34,13 +34,14 @@ from typing import Any, Protocol
 import structlog
 
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collect
+from scanner.catalog import load_catalog
 from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
 from scanner.daemon.config.suppressions import load_suppressions
 from scanner.daemon.metrics import ACCOUNT_STATES, AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
 from scanner.errors import ConfigError
-from scanner.evaluate import Suppression, apply_suppressions, evaluate
+from scanner.evaluate import Listed, Suppression, apply_suppressions, evaluate, unmatched
 from scanner.evaluate.confirm import Confirmation
 from scanner.model import Finding, Inventory, Status
 
@@ -183,6 +184,10 @@ class Service:
         self._lock = asyncio.Lock()
         self._collecting = False
         self._exceptions: tuple[Suppression, ...] = ()
+        # The suppressions are checked at the first scan and after each listing, against the
+        # organization as last listed (None: not listed, or incompletely: rules only).
+        self._recheck = True
+        self._listed: tuple[Listed, ...] | None = None
 
     # ---------------------------------------------------------------------------- state
 
@@ -289,10 +294,22 @@ class Service:
             self._exceptions = load_suppressions(path)
         except ConfigError as err:
             log.error("suppressions_unreadable", error=str(err), kept=len(self._exceptions))
+        self._check_exceptions()
         paths = {a.id: a.ou_path for a in inventory.accounts}
         ids = {a.id: a.ou_ids for a in inventory.accounts}
         today = _utc(started).date()
         return tuple(apply_suppressions(findings, self._exceptions, today, paths, ids))
+
+    def _check_exceptions(self) -> None:
+        """Warn of each suppression that matches nothing: its rule at the first scan, its
+        account or OU after each listing of the organization (only then are they known)."""
+        if not self._recheck:
+            return
+        self._recheck = False
+        profile = self.config.rules.profile
+        rules = {rule.id for rule in load_catalog().rules_in(profile)}
+        for warning in unmatched(self._exceptions, profile, rules, self._listed):
+            log.warning("suppression_matches_nothing", warning=warning)
 
     async def _gather(
         self, stats: list[CallStats]
@@ -307,6 +324,7 @@ class Service:
         organization, listing = await self.accounts.get()
         if listing is not None:
             stats.append(listing)
+            self._recheck, self._listed = True, organization.listed()
         cover = coverage(organization, self.options, self.shard)
         names = {a.id: a.name for a in cover.covered if a.active}
         if not cover.covered:

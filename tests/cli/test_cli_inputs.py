@@ -267,7 +267,8 @@ SERVE_FAILURES: list[tuple[str, str, tuple[str, ...], str]] = [
         "port-0-in-config",
         "http: {listen: '127.0.0.1:0'}",
         (),
-        "config: http.listen: port 0 picks a random port nothing could scrape",
+        "config: {tmp}/scanner.yaml: line 1: http.listen: port 0 picks a random port nothing "
+        "could scrape",
     ),
     (
         "listen-option-port-0",

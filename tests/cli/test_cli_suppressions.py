@@ -13,6 +13,7 @@ from cli_run import nacl_gaps_inventory, one_error_line, run
 from scanner.testing.builders import (
     MANAGEMENT_ACCOUNT_ID,
 )
+from scanner.testing.emulation import MOTO_ERROR_SHAPE_WARNING
 
 TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 YESTERDAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
@@ -143,7 +144,18 @@ def test_an_expired_suppression_says_so_and_suppresses_nothing(
         ),
         (
             "suppressions:\n  - {ou: A, rule: '*', reason: r, expires: soon}\n",
-            "suppressions[0].expires: expected a date",
+            "suppressions.yaml: line 2: suppressions[0].expires: 'soon' is not a date",
+        ),
+        (
+            "suppressions:\n  - account: '210000000013'\n    rule: '*'\n    reason: r\n"
+            "    expires: 2027-02-31\n",
+            "suppressions.yaml: line 5: suppressions[0].expires: '2027-02-31' is not a date, "
+            "YYYY-MM-DD (day is out of range for month)",
+        ),
+        (
+            "suppressions:\n  - ou: A\n    rule: '*'\n    reason: r\n"
+            "    expires: 2027-02-01 10:00:00\n",
+            "suppressions.yaml: line 5: suppressions[0].expires: expected a date, YYYY-MM-DD",
         ),
         (
             "suppressions:\n  - {ou: A, account: '111111111111', rule: '*', reason: r}\n",
@@ -155,7 +167,7 @@ def test_an_expired_suppression_says_so_and_suppresses_nothing(
         ),
         ("suppressions:\n  - {ou: A, rule: '*', expires: 2030-01-01}\n", "reason: expected"),
         ("suppressions:\n  - {ou: A, rule: '*', reason: r, expires: 2030-01-01, by: me}\n", "by"),
-        ("- a\n", "expected one key, 'suppressions'"),
+        ("- a\n", "suppressions.yaml: line 1: expected one key, 'suppressions'"),
         ("suppressions: [\n", "suppressions.yaml: line 2 column 1"),
         ("[" * 5000, "suppressions.yaml"),
     ],
@@ -164,6 +176,8 @@ def test_an_expired_suppression_says_so_and_suppresses_nothing(
         "bad-account",
         "unknown-rule",
         "bad-date",
+        "impossible-date",
+        "a-time",
         "account-and-ou",
         "ou-id-not-an-id",
         "no-reason",
@@ -179,7 +193,9 @@ def test_a_bad_suppressions_file_is_one_line_and_exit_2(
     path = _file(tmp_path, text)
     code, out, err = run(capsys, "evaluate", "--inventory", inventory, "--suppressions", path)
     assert (code, out) == (2, "")
-    assert expected in one_error_line(err)
+    line = one_error_line(err)
+    assert expected in line
+    assert f"config: {path}: line " in line  # the file and the line, whatever is wrong
 
 
 def test_a_missing_suppressions_file_stops_the_scan_before_any_call(
@@ -188,3 +204,55 @@ def test_a_missing_suppressions_file_stops_the_scan_before_any_call(
     code, out, err = run(capsys, "scan", "--suppressions", str(tmp_path / "none.yaml"))
     assert (code, out) == (2, "")
     assert "none.yaml: cannot read" in one_error_line(err)
+
+
+def test_a_rule_the_profile_does_not_run_is_a_warning_naming_the_nearest_one(
+    capsys: pytest.CaptureFixture[str], inventory: str, tmp_path: Path
+) -> None:
+    suppressions = _file(
+        tmp_path,
+        f"suppressions:\n  - ou: Workloads\n    rule: ssm-actions\n    reason: r\n"
+        f"    expires: {TOMORROW}\n",
+    )
+    argv = ("evaluate", "--inventory", inventory, "--suppressions", suppressions)
+    code, out, err = run(capsys, *argv, "--rules-profile", "cis-1.2", "-q")
+    assert code == 1 and out.startswith("42 findings")
+    assert err == (
+        f"scanner: warning: {suppressions}: line 2: suppressions[0]: rule 'ssm-actions' is not "
+        "in profile 'cis-1.2', so it suppresses nothing\n"
+    )
+    code, _, err = run(capsys, *argv, "-q")  # recommended runs it
+    assert (code, err) == (1, "")
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(MOTO_ERROR_SHAPE_WARNING)
+def test_after_the_listing_an_account_or_ou_not_in_the_organization_is_a_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The demo lists its organization: Sandbox holds dev-sandbox (210000000011)."""
+    suppressions = _file(
+        tmp_path,
+        f"""suppressions:
+  - ou: Sandboxx
+    rule: "*"
+    reason: the sandbox
+    expires: {TOMORROW}
+  - account: "210000000099"
+    rule: "*"
+    reason: a closed account
+    expires: {TOMORROW}
+  - ou: Sandbox
+    rule: "*"
+    reason: the sandbox
+    expires: {TOMORROW}
+""",
+    )
+    code, out, err = run(capsys, "demo", "-q", "--suppressions", suppressions)
+    assert code == 1 and "suppressed" in out
+    assert err.splitlines() == [
+        f"scanner: warning: {suppressions}: line 2: suppressions[0]: ou 'Sandboxx' holds no "
+        "account of the organization, so it suppresses nothing; did you mean 'Sandbox'?",
+        f"scanner: warning: {suppressions}: line 6: suppressions[1]: account 210000000099 is "
+        "not in the organization, so it suppresses nothing; did you mean '210000000009'?",
+    ]

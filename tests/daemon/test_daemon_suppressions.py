@@ -7,10 +7,14 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import structlog
 from daemon.polling import run
 from daemon.test_scheduler import A, FakeCollect, config, service
 from daemon.test_transitions import Run, finding
 
+from scanner.aws import CallStats
+from scanner.aws.organization import OrgAccount, Organization
+from scanner.cli import main
 from scanner.daemon.transitions import Kind
 from scanner.errors import ConfigError
 from scanner.model import Finding, Status
@@ -73,3 +77,88 @@ def test_a_bad_suppressions_file_stops_the_daemon_at_start(tmp_path: Path) -> No
     path.write_text("suppressions:\n  - {ou: A, rule: nope, reason: r, expires: 2030-01-01}\n")
     with pytest.raises(ConfigError, match=r"suppressions\[0\]\.rule: unknown rule"):
         config(rules={"suppressions": str(path)})
+
+
+IMPOSSIBLE = (
+    "suppressions:\n  - account: '210000000013'\n    rule: '*'\n    reason: r\n"
+    "    expires: 2027-02-31\n"
+)
+
+
+def test_an_impossible_date_stops_config_check_and_serve_with_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exceptions = tmp_path / "suppressions.yaml"
+    exceptions.write_text(IMPOSSIBLE)
+    daemon = tmp_path / "scanner.yaml"
+    daemon.write_text(f"rules:\n  suppressions: {exceptions}\n")
+    expected = (
+        f"scanner: error: config: {exceptions}: line 5: suppressions[0].expires: '2027-02-31' "
+        "is not a date, YYYY-MM-DD (day is out of range for month)\n"
+    )
+    for argv in (["config", "check", str(daemon)], ["serve", "--config", str(daemon)]):
+        assert main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert (out, err) == ("", expected), argv
+
+
+def test_config_check_warns_of_a_rule_the_profile_does_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exceptions = tmp_path / "suppressions.yaml"
+    exceptions.write_text(
+        "suppressions:\n  - ou: Sandbox\n    rule: ssm-actions\n    reason: r\n"
+        "    expires: 2030-01-01\n"
+    )
+    daemon = tmp_path / "scanner.yaml"
+    daemon.write_text(f"rules:\n  suppressions: {exceptions}\n  profile: cis-1.2\n")
+    assert main(["config", "check", str(daemon)]) == 0
+    out, err = capsys.readouterr()
+    assert err == (
+        f"scanner: warning: {exceptions}: line 2: suppressions[0]: rule 'ssm-actions' is not in "
+        "profile 'cis-1.2', so it suppresses nothing\n"
+    )
+    assert f"  suppressions: 1 in {exceptions} (their accounts and OUs are checked" in out
+
+
+class Listing:
+    """The organization as a listing names it: the caller's own account A, in Sandbox."""
+
+    def __init__(self) -> None:
+        self.organization = Organization(
+            "o-ab12cdef34",
+            A,
+            (OrgAccount(A, "own", ou_ids=("r-ab12", "ou-ab12-sandbox11"), ou_names=("Sandbox",)),),
+        )
+
+    async def get(self) -> tuple[Organization, CallStats | None]:
+        return self.organization, CallStats()
+
+
+def test_the_daemon_warns_of_an_ou_not_in_the_organization_after_each_listing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "suppressions.yaml"
+    path.write_text(
+        "suppressions:\n  - ou: Sandboxx\n    rule: '*'\n    reason: r\n    expires: 2999-12-31\n"
+    )
+    s = service(
+        config(organization={"enabled": True}, rules={"suppressions": str(path)}), FakeCollect()
+    )
+    s.accounts = Listing()  # type: ignore[assignment]
+
+    async def scenario() -> None:
+        await s.scan_once()
+
+    with structlog.testing.capture_logs() as logs:
+        run(scenario())
+        run(scenario())
+    warned = [e["warning"] for e in logs if e["event"] == "suppression_matches_nothing"]
+    assert (
+        warned
+        == [
+            f"{path}: line 2: suppressions[0]: ou 'Sandboxx' holds no account of the organization, "
+            "so it suppresses nothing; did you mean 'Sandbox'?"
+        ]
+        * 2
+    )  # once per listing

@@ -123,9 +123,53 @@ def test_findings_filtered_by_account_rule_and_status() -> None:
             _, body, _ = await r.get("/api/v1/findings?status=FAIL&status=ERROR")
             assert pairs(body) == {(A, "vpc-changes", "FAIL"), (B, "vpc-changes", "ERROR")}
             status, body, _ = await r.get("/api/v1/findings?status=BROKEN")
-            assert (status, body) == (400, "unknown status 'BROKEN'; known: PASS, FAIL, ERROR\n")
+            assert (status, body) == (
+                400,
+                "unknown status 'BROKEN'; valid statuses (any case): pass, fail, error, all\n",
+            )
             status, body, _ = await r.get("/api/v1/findings?acount=1")
             assert status == 400 and "unknown parameter 'acount'" in body
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_the_api_reads_status_severity_and_rules_as_the_command_line_does() -> None:
+    """``--severity high+``, ``--status fail,error`` and ``--rules 4.4,vpc-changes`` mean the
+    same as query parameters: one parser serves both (scanner.evaluate.vocabulary)."""
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+
+            async def pairs(query: str) -> set[tuple[str, str]]:
+                status, body, _ = await r.get(f"/api/v1/findings?{query}")
+                assert status == 200, (query, body)
+                return {(f["account_id"], f["rule"]) for f in json.loads(body)["findings"]}
+
+            every = {(A, "vpc-changes"), (A, "nacl-changes"), (B, "vpc-changes")}
+            # '+' in a query string is a space unless encoded: both spellings work.
+            for high_and_above in ("severity=high+", "severity=high%2B", "severity=HIGH%2B"):
+                assert await pairs(high_and_above) == every, high_and_above
+            assert await pairs("severity=critical+") == {(B, "vpc-changes")}
+            assert await pairs("severity=low,critical") == {(B, "vpc-changes")}
+            assert await pairs("status=fail,error") == {(A, "vpc-changes"), (B, "vpc-changes")}
+            assert await pairs("status=all") == every
+            assert await pairs("rule=vpc-changes,nacl-changes") == every
+            for bad, message in (
+                (
+                    "severity=urgent%2B",
+                    "unknown severity 'urgent+'; valid severities (any case; 'high+' is high and "
+                    "above): low, medium, high, critical",
+                ),
+                ("status=fail,", "empty name in list 'fail,'"),
+                ("status=broken", "unknown status 'BROKEN'; valid statuses (any case): pass,"),
+                ("rule=vpc-changes,nope", "unknown rule or control id 'nope'"),
+            ):
+                status, body, _ = await r.get(f"/api/v1/findings?{bad}")
+                assert status == 400 and body.startswith(message), (bad, body)
+                assert body.count("\n") == 1
         finally:
             await r.server.close()
 

@@ -190,6 +190,13 @@ def test_alertmanager_example_is_valid() -> None:
         ),
         (["alertname=ScannerDown", "severity=critical"], "security-oncall"),
         (["alertname=ScannerAPIErrorsRising", "severity=medium"], "security-tickets"),
+        # Alerts that do not reach their target page on-call (through Alertmanager, which
+        # does not depend on the daemon's own targets).
+        (
+            ["alertname=ScannerAlertsUndelivered", "severity=high", "target=ticketing"],
+            "security-oncall",
+        ),
+        (["alertname=ScannerAlertDeliveriesFailing", "severity=high"], "security-oncall"),
         (["alertname=KubePodCrashLooping", "severity=critical"], "default"),
     ],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from scanner.evaluate import ANY_RULE, Suppression, apply_suppressions
+from scanner.evaluate import ANY_RULE, Listed, Suppression, apply_suppressions, unmatched
 from scanner.model import Finding, Status
 from scanner.testing import synthetic_finding
 
@@ -77,3 +77,53 @@ def test_an_ou_id_exception_covers_the_accounts_below_that_ou_or_root() -> None:
     )
     # without the ids (an inventory saved before they were kept) nothing matches by id
     assert not apply_suppressions([_finding()], [by_id], TODAY, PATHS)[0].suppressed
+
+
+ORGANIZATION = (
+    Listed("111111111111", (), ("r-ab12",)),
+    Listed(
+        "222222222222",
+        ("Workloads", "Production"),
+        ("r-ab12", "ou-ab12-workload1", "ou-ab12-prod0001"),
+    ),
+    Listed("333333333333", ("Sandbox",), ("r-ab12", "ou-ab12-sandbox11")),
+)
+
+
+def test_a_suppression_that_can_match_nothing_is_named_with_the_nearest_valid_name() -> None:
+    def at(
+        line: int,
+        rule: str = ANY_RULE,
+        account: str | None = None,
+        ou: tuple[str, ...] | None = None,
+        ou_id: str | None = None,
+    ) -> Suppression:
+        return Suppression(rule, "r", TODAY, account, ou, ou_id, origin=f"s.yaml: line {line}")
+
+    exceptions = [
+        at(2, ou=("Sandboxx",)),
+        at(7, account="333333333330"),
+        at(12, ou_id="ou-ab12-sandbox12"),
+        at(17, ou=("Workloads",), rule="nacl-chnages"),
+        at(22, ou=("Workloads", "Production")),  # fine: every one below matches
+        at(27, ou_id="r-ab12", rule="vpc-changes"),
+        at(32, account="999999999999"),  # nothing close: no guess
+    ]
+    rules = {"nacl-changes", "vpc-changes"}
+    assert unmatched(exceptions, "cis-1.2", rules, ORGANIZATION) == [
+        "s.yaml: line 2: ou 'Sandboxx' holds no account of the organization, so it suppresses "
+        "nothing; did you mean 'Sandbox'?",
+        "s.yaml: line 7: account 333333333330 is not in the organization, so it suppresses "
+        "nothing; did you mean '333333333333'?",
+        "s.yaml: line 12: ou_id ou-ab12-sandbox12 holds no account of the organization, so it "
+        "suppresses nothing; did you mean 'ou-ab12-sandbox11'?",
+        "s.yaml: line 17: rule 'nacl-chnages' is not in profile 'cis-1.2', so it suppresses "
+        "nothing; did you mean 'nacl-changes'?",
+        "s.yaml: line 32: account 999999999999 is not in the organization, so it suppresses "
+        "nothing",
+    ]
+    # Before the organization is listed, only the rules can be checked.
+    assert unmatched(exceptions, "cis-1.2", rules) == [
+        "s.yaml: line 17: rule 'nacl-chnages' is not in profile 'cis-1.2', so it suppresses "
+        "nothing; did you mean 'nacl-changes'?"
+    ]

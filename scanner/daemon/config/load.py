@@ -20,7 +20,7 @@ from scanner.daemon.config.convert import section
 from scanner.daemon.config.env import apply_env, referenced_variables
 from scanner.daemon.config.schema import AlertmanagerConfig, Config, UrlTarget, WebhookConfig
 from scanner.daemon.config.secrets import secret_problem
-from scanner.daemon.config.yamlfile import read_yaml
+from scanner.daemon.config.yamlfile import located, read_yaml
 from scanner.errors import ConfigError
 
 # A commented configuration spelling out every default (``scanner config example``).
@@ -38,8 +38,11 @@ def parse(
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(source or "(top level)", "expected a mapping of sections")
-    return from_mapping(raw, environ, options)
+        raise ConfigError("(top level)", "expected a mapping of sections", file=source)
+    try:
+        return from_mapping(raw, environ, options)
+    except ConfigError as err:  # the checks saw data: the file and line come from the text
+        raise located(err, text, source) from None
 
 
 def from_mapping(
@@ -76,7 +79,7 @@ def load(
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(
-            str(path), f"cannot read: {getattr(err, 'strerror', None) or err}"
+            "", f"cannot read: {getattr(err, 'strerror', None) or err}", file=str(path)
         ) from None
     return parse(text, environ, str(path), options)
 

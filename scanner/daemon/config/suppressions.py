@@ -11,19 +11,22 @@ daemon's ``suppressions`` setting alike; the matching itself is pure
 
 Every entry needs all four; a duplicate key anywhere is an error (YAML would silently keep the
 last one, dropping half of an exception someone wrote down). A bad file is one
-:class:`~scanner.errors.ConfigError` line naming the entry and field.
+:class:`~scanner.errors.ConfigError` line naming the file, the line and the field
+(``config: s.yaml: line 5: suppressions[0].expires: '2027-02-31' is not a date, YYYY-MM-DD
+(day is out of range for month)``); each suppression read keeps that place as its ``origin``,
+so a warning about it (it matches nothing, :func:`scanner.evaluate.unmatched`) says where it is.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-from datetime import date
+import dataclasses
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.daemon.config.checks import ACCOUNT_ID
+from scanner.daemon.config.yamlfile import line_of, locate, read_yaml
 from scanner.errors import ConfigError, UnknownNameError
 from scanner.evaluate import ANY_RULE, Suppression
 from scanner.model.arns import OU_OR_ROOT_ID
@@ -32,55 +35,46 @@ WHERE = ("account", "ou", "ou_id")
 FIELDS = (*WHERE, "rule", "reason", "expires")
 
 
-def safe_load_unique(text: str, source: str) -> Any:
-    """``yaml.safe_load`` that refuses a mapping with the same key twice."""
-    yaml: Any = importlib.import_module("yaml")  # PyYAML ships no type hints
-
-    class Loader(yaml.SafeLoader):  # type: ignore[misc]
-        pass
-
-    def mapping(loader: Any, node: Any) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            if key in seen:
-                mark = key_node.start_mark
-                raise ConfigError(
-                    source, f"line {mark.line + 1} column {mark.column + 1}: duplicate key {key!r}"
-                )
-            seen.add(key)
-        return dict(loader.construct_mapping(node, deep=True))
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    try:
-        return yaml.load(text, Loader=Loader)  # a SafeLoader subclass: no arbitrary objects
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(source, f"{at}{problem}") from None
-    except RecursionError:
-        raise ConfigError(source, "nested too deeply") from None
-
-
 def load_suppressions(path: str, catalog: Catalog | None = None) -> tuple[Suppression, ...]:
-    """The suppressions of the file at ``path``; raises :class:`ConfigError`."""
+    """The suppressions of the file at ``path``; raises :class:`ConfigError` naming the file,
+    the line and the field."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
-        raise ConfigError(path, f"cannot read: {err.strerror or err}") from None
+        raise ConfigError("", f"cannot read: {err.strerror or err}", file=path) from None
     except UnicodeDecodeError as err:
-        raise ConfigError(path, f"not UTF-8 text: {err.reason}") from None
-    return parse_suppressions(safe_load_unique(text, path), path, catalog or load_catalog())
+        raise ConfigError("", f"not UTF-8 text: {err.reason}", file=path) from None
+    raw = read_yaml(text, path)
+    lines = locate(text)
+    try:
+        parsed = parse_suppressions(raw, "", catalog or load_catalog())
+    except ConfigError as err:
+        # An error about the whole file (no field) is said at its first line.
+        raise err.at(path, line_of(lines, err.where) if err.where else 1) from None
+    return tuple(
+        dataclasses.replace(s, origin=_origin(path, lines, i)) for i, s in enumerate(parsed)
+    )
+
+
+def _origin(path: str, lines: dict[str, int], index: int) -> str:
+    where = f"suppressions[{index}]"
+    line = lines.get(where)
+    return f"{path}: line {line}: {where}" if line is not None else f"{path}: {where}"
 
 
 def parse_suppressions(raw: Any, source: str, catalog: Catalog) -> tuple[Suppression, ...]:
+    """The suppressions in ``raw`` (the file's data); errors name the field and ``source``."""
     if not isinstance(raw, dict) or set(raw) != {"suppressions"}:
-        raise ConfigError(source, "expected one key, 'suppressions', holding a list of entries")
+        raise ConfigError(
+            "", "expected one key, 'suppressions', holding a list of entries", file=source
+        )
     entries = raw["suppressions"] or []
     if not isinstance(entries, list):
-        raise ConfigError(f"{source}: suppressions", "expected a list of entries")
-    return tuple(_entry(e, f"{source}: suppressions[{i}]", catalog) for i, e in enumerate(entries))
+        raise ConfigError("suppressions", "expected a list of entries", file=source)
+    try:
+        return tuple(_entry(e, f"suppressions[{i}]", catalog) for i, e in enumerate(entries))
+    except ConfigError as err:
+        raise err.at(source, None) if source else err from None
 
 
 def _text(entry: dict[str, Any], key: str, where: str) -> str:
@@ -122,11 +116,16 @@ def _entry(entry: Any, where: str, catalog: Catalog) -> Suppression:
             raise ConfigError(f"{where}.rule", str(err)) from None
     expires = entry.get("expires")
     if isinstance(expires, str):
-        with contextlib.suppress(ValueError):  # not a date: said just below
-            expires = date.fromisoformat(expires)
-    if not isinstance(expires, date):
+        try:
+            expires = date.fromisoformat(expires.strip())
+        except ValueError as err:
+            because = f" ({err})" if "range" in str(err) else ""  # 2027-02-31
+            raise ConfigError(
+                f"{where}.expires", f"{expires!r} is not a date, YYYY-MM-DD{because}"
+            ) from None
+    if not isinstance(expires, date) or isinstance(expires, datetime):
         raise ConfigError(f"{where}.expires", "expected a date, YYYY-MM-DD")
     return Suppression(rule, _text(entry, "reason", where), expires, account, ou, ou_id)
 
 
-__all__ = ["load_suppressions", "parse_suppressions", "safe_load_unique"]
+__all__ = ["load_suppressions", "parse_suppressions"]

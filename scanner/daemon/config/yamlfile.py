@@ -5,6 +5,12 @@ silently means 1h) and composes nested collections recursively, so a file nested
 levels deep ends in a RecursionError. Here both are one :class:`~scanner.errors.ConfigError`
 line with the line and column: ``config: scanner.yaml: line 7 column 3: duplicate key
 'interval' (first on line 5)``.
+
+A value that looks like a date but is none (``expires: 2027-02-31``) stays the text it was
+written as, instead of PyYAML's ValueError without a position: the field's own check then says
+what is wrong with it. The data carries no positions, so the checks that read it name a field
+(``suppressions[0].expires``); :func:`locate` finds that field's line in the text again, and
+:func:`located` puts the file and the line in front of such an error.
 """
 
 from __future__ import annotations
@@ -54,6 +60,15 @@ def _loader() -> Any:
                     )
             return super().construct_mapping(node, deep)
 
+        def construct_yaml_timestamp(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node)
+            except ValueError:  # 2027-02-31: the text, for the field's check to refuse
+                return self.construct_scalar(node)
+
+    StrictLoader.add_constructor(
+        "tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp
+    )
     return StrictLoader
 
 
@@ -66,9 +81,60 @@ def read_yaml(text: str, source: str) -> Any:
         mark = getattr(err, "problem_mark", None)
         at = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise ConfigError(source or "YAML", f"{at}{problem}") from None
+        raise ConfigError("", f"{at}{problem}", file=source or "YAML") from None
     except ValueError as err:  # e.g. an integer longer than Python converts
-        raise ConfigError(source or "YAML", str(err).split(";")[0]) from None
+        raise ConfigError("", str(err).split(";")[0], file=source or "YAML") from None
 
 
-__all__ = ["MAX_NESTING", "read_yaml"]
+def locate(text: str) -> dict[str, int]:
+    """Each field of YAML ``text`` by its path (``alerts.webhooks[0].url``) -> its line (1-based):
+    a mapping's entry is on its key's line, a list's item on the item's first line. Text that
+    does not parse locates nothing (:func:`read_yaml` has said why)."""
+    yaml: Any = importlib.import_module("yaml")
+    try:
+        root = yaml.compose(text, Loader=_loader())
+    except (yaml.YAMLError, ValueError):
+        return {}
+    lines: dict[str, int] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    inner = f"{path}.{key.value}" if path else str(key.value)
+                    lines.setdefault(inner, key.start_mark.line + 1)
+                    walk(value, inner)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                inner = f"{path}[{i}]"
+                lines.setdefault(inner, item.start_mark.line + 1)
+                walk(item, inner)
+
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def line_of(lines: dict[str, int], where: str) -> int | None:
+    """The line of the field ``where`` names, or of the nearest enclosing one written in the
+    file (``schedule.jitter`` left to its default: the ``schedule`` section's line)."""
+    path = where
+    while path:
+        if path in lines:
+            return lines[path]
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    return None
+
+
+def located(err: ConfigError, text: str, source: str) -> ConfigError:
+    """``err``, raised by a check of the data in ``text``, said to be in file ``source`` at the
+    line of its field; unchanged when it already names a file, when its value came from
+    elsewhere (``(from SCANNER_...)``) or when the field is not in the file."""
+    if err.file or not source or "(from " in err.where:
+        return err
+    line = line_of(locate(text), err.where)
+    return err if line is None else err.at(source, line)
+
+
+__all__ = ["MAX_NESTING", "line_of", "locate", "located", "read_yaml"]

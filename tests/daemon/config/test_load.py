@@ -156,7 +156,9 @@ def test_config_check_and_example_commands(
     bad.write_text("http:\n  listen: somewhere\n")
     assert run_config_check(argparse.Namespace(file=str(bad)), Lines()) == 2
     err = capsys.readouterr().err
-    assert one_error_line(err).startswith("scanner: error: config: http.listen: not HOST:PORT")
+    assert one_error_line(err).startswith(
+        f"scanner: error: config: {bad}: line 2: http.listen: not HOST:PORT"
+    )
     assert run_config_check(argparse.Namespace(file=str(tmp_path / "none.yaml")), Lines()) == 2
     assert "cannot read" in one_error_line(capsys.readouterr().err)
     twice = tmp_path / "twice.yaml"

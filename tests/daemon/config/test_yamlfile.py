@@ -46,3 +46,32 @@ def test_an_integer_python_cannot_read_is_one_line() -> None:
         cfg.parse("limits: {max_in_flight: " + "9" * 5000 + "}\n", {}, source="big.yaml")
     assert str(err.value).startswith("config: big.yaml: Exceeds the limit"), str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "# scanner\nalerts:\n  webhooks:\n    - name: a\n      url: ftp://x\n",
+            "config: scanner.yaml: line 5: alerts.webhooks[0].url: not a valid http(s) URL",
+        ),
+        (  # a check across fields: the line of the section written in the file
+            "schedule:\n  interval: 1m\n  jitter: 5m\n",
+            "config: scanner.yaml: line 3: schedule.jitter: must be shorter than",
+        ),
+        (  # a value that looks like a date but is none stays its text
+            "\nrules:\n  profile: 2027-02-31\n",
+            "config: scanner.yaml: line 3: rules.profile: unknown profile '2027-02-31'",
+        ),
+    ],
+)
+def test_an_error_in_a_file_names_the_file_the_line_and_the_field(text: str, expected: str) -> None:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse(text, {}, source="scanner.yaml")
+    assert str(err.value).startswith(expected), str(err.value)
+
+
+def test_a_value_from_the_environment_is_not_said_to_be_in_the_file() -> None:
+    with pytest.raises(cfg.ConfigError) as err:
+        cfg.parse("schedule:\n  interval: 5m\n", {"SCANNER_SCHEDULE_INTERVAL": "1x"}, "s.yaml")
+    assert str(err.value).startswith("config: schedule.interval (from SCANNER_SCHEDULE_INTERVAL)")
