@@ -143,18 +143,21 @@ def scan_summary(findings: Sequence[Counted], facts: ScanFacts) -> dict[str, Any
     }
 
 
-def _reason(finding: Finding) -> str:
-    """The reason, one line per gap under it when it sums up several, then the suppression."""
+def _reason(finding: Finding, verbose: bool = False) -> str:
+    """The reason, one line per gap under it when it sums up several, then (``--verbose``, on a
+    FAIL or ERROR) each metric filter pattern judged, then the suppression."""
     lines = [finding.reason]
     if len(finding.gaps) > 1:
         lines.extend(f"- {gap}" for gap in finding.gaps)
+    if verbose and finding.status is not Status.PASS:
+        lines.extend(f"pattern: {pattern}" for pattern in finding.patterns)
     if finding.suppression:
         suppressed = finding.suppressed
         lines.append(f"suppressed: {finding.suppression}" if suppressed else finding.suppression)
     return "\n".join(lines)
 
 
-def account_rows(out: Out, group: Sequence[Finding]) -> None:
+def account_rows(out: Out, group: Sequence[Finding], *, verbose: bool = False) -> None:
     errors = {f.reason for f in group if f.status is Status.ERROR}
     unmarked = not any(f.suppression for f in group)
     if (
@@ -171,7 +174,7 @@ def account_rows(out: Out, group: Sequence[Finding]) -> None:
             str(f.status),
             f.rule,
             str(f.broken_link) if f.broken_link is not None else "-",
-            _reason(f),
+            _reason(f, verbose),
         ]
         for f in group
     ]
@@ -227,7 +230,16 @@ def report(
         if not shown and selected:
             listed = sorted(chosen.shown_in(fmt), key=list(Status).index)
             out.line(f"(no {' or '.join(listed)} finding to list; --status all lists every one)")
-        report_table(out, shown, selected, profile, inventory, facts=facts, summary=totals)
+        report_table(
+            out,
+            shown,
+            selected,
+            profile,
+            inventory,
+            facts=facts,
+            summary=totals,
+            verbose=chosen.verbose,
+        )
         final_line(out, profile, totals)
     failed = any(f.status is not Status.PASS and not f.suppressed for f in selected)
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
@@ -345,6 +357,7 @@ def report_table(
     *,
     facts: ScanFacts | None,
     summary: Mapping[str, Any],
+    verbose: bool = False,
 ) -> None:
     """The listed findings by account, then the summaries by rule and by OU of all of them."""
     accounts: dict[str, list[Finding]] = {}
@@ -357,7 +370,7 @@ def report_table(
         note = facts.notes.get(account_id) if facts else None
         if note:
             out.line(f"  {note}")
-        account_rows(out, group)
+        account_rows(out, group, verbose=verbose)
         out.line()
     by_rule(out, findings, shown)
     by_ou(out, findings, inventory)

@@ -237,6 +237,13 @@ def _union(seen: list[Chain]) -> Chain | None:
     return dataclasses.replace(union, links=links)
 
 
+def _patterns(chains: Iterable[Chain]) -> tuple[str, ...]:
+    """The pattern text of each chain's metric filter, as written, once each."""
+    return tuple(
+        dict.fromkeys(c.metric_filter.pattern for c in chains if c.metric_filter is not None)
+    )
+
+
 def _finding(
     inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[Chain]
 ) -> Finding:
@@ -253,6 +260,7 @@ def _finding(
         chain=chain.links,
         reference=verdict.reference.name if verdict is not None else preferred.name,
         notes=tuple(dict.fromkeys(chain.notes)),
+        patterns=_patterns((chain,)),
     )
     if status is Status.PASS and chain.union:
         parts = "; ".join(
@@ -263,6 +271,7 @@ def _finding(
             finding,
             reference=covered or finding.reference,
             reason=f"{len(chain.union)} chains together cover {covered}: {parts}",
+            patterns=_patterns(chain.union),
         )
     if status is Status.PASS:
         return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
@@ -290,6 +299,7 @@ def _finding(
             f"{missed_summary(union)} of {chain.union_reference.name}",
             missed_events=tuple(union.missed),
             gaps=tuple(gap.description for gap in union.gaps),
+            patterns=_patterns(chain.union),
         )
     elif verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
         finding = dataclasses.replace(

@@ -132,6 +132,26 @@ def test_findings_filtered_by_account_rule_and_status() -> None:
     run(scenario())
 
 
+def test_a_finding_in_the_api_carries_the_pattern_it_judged() -> None:
+    """The filter pattern the missed events were compared with, as the API's user reads it."""
+    pattern = '{ ($.eventName = "CreateVpc") }'
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            failing = dataclasses.replace(
+                finding(A, "vpc-changes", Status.FAIL), patterns=(pattern,)
+            )
+            r.service.metrics.restore([failing], accounts=[AccountView(A, "a", "")])
+            _, body, _ = await r.get(f"/api/v1/findings?account={A}&rule=vpc-changes")
+            (served,) = json.loads(body)["findings"]
+            assert served["patterns"] == [pattern]
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
 def test_findings_by_control_id_read_in_the_daemons_profile() -> None:
     async def scenario(profile: str, wanted: dict[str, set[str]], refused: dict[str, str]) -> None:
         config = dataclasses.replace(Config(), rules=RulesConfig(profile=profile))

@@ -261,6 +261,17 @@ def test_filter_missing_events_fails_and_lists_them() -> None:
     assert all(e["eventSource"] == "iam.amazonaws.com" for e in finding.missed_events)
     assert len(finding.gaps) == 2
     assert finding.reference is not None
+    assert finding.patterns == (iam_pattern(events),)  # what the missed events were judged by
+
+
+def test_a_finding_without_a_filter_judged_carries_no_pattern() -> None:
+    assert check(with_trail(healthy(), log_group_arn=None)).patterns == ()
+
+
+def test_a_finding_saved_before_patterns_existed_still_reads() -> None:
+    saved = check(healthy()).to_json()
+    del saved["patterns"]
+    assert Finding.from_json(saved).patterns == ()
 
 
 def test_and_written_for_or_fails() -> None:
