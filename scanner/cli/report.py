@@ -26,7 +26,7 @@ from scanner.cli.output import (
 )
 from scanner.cli.selection import Selection
 from scanner.model import CollectionError, Finding, Inventory, Status
-from scanner.report import FORMATS
+from scanner.report import FORMATS, summaries
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult
@@ -280,26 +280,15 @@ def _stream_json(
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
 
 
-def _counts(findings: Iterable[Finding]) -> Counter[Status]:
-    return Counter(f.status for f in findings)
-
-
 def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> None:
     """Accounts per status for each rule that has a listed finding, worst first."""
     listed = {f.rule for f in shown}
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        if finding.rule in listed:
-            groups.setdefault(finding.rule, []).append(finding)
-    if not groups:
+    ranked = [row for row in summaries.by_rule(findings) if row.rule in listed]
+    if not ranked:
         return
-    ranked = sorted(
-        groups.items(),
-        key=lambda item: (-_counts(item[1])[Status.FAIL], -_counts(item[1])[Status.ERROR]),
-    )
     rows = [
-        [rule, *(str(_counts(group)[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS))]
-        for rule, group in ranked
+        [row.rule, *(str(row.counts[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS))]
+        for row in ranked
     ]
     out.line("By rule (accounts)")
     out.table(["RULE", "FAIL", "ERROR", "PASS"], rows, indent="  ")
@@ -308,22 +297,16 @@ def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> 
 
 def by_ou(out: Out, findings: Sequence[Finding], inventory: Inventory) -> None:
     """Findings per status for each OU path, when the accounts come from an organization."""
-    paths: dict[str, tuple[str, ...]] = {}
-    for finding in findings:
-        account = inventory.account(finding.account_id)
-        paths[finding.account_id] = account.ou_path if account is not None else ()
-    if not any(paths.values()):
+    counted = summaries.by_ou(findings, inventory)
+    if not counted:
         return
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault("/".join(paths[finding.account_id]) or "(root)", []).append(finding)
     rows = [
         [
-            ou,
-            str(len({f.account_id for f in group})),
-            *(str(_counts(group)[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS)),
+            row.ou,
+            str(row.accounts),
+            *(str(row.counts[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS)),
         ]
-        for ou, group in sorted(groups.items())
+        for row in counted
     ]
     out.line("By OU (findings)")
     out.table(["OU", "ACCOUNTS", "FAIL", "ERROR", "PASS"], rows, indent="  ")

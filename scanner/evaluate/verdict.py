@@ -85,6 +85,7 @@ from scanner.remediation import (
     FindingPlan,
     Remediation,
     RemediationContext,
+    both_ways,
     remediation_for,
 )
 
@@ -411,22 +412,16 @@ def _with_own_chain(
         (own_label, outside_label) if own_size <= outside_size else (outside_label, own_label)
     )
     texts = {
-        fmt: f"# Either fix the chain of {first[0]} ({_plural(first[1], 'change')}):\n"
-        f"{first[2][fmt].rstrip()}\n\n"
-        f"# Or fix the chain of {second[0]} ({_plural(second[1], 'change')}):\n"
-        f"{second[2][fmt].rstrip()}\n"
+        fmt: both_ways((first[0], first[1], first[2][fmt]), (second[0], second[1], second[2][fmt]))
         for fmt in first[2]
     }
-    return dataclasses.replace(finding, remediation=Remediation(texts, first[3]))
+    ways = ((first[0], first[3]), (second[0], second[3]))
+    return dataclasses.replace(finding, remediation=Remediation(texts, first[3], ways))
 
 
 def _plan(fix: dict[str, str]) -> FindingPlan | None:
     """The plan a fix was written from (``None`` for no fix)."""
     return fix.plan if isinstance(fix, Remediation) else None
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def evaluate(
