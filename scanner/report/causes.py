@@ -34,7 +34,7 @@ from scanner.report.context import focus
 
 def severity_rank(severity: str) -> int:
     """Larger is worse; a severity the catalog does not know ranks below ``low``."""
-    return SEVERITIES.index(severity) if severity in SEVERITIES else -1  # type: ignore[arg-type]
+    return SEVERITIES.index(severity) if severity in SEVERITIES else -1
 
 
 @dataclass(frozen=True, slots=True)
