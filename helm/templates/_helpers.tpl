@@ -50,11 +50,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
+{{/* No image is published: the user builds it (README, "The container image") and names the
+repository it was pushed to. An empty repository would pull a name that exists nowhere. */}}
 {{- define "scanner.image" -}}
+{{- $repository := required "image.repository: no scanner image is published; build it (docker build -t <your registry>/scanner .) and push it, then --set image.repository=<your registry>/scanner (README, The container image)" .Values.image.repository }}
 {{- if .Values.image.digest }}
-{{- printf "%s:%s@%s" .Values.image.repository (include "scanner.imageTag" .) .Values.image.digest }}
+{{- printf "%s:%s@%s" $repository (include "scanner.imageTag" .) .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (include "scanner.imageTag" .) }}
+{{- printf "%s:%s" $repository (include "scanner.imageTag" .) }}
 {{- end }}
 {{- end }}
 

@@ -26,7 +26,7 @@ from scanner.cli.output import (
 )
 from scanner.cli.selection import Selection
 from scanner.model import CollectionError, Finding, Inventory, Status
-from scanner.report import FORMATS
+from scanner.report import FORMATS, summaries
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult
@@ -143,18 +143,21 @@ def scan_summary(findings: Sequence[Counted], facts: ScanFacts) -> dict[str, Any
     }
 
 
-def _reason(finding: Finding) -> str:
-    """The reason, one line per gap under it when it sums up several, then the suppression."""
+def _reason(finding: Finding, verbose: bool = False) -> str:
+    """The reason, one line per gap under it when it sums up several, then (``--verbose``, on a
+    FAIL or ERROR) each metric filter pattern judged, then the suppression."""
     lines = [finding.reason]
     if len(finding.gaps) > 1:
         lines.extend(f"- {gap}" for gap in finding.gaps)
+    if verbose and finding.status is not Status.PASS:
+        lines.extend(f"pattern: {pattern}" for pattern in finding.patterns)
     if finding.suppression:
         suppressed = finding.suppressed
         lines.append(f"suppressed: {finding.suppression}" if suppressed else finding.suppression)
     return "\n".join(lines)
 
 
-def account_rows(out: Out, group: Sequence[Finding]) -> None:
+def account_rows(out: Out, group: Sequence[Finding], *, verbose: bool = False) -> None:
     errors = {f.reason for f in group if f.status is Status.ERROR}
     unmarked = not any(f.suppression for f in group)
     if (
@@ -171,7 +174,7 @@ def account_rows(out: Out, group: Sequence[Finding]) -> None:
             str(f.status),
             f.rule,
             str(f.broken_link) if f.broken_link is not None else "-",
-            _reason(f),
+            _reason(f, verbose),
         ]
         for f in group
     ]
@@ -227,7 +230,16 @@ def report(
         if not shown and selected:
             listed = sorted(chosen.shown_in(fmt), key=list(Status).index)
             out.line(f"(no {' or '.join(listed)} finding to list; --status all lists every one)")
-        report_table(out, shown, selected, profile, inventory, facts=facts, summary=totals)
+        report_table(
+            out,
+            shown,
+            selected,
+            profile,
+            inventory,
+            facts=facts,
+            summary=totals,
+            verbose=chosen.verbose,
+        )
         final_line(out, profile, totals)
     failed = any(f.status is not Status.PASS and not f.suppressed for f in selected)
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
@@ -268,26 +280,15 @@ def _stream_json(
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
 
 
-def _counts(findings: Iterable[Finding]) -> Counter[Status]:
-    return Counter(f.status for f in findings)
-
-
 def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> None:
     """Accounts per status for each rule that has a listed finding, worst first."""
     listed = {f.rule for f in shown}
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        if finding.rule in listed:
-            groups.setdefault(finding.rule, []).append(finding)
-    if not groups:
+    ranked = [row for row in summaries.by_rule(findings) if row.rule in listed]
+    if not ranked:
         return
-    ranked = sorted(
-        groups.items(),
-        key=lambda item: (-_counts(item[1])[Status.FAIL], -_counts(item[1])[Status.ERROR]),
-    )
     rows = [
-        [rule, *(str(_counts(group)[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS))]
-        for rule, group in ranked
+        [row.rule, *(str(row.counts[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS))]
+        for row in ranked
     ]
     out.line("By rule (accounts)")
     out.table(["RULE", "FAIL", "ERROR", "PASS"], rows, indent="  ")
@@ -296,22 +297,16 @@ def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> 
 
 def by_ou(out: Out, findings: Sequence[Finding], inventory: Inventory) -> None:
     """Findings per status for each OU path, when the accounts come from an organization."""
-    paths: dict[str, tuple[str, ...]] = {}
-    for finding in findings:
-        account = inventory.account(finding.account_id)
-        paths[finding.account_id] = account.ou_path if account is not None else ()
-    if not any(paths.values()):
+    counted = summaries.by_ou(findings, inventory)
+    if not counted:
         return
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault("/".join(paths[finding.account_id]) or "(root)", []).append(finding)
     rows = [
         [
-            ou,
-            str(len({f.account_id for f in group})),
-            *(str(_counts(group)[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS)),
+            row.ou,
+            str(row.accounts),
+            *(str(row.counts[s]) for s in (Status.FAIL, Status.ERROR, Status.PASS)),
         ]
-        for ou, group in sorted(groups.items())
+        for row in counted
     ]
     out.line("By OU (findings)")
     out.table(["OU", "ACCOUNTS", "FAIL", "ERROR", "PASS"], rows, indent="  ")
@@ -345,6 +340,7 @@ def report_table(
     *,
     facts: ScanFacts | None,
     summary: Mapping[str, Any],
+    verbose: bool = False,
 ) -> None:
     """The listed findings by account, then the summaries by rule and by OU of all of them."""
     accounts: dict[str, list[Finding]] = {}
@@ -357,7 +353,7 @@ def report_table(
         note = facts.notes.get(account_id) if facts else None
         if note:
             out.line(f"  {note}")
-        account_rows(out, group)
+        account_rows(out, group, verbose=verbose)
         out.line()
     by_rule(out, findings, shown)
     by_ou(out, findings, inventory)

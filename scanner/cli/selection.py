@@ -46,7 +46,8 @@ def severities(text: str) -> frozenset[str]:
 
 
 def report_options(sub: argparse.ArgumentParser) -> None:
-    """``--status``, ``--severity``, ``--rules``, ``--quiet`` and ``--output`` of a report."""
+    """``--status``, ``--severity``, ``--rules``, ``--quiet``, ``--verbose`` and ``--output`` of
+    a report."""
     group = sub.add_argument_group("what the report shows")
     group.add_argument(
         "--status",
@@ -72,6 +73,12 @@ def report_options(sub: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-q", "--quiet", action="store_true", help="no table and no progress: the last line only"
     )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="the table prints, under each FAIL or ERROR, the metric filter pattern it judged",
+    )
     group.add_argument("--output", metavar="FILE", help="write the report to FILE")
     group.add_argument(
         "--suppressions",
@@ -90,6 +97,7 @@ class Selection:
     shown: frozenset[Status] | None = None  # None: the table's default, every status elsewhere
     quiet: bool = False
     suppressions: tuple[Suppression, ...] = ()
+    verbose: bool = False  # the table prints the judged patterns under a failing finding
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
     @classmethod
@@ -110,7 +118,14 @@ class Selection:
             from scanner.daemon.config.suppressions import load_suppressions
 
             suppressions = load_suppressions(args.suppressions, catalog)
-        return cls(rules, args.severity, args.status, args.quiet, suppressions)
+        return cls(
+            rules,
+            args.severity,
+            args.status,
+            args.quiet,
+            suppressions,
+            verbose=getattr(args, "verbose", False),
+        )
 
     def warn_unmatched(
         self, catalog: Catalog, profile: Profile, accounts: Sequence[Listed] | None

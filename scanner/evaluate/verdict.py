@@ -31,6 +31,9 @@ it holds. The rule's verdict over all chains of the account:
   missed kinds of event); then the most links that hold (:meth:`Chain.rank`). Filters that
   share no event with the rule (written for another control) are not candidates, unless they
   can match nothing at all and name the rule's conditions (``&&`` written for ``||``).
+  When that chain is an organization trail's and the member's own trails are broken too, the
+  reason also names what breaks the member's own chain, and the fix is given for both chains,
+  labelled, the shorter first (the member's own on a tie): only the wording and the fix change.
 
 Chains depend on the trail, the rule and the owner's data only, not on the member evaluated, so
 they are computed once per (trail, rule) and shared by every member an organization trail covers.
@@ -77,7 +80,14 @@ from scanner.model import (
     arn_region,
 )
 from scanner.patterns import Coverage, covers_any, overlaps
-from scanner.remediation import RemediationContext, remediation_for
+from scanner.remediation import (
+    AccountRemediation,
+    FindingPlan,
+    Remediation,
+    RemediationContext,
+    both_ways,
+    remediation_for,
+)
 
 
 def _elsewhere(chain: Chain, account: Account) -> str:
@@ -237,12 +247,20 @@ def _union(seen: list[Chain]) -> Chain | None:
     return dataclasses.replace(union, links=links)
 
 
+def _patterns(chains: Iterable[Chain]) -> tuple[str, ...]:
+    """The pattern text of each chain's metric filter, as written, once each."""
+    return tuple(
+        dict.fromkeys(c.metric_filter.pattern for c in chains if c.metric_filter is not None)
+    )
+
+
 def _finding(
     inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[Chain]
 ) -> Finding:
     preferred = rule.accepted_in(profile)[0]
     base = _unexplained(account, rule, profile, "")
-    picked = _pick(chains)
+    seen: list[Chain] = []
+    picked = _pick(_recorded(chains, seen))
     if picked is None:
         picked = Status.FAIL, no_trail(account)
     status, chain = picked
@@ -253,6 +271,7 @@ def _finding(
         chain=chain.links,
         reference=verdict.reference.name if verdict is not None else preferred.name,
         notes=tuple(dict.fromkeys(chain.notes)),
+        patterns=_patterns((chain,)),
     )
     if status is Status.PASS and chain.union:
         parts = "; ".join(
@@ -263,6 +282,7 @@ def _finding(
             finding,
             reference=covered or finding.reference,
             reason=f"{len(chain.union)} chains together cover {covered}: {parts}",
+            patterns=_patterns(chain.union),
         )
     if status is Status.PASS:
         return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
@@ -290,6 +310,7 @@ def _finding(
             f"{missed_summary(union)} of {chain.union_reference.name}",
             missed_events=tuple(union.missed),
             gaps=tuple(gap.description for gap in union.gaps),
+            patterns=_patterns(chain.union),
         )
     elif verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
         finding = dataclasses.replace(
@@ -299,7 +320,108 @@ def _finding(
         )
     reference = verdict.reference if verdict is not None else preferred
     fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
-    return dataclasses.replace(finding, remediation=fixes)
+    own = _own_chain(seen, chain, account)
+    if own is None:
+        return dataclasses.replace(finding, remediation=fixes)
+    return _with_own_chain(
+        inventory,
+        account,
+        rule,
+        preferred=preferred,
+        finding=finding,
+        outside_fix=fixes,
+        outside=chain,
+        own=own,
+    )
+
+
+def _recorded(chains: Iterable[Chain], seen: list[Chain]) -> Iterator[Chain]:
+    """The chains as they come, each kept in ``seen`` (``_pick`` stops at one that holds)."""
+    for chain in chains:
+        seen.append(chain)
+        yield chain
+
+
+def _own_chain(seen: list[Chain], picked: Chain, account: Account) -> Chain | None:
+    """The account's own broken chain that explains the most, when a chain outside the account
+    (an organization trail's) explains its FAIL: the one its owner can repair by itself."""
+    if picked.owner == account.id or picked.trail is None or picked.union:
+        return None
+    own = [c for c in seen if c.owner == account.id and c.trail is not None]
+    if not own or any(c.status is not BROKEN for c in own):
+        return None
+    return max(own, key=Chain.rank)
+
+
+def _with_own_chain(
+    inventory: Inventory,
+    account: Account,
+    rule: Rule,
+    *,
+    preferred: Reference,
+    finding: Finding,
+    outside_fix: dict[str, str],
+    outside: Chain,
+    own: Chain,
+) -> Finding:
+    """A member's FAIL explained by an organization trail's chain, naming its own trail too.
+
+    The outside chain stays the explanation (it gets furthest: :meth:`Chain.rank`), and the
+    reason says so and what breaks the account's own chain. The fix is given both ways,
+    labelled: repairing the account's own chain (changes in the account itself) or the
+    organization trail's (changes in the management account); the shorter comes first and is
+    the one ``scanner remediate`` groups (on a tie, the account's own)."""
+    link, outside_link = own.first(BROKEN), outside.first(BROKEN)
+    assert link is not None and own.trail is not None  # by _own_chain
+    assert outside_link is not None and outside.trail is not None  # a FAIL, not a union
+    sooner = link.link.position < outside_link.link.position
+    reason = (
+        f'{outside_link.detail} (organization trail "{outside.trail.name}" of account '
+        f"{outside.owner}, the chain that gets furthest); its own trail "
+        f'"{own.trail.name}" {"breaks sooner" if sooner else "fails too"}: {link.detail}'
+    )
+    finding = dataclasses.replace(finding, reason=reason)
+    verdict = own.verdict
+    own_finding = dataclasses.replace(
+        finding,
+        broken_link=link.link,
+        chain=own.links,
+        reference=verdict.reference.name if verdict is not None else preferred.name,
+        missed_events=tuple(verdict.missed) if verdict and link.link is Link.FILTER else (),
+    )
+    reference = verdict.reference if verdict is not None else preferred
+    own_fix = remediation_for(own_finding, rule, reference, _context(own, account, inventory))
+    own_plan, outside_plan = _plan(own_fix), _plan(outside_fix)
+    if own_plan is None or outside_plan is None:  # no fix either way: only the reason changes
+        return dataclasses.replace(finding, remediation=outside_fix)
+    own_size = len(AccountRemediation.of([own_plan]).changes)
+    outside_size = len(AccountRemediation.of([outside_plan]).changes)
+    own_label = (
+        f'its own trail "{own.trail.name}" in account {account.id}',
+        own_size,
+        own_fix,
+        own_plan,
+    )
+    outside_label = (
+        f'the organization trail "{outside.trail.name}" of account {outside.owner}',
+        outside_size,
+        outside_fix,
+        outside_plan,
+    )
+    first, second = (
+        (own_label, outside_label) if own_size <= outside_size else (outside_label, own_label)
+    )
+    texts = {
+        fmt: both_ways((first[0], first[1], first[2][fmt]), (second[0], second[1], second[2][fmt]))
+        for fmt in first[2]
+    }
+    ways = ((first[0], first[3]), (second[0], second[3]))
+    return dataclasses.replace(finding, remediation=Remediation(texts, first[3], ways))
+
+
+def _plan(fix: dict[str, str]) -> FindingPlan | None:
+    """The plan a fix was written from (``None`` for no fix)."""
+    return fix.plan if isinstance(fix, Remediation) else None
 
 
 def evaluate(

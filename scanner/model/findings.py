@@ -35,6 +35,10 @@ class Finding:
     chain: tuple[LinkResult, ...] = ()
     reference: str | None = None  # the name of the reference pattern judged against
     missed_events: tuple[dict[str, Any], ...] = ()
+    # The pattern text of the metric filter(s) judged against ``reference``: the chain's one,
+    # each of a union of working chains, empty when no filter was reached (or in findings
+    # saved before it existed). What a user compares the missed events with.
+    patterns: tuple[str, ...] = ()
     gaps: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     remediation: dict[str, str] = field(default_factory=dict)

@@ -28,6 +28,7 @@ from scanner.remediation.plan import (
 )
 from scanner.remediation.render import (
     Remediation,
+    both_ways,
     failing_lines,
     files,
     listing,
@@ -50,6 +51,7 @@ __all__ = [
     "Remediation",
     "RemediationContext",
     "Step",
+    "both_ways",
     "failing_lines",
     "files",
     "listing",

@@ -22,13 +22,23 @@ class Remediation(dict[str, str]):
 
     A plain mapping to everything that reads findings (JSON, alerts, the report); the plan is
     there for grouping, and is not serialised: a finding read back from JSON has none.
+
+    A fix given two ways (a member's own chain, or the organization trail's: see
+    :mod:`scanner.evaluate.verdict`) keeps each way's plan in ``ways``, labelled by the chain it
+    repairs, the one ``plan`` is first; ``ways`` is empty for a fix given one way.
     """
 
-    __slots__ = ("plan",)
+    __slots__ = ("plan", "ways")
 
-    def __init__(self, texts: Mapping[str, str], plan: FindingPlan) -> None:
+    def __init__(
+        self,
+        texts: Mapping[str, str],
+        plan: FindingPlan,
+        ways: tuple[tuple[str, FindingPlan], ...] = (),
+    ) -> None:
         super().__init__(texts)
         self.plan = plan
+        self.ways = ways
 
 
 def joined(documents: Iterable[Document]) -> str:
@@ -38,6 +48,20 @@ def joined(documents: Iterable[Document]) -> str:
     if len(found) == 1:
         return found[0].text
     return "---\n".join(f"# {document.name}\n{document.text}" for document in found)
+
+
+def both_ways(first: tuple[str, int, str], second: tuple[str, int, str]) -> str:
+    """One text for a fix given two ways, each ``(label, changes, text)``, labelled (``# Either
+    fix the chain of <label> (<n> changes):``), the first first."""
+    (label, count, text), (other, other_count, other_text) = first, second
+    return (
+        f"# Either fix the chain of {label} ({_changes(count)}):\n{text.rstrip()}\n\n"
+        f"# Or fix the chain of {other} ({_changes(other_count)}):\n{other_text.rstrip()}\n"
+    )
+
+
+def _changes(count: int) -> str:
+    return "1 change" if count == 1 else f"{count} changes"
 
 
 def remediation_for(

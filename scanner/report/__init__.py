@@ -6,6 +6,9 @@
   :mod:`~scanner.report.ocsf`, :mod:`~scanner.report.asff`, :mod:`~scanner.report.junit`,
   :mod:`~scanner.report.html_page`; each module's docstring states its mapping.
 * :mod:`~scanner.report.formats`: the table the CLI's ``--format`` reads.
+* :mod:`~scanner.report.summaries`: the counts by rule and by OU (the table and the page).
+* :mod:`~scanner.report.causes`: failing findings grouped by what broke, most severe first,
+  with what to do about an ERROR (the page).
 
 This module only re-exports.
 """

@@ -1,7 +1,8 @@
-"""A finding's explanation as plain text lines: the chain link by link, missed events, the gaps.
+"""A finding's explanation as plain text lines: the chain link by link, the pattern judged and
+the events it misses, the gaps.
 
-Shared by the formats that carry a finding's story as text (JUnit's failure body, the HTML
-report's fallback), so both tell it the same way.
+Shared by the formats that carry a finding's story as text (JUnit's failure body), so they tell
+it the same way.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ def chain_lines(finding: Finding) -> Iterator[str]:
 
 
 def story(finding: Finding) -> str:
-    """The reason, the chain, the events a filter misses, the gaps and the fix, as text."""
+    """The reason, the chain, the pattern judged and the events it misses, the gaps and the fix,
+    as text."""
     lines = [finding.reason, ""]
     if finding.chain:
         lines += ["Chain:", *(f"  {line}" for line in chain_lines(finding)), ""]
     if finding.missed_events:
+        judged = "Pattern judged:" if len(finding.patterns) == 1 else "Patterns judged:"
+        lines += [judged, *(f"  {p}" for p in finding.patterns), ""] if finding.patterns else []
         lines += ["Missed events:", *(f"  {json.dumps(e)}" for e in finding.missed_events), ""]
     if finding.gaps:
         lines += ["Gaps:", *(f"  {gap}" for gap in finding.gaps), ""]

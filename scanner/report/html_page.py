@@ -1,21 +1,31 @@
 """``--format html``: one self-contained page to hand to whoever owns the broken accounts.
 
 Self-contained means one file that shows the same anywhere, offline: the CSS is inline, there is
-no script, no font, image or stylesheet fetched, no link that leaves the page. It opens with the
-summary (counts, the accounts with their OU paths), then every FAIL and ERROR grouped by account:
-each link of the chain with its resource, the events a filter misses, the gaps, and the fix
-(console steps open, the AWS CLI folded). An account that could not be entered at all is said
-once, not once per rule. The rules that pass close the page, folded per account.
+no script, no font, image or stylesheet fetched, no link that leaves the page.
+
+The page reads top-down as a triage: the counts; the accounts with their OU paths; the summaries
+by rule and by OU (the table format's figures, :mod:`scanner.report.summaries`); the accounts not
+scanned (suspended, closing); then what to fix, one card per *cause*
+(:mod:`scanner.report.causes`: one account's broken link on one resource, so a topic without a
+subscriber is one card naming its nine rules), the most severe first. A card says what broke,
+names every rule it breaks, shows the filter pattern judged next to the events it misses (once),
+each rule's chain folded, and one fix that names every rule it repairs (console steps open, the
+AWS CLI folded); an ERROR card says what to do (deploy the member role, check the ExternalId, or
+the call that failed). The rules that pass close the page, folded per account.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from html import escape
 
+from scanner.catalog import SEVERITIES
+from scanner.evaluate import SKIPPED_ACCOUNT_STATUSES
 from scanner.model import LINKS, Finding, Link, LinkStatus, Status
+from scanner.report import summaries
+from scanner.report.causes import Cause, causes, error_guidance, grouped_fix
 from scanner.report.context import ReportContext
 
 STYLE = """
@@ -34,7 +44,7 @@ h3 { font-size: 16px; margin: 24px 0 8px; } .meta { color: var(--muted); margin:
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
   vertical-align: top; } th { background: var(--bg); }
-td.n { text-align: right; font-variant-numeric: tabular-nums; width: 56px; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; width: 56px; }
 .badge { display: inline-block; font-size: 12px; font-weight: 700; border-radius: 4px;
   padding: 1px 7px; color: #fff; vertical-align: 1px; }
 .badge.PASS { background: var(--pass); } .badge.FAIL { background: var(--fail); }
@@ -63,8 +73,18 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px;
 details summary { cursor: pointer; font-size: 13px; font-weight: 600; margin: 6px 0 2px; }
 ul.passing { columns: 2; font-size: 13px; margin: 4px 0; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+.where { color: var(--muted); font-size: 13px; margin: 0 0 2px; }
+.where b { color: #1f2328; }
+ul.rules { font-size: 13px; margin: 4px 0 6px; padding-left: 20px; }
+ul.rules li { margin: 2px 0; } ul.rules .own { color: var(--muted); }
+.guide { background: #fff8c5; border: 1px solid #d4a72c66; border-radius: 6px;
+  padding: 6px 10px; font-size: 13px; margin: 6px 0; }
+.sevhead { text-transform: capitalize; }
+
+.split { display: flex; gap: 24px; flex-wrap: wrap; } .split > div { flex: 1 1 420px; }
 """
 
+LONG_FIX = 40  # lines: a longer fix is folded, its summary naming the ways it can be done
 _MARK = {LinkStatus.OK: "ok", LinkStatus.BROKEN: "broken", LinkStatus.UNKNOWN: "unknown"}
 
 
@@ -76,10 +96,10 @@ def _anchor(account_id: str) -> str:
     return f"account-{''.join(c for c in account_id if c.isalnum())}"
 
 
-def _account_title(finding: Finding, context: ReportContext) -> str:
-    path = "/".join(context.ou_path(finding.account_id))
-    where = f' <span class="rule">{_e(path)}</span>' if path else ""
-    return f"{_e(finding.account_id)} {_e(finding.account_name)}{where}"
+def _where(account_id: str, name: str, context: ReportContext) -> str:
+    path = "/".join(context.ou_path(account_id))
+    ou = f" · {_e(path)}" if path else ""
+    return f"account <b>{_e(account_id)}</b> {_e(name)}{ou}"
 
 
 def _chain(finding: Finding) -> Iterator[str]:
@@ -96,103 +116,126 @@ def _chain(finding: Finding) -> Iterator[str]:
     yield "</ol>"
 
 
-def _missed(finding: Finding) -> Iterator[str]:
+def _evidence(finding: Finding) -> Iterator[str]:
+    """The pattern judged and the events it misses, each said once: the example events when
+    there are some, else the gaps they stand for."""
+    if finding.patterns:
+        label = "Filter pattern judged" if len(finding.patterns) == 1 else "Filter patterns judged"
+        yield f'<div class="label">{label}</div>'
+        yield from (f"<pre>{_e(pattern)}</pre>" for pattern in finding.patterns)
     if finding.missed_events:
-        yield '<div class="label">Events the filter misses</div>'
+        yield '<div class="label">Events it misses</div>'
         events = "\n".join(json.dumps(e, ensure_ascii=False) for e in finding.missed_events)
         yield f"<pre>{_e(events)}</pre>"
-    if finding.gaps:
-        yield '<div class="label">Gaps</div><ul>'
+    elif finding.gaps:
+        yield '<div class="label">What it misses</div><ul>'
         yield from (f"<li>{_e(gap)}</li>" for gap in finding.gaps)
         yield "</ul>"
 
 
-def _fix(finding: Finding) -> Iterator[str]:
-    console, cli = finding.remediation.get("console"), finding.remediation.get("cli")
-    if console:
-        yield f'<div class="label">Fix</div><pre>{_e(console)}</pre>'
-    if cli:
-        yield f"<details><summary>Fix with the AWS CLI</summary><pre>{_e(cli)}</pre></details>"
+def _judged(cause: Cause, finding: Finding) -> bool:
+    """Whether the pattern is what broke: the cause is at the filter or the alarm (which hears
+    the pattern narrowed), or the finding names events it misses."""
+    at_pattern = cause.link in (Link.FILTER, Link.ALARM) and bool(finding.patterns)
+    return at_pattern or bool(finding.missed_events or finding.gaps)
 
 
-def _finding(finding: Finding, context: ReportContext) -> Iterator[str]:
+def _fix(cause: Cause) -> Iterator[str]:
+    """One fix for the cause when there is one (naming every rule), else each rule's own."""
+    console, cli = grouped_fix(cause, "console"), grouped_fix(cause, "cli")
+    failing = [f for f in cause.findings if f.remediation]
+    if console or cli:
+        repairs = f": one for all {len(failing)} rules" if len(failing) > 1 else ""
+        if console and console.count("\n") > LONG_FIX:
+            ways = [
+                line.lstrip("# ").rstrip(":")
+                for line in console.splitlines()
+                if line.startswith("# ")
+            ]
+            said = f": {'; '.join(ways)}" if len(ways) > 1 else f", {console.count(chr(10))} lines"
+            yield (
+                f"<details><summary>Fix{repairs}{_e(said)}</summary>"
+                f"<pre>{_e(console)}</pre></details>"
+            )
+        elif console:
+            yield f'<div class="label">Fix{repairs}</div><pre>{_e(console)}</pre>'
+        if cli:
+            yield (
+                f"<details><summary>Fix with the AWS CLI</summary><pre>{_e(cli)}</pre></details>"
+            )
+        return
+    for finding in failing:
+        text = finding.remediation.get("console") or finding.remediation.get("cli", "")
+        yield (
+            f"<details><summary>Fix for {_e(finding.title)} ({_e(finding.rule)})</summary>"
+            f"<pre>{_e(text)}</pre></details>"
+        )
+
+
+def _rule_item(finding: Finding, context: ReportContext) -> str:
     controls = ", ".join(c.label for c in context.controls_of(finding))
-    status = str(finding.status)
-    yield f'<article class="finding {status}">'
-    yield (
-        f'<h4><span class="badge {status}">{status}</span> {_e(finding.title)} '
-        f'<span class="rule">{_e(finding.rule)}</span> '
+    text = (
+        f'{_e(finding.title)} <span class="rule">{_e(finding.rule)}</span> '
         f'<span class="sev">· {_e(finding.severity)}</span>'
         + (f' <span class="controls">· {_e(controls)}</span>' if controls else "")
-        + "</h4>"
     )
-    yield f'<p class="reason">{_e(finding.reason)}</p>'
-    yield from _chain(finding)
-    yield from _missed(finding)
-    yield from _fix(finding)
+    if finding.suppression:
+        text += f' <span class="own">· {_e(finding.suppression)}</span>'
+    return f"<li>{text}</li>"
+
+
+def _card(cause: Cause, context: ReportContext, anchor: str) -> Iterator[str]:
+    status = str(cause.status)
+    count = len(cause.findings)
+    rules = f"{count} rules: " if count > 1 else ""
+    ident = f' id="{anchor}"' if anchor else ""
+    yield f'<article class="finding {status}"{ident}>'
+    yield f'<p class="where">{_where(cause.account_id, cause.account_name, context)}</p>'
+    yield (f'<h4><span class="badge {status}">{status}</span> {rules}{_e(cause.headline)}</h4>')
+    if not cause.same_reason:  # one rule's words, the others' under "each rule"
+        first = cause.findings[0]
+        yield f'<p class="reason">{_e(first.rule)}: {_e(first.reason)}</p>'
+    yield '<ul class="rules">'
+    yield from (_rule_item(f, context) for f in cause.findings)
+    yield "</ul>"
+    if cause.status is Status.ERROR:
+        guide = error_guidance(cause, context.account(cause.account_id))
+        yield f'<p class="guide"><b>What to do:</b> {_e(guide)}</p>'
+    if count == 1:
+        if _judged(cause, cause.findings[0]):
+            yield from _evidence(cause.findings[0])
+        yield from _chain(cause.findings[0])
+    else:
+        evidence = [f for f in cause.findings if _judged(cause, f)]
+        for finding in evidence:
+            yield (
+                f"<details><summary>{_e(finding.rule)}: the pattern judged and what it misses"
+                "</summary>"
+            )
+            yield from _evidence(finding)
+            yield "</details>"
+        if any(f.chain for f in cause.findings) or not cause.same_reason:
+            said = "reason and chain" if not cause.same_reason else "chain"
+            yield f"<details><summary>Each rule's {said}</summary>"
+            for finding in cause.findings:
+                yield f'<div class="label">{_e(finding.title)} ({_e(finding.rule)})</div>'
+                if not cause.same_reason:
+                    yield f'<p class="reason">{_e(finding.reason)}</p>'
+                yield from _chain(finding)
+            yield "</details>"
+    yield from _fix(cause)
     yield "</article>"
 
 
-def _shared(finding: Finding) -> bool:
-    """Whether the cause is one for every rule: a trail link (or a failed call), not a filter."""
-    link = finding.broken_link
-    return link is None or link.position < Link.FILTER.position
-
-
-def _grouped(group: Sequence[Finding], context: ReportContext) -> Iterator[str]:
-    """An account's failing findings; those broken for one same reason are shown as one card.
-
-    Nine rules failing because the trail stopped logging is one problem with one fix: the card
-    names the rules and shows the fix once; each rule's own chain stays a click away. From the
-    filter on, each rule needs its own fix, so each keeps its own card even if the words match.
-    """
-    by_reason: dict[tuple[Status, str], list[Finding]] = {}
-    for finding in group:
-        key = (finding.status, finding.reason if _shared(finding) else finding.rule)
-        by_reason.setdefault(key, []).append(finding)
-    for (status, _), same in by_reason.items():
-        if len(same) == 1:
-            yield from _finding(same[0], context)
-            continue
-        yield f'<article class="finding {status}">'
-        yield (
-            f'<h4><span class="badge {status}">{status}</span> {len(same)} rules, one cause</h4>'
-            f'<p class="reason">{_e(same[0].reason)}</p><ul class="passing">'
-        )
-        yield from (f'<li>{_e(f.title)} <span class="rule">{_e(f.rule)}</span></li>' for f in same)
-        yield "</ul>"
-        yield from _fix(same[0])
-        yield "<details><summary>Each rule's chain</summary>"
-        for finding in same:
-            yield from _finding(finding, context)
-        yield "</details></article>"
-
-
-def _unreachable(group: Sequence[Finding]) -> str | None:
-    """The one reason every rule of an account is an ERROR for, if there is exactly one."""
-    reasons = {f.reason for f in group}
-    if len(reasons) == 1 and all(f.status is Status.ERROR for f in group):
-        return reasons.pop()
-    return None
-
-
-def _summary(
-    accounts: dict[str, list[Finding]], counts: Counter[Status], context: ReportContext
+def _accounts_table(
+    accounts: dict[str, list[Finding]], anchors: dict[str, str], context: ReportContext
 ) -> Iterator[str]:
-    yield '<div class="tiles">'
-    for status in Status:
-        yield (
-            f'<div class="tile {status.value.lower()}"><b>{counts[status]}</b>'
-            f"{_e(status.value)}</div>"
-        )
-    yield f'<div class="tile"><b>{len(accounts)}</b>accounts</div></div>'
     yield "<h2>Accounts</h2><table><tr><th>Account</th><th>Name</th><th>OU path</th>"
     yield '<th class="n">PASS</th><th class="n">FAIL</th><th class="n">ERROR</th></tr>'
     for account_id, group in accounts.items():
         tally = Counter(f.status for f in group)
-        bad = tally[Status.FAIL] + tally[Status.ERROR]
         name = _e(account_id)
-        cell = f'<a href="#{_anchor(account_id)}">{name}</a>' if bad else name
+        cell = f'<a href="#{anchors[account_id]}">{name}</a>' if account_id in anchors else name
         yield (
             f"<tr><td>{cell}</td><td>{_e(group[0].account_name)}</td>"
             f"<td>{_e('/'.join(context.ou_path(account_id)) or '-')}</td>"
@@ -202,12 +245,62 @@ def _summary(
     yield "</table>"
 
 
+def _counts_cells(counts: Counter[Status]) -> str:
+    return "".join(
+        f'<td class="n">{counts[s]}</td>' for s in (Status.FAIL, Status.ERROR, Status.PASS)
+    )
+
+
+def _by_rule_and_ou(findings: list[Finding], context: ReportContext) -> Iterator[str]:
+    yield '<div class="split"><div><h2>By rule (accounts)</h2><table>'
+    yield '<tr><th>Rule</th><th>Severity</th><th class="n">FAIL</th><th class="n">ERROR</th>'
+    yield '<th class="n">PASS</th></tr>'
+    for rule in summaries.by_rule(findings):
+        yield (
+            f'<tr><td>{_e(rule.title)} <span class="rule">{_e(rule.rule)}</span></td>'
+            f"<td>{_e(rule.severity)}</td>{_counts_cells(rule.counts)}</tr>"
+        )
+    yield "</table></div>"
+    ous = summaries.by_ou(findings, context.inventory)
+    if ous:
+        yield '<div><h2>By OU (findings)</h2><table><tr><th>OU</th><th class="n">Accounts</th>'
+        yield '<th class="n">FAIL</th><th class="n">ERROR</th><th class="n">PASS</th></tr>'
+        for ou in ous:
+            yield (
+                f'<tr><td>{_e(ou.ou)}</td><td class="n">{ou.accounts}</td>'
+                f"{_counts_cells(ou.counts)}</tr>"
+            )
+        yield "</table></div>"
+    yield "</div>"
+
+
+def _not_scanned(context: ReportContext) -> Iterator[str]:
+    """The accounts of the organization the scan skipped: suspended or closing ones."""
+    skipped = [a for a in context.inventory.accounts if a.status in SKIPPED_ACCOUNT_STATUSES]
+    if not skipped:
+        return
+    yield "<h2>Not scanned</h2><table><tr><th>Account</th><th>Name</th><th>OU path</th>"
+    yield "<th>Status</th></tr>"
+    for account in skipped:
+        yield (
+            f"<tr><td>{_e(account.id)}</td><td>{_e(account.name)}</td>"
+            f"<td>{_e('/'.join(account.ou_path) or '-')}</td>"
+            f"<td>{_e(account.status.lower())}: not scanned</td></tr>"
+        )
+    yield "</table>"
+
+
 def write_html(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
     """The whole page (the summary at the top needs every finding first)."""
+    every = list(findings)
     accounts: dict[str, list[Finding]] = {}
-    for finding in findings:
+    for finding in every:
         accounts.setdefault(finding.account_id, []).append(finding)
-    counts = Counter(f.status for group in accounts.values() for f in group)
+    counts = Counter(f.status for f in every)
+    found = causes(every)
+    anchors: dict[str, str] = {}
+    for cause in found:
+        anchors.setdefault(cause.account_id, _anchor(cause.account_id))
     profile = context.profile
     when = context.scanned_at.strftime("%Y-%m-%d %H:%M %Z").strip()
     yield '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -220,34 +313,46 @@ def write_html(findings: Iterable[Finding], context: ReportContext) -> Iterator[
         + (f" · scanner {_e(context.version)}" if context.version else "")
         + "</p>"
     )
-    yield from _summary(accounts, counts, context)
-    failing = {
-        account_id: [f for f in group if f.status is not Status.PASS]
-        for account_id, group in accounts.items()
-    }
-    yield "<h2>Failing controls</h2>"
-    if not any(failing.values()):
+    yield '<div class="tiles">'
+    for status in Status:
+        yield (
+            f'<div class="tile {status.value.lower()}"><b>{counts[status]}</b>'
+            f"{_e(status.value)}</div>"
+        )
+    yield f'<div class="tile"><b>{len(accounts)}</b>accounts</div>'
+    yield f'<div class="tile"><b>{len(found)}</b>causes to fix</div></div>'
+    yield from _accounts_table(accounts, anchors, context)
+    if every:
+        yield from _by_rule_and_ou(every, context)
+    yield from _not_scanned(context)
+    yield "<h2>What to fix, most severe first</h2>"
+    if not found:
         yield "<p>Every control holds in every account.</p>"
-    for account_id, group in failing.items():
-        if not group:
-            continue
-        yield f'<h3 id="{_anchor(account_id)}">{_account_title(group[0], context)}</h3>'
-        reason = _unreachable(accounts[account_id])
-        if reason is not None:
+    placed: set[str] = set()
+    for severity in reversed(SEVERITIES):
+        level = [c for c in found if c.severity == severity]
+        if level:
             yield (
-                f'<article class="finding ERROR"><h4><span class="badge ERROR">ERROR</span> '
-                f'all {len(group)} rules</h4><p class="reason">{_e(reason)}</p></article>'
+                f'<h3><span class="sevhead">{_e(severity)}</span> · {len(level)} '
+                f"{'cause' if len(level) == 1 else 'causes'}</h3>"
             )
-            continue
-        yield from _grouped(group, context)
+        for cause in level:
+            first = cause.account_id not in placed
+            placed.add(cause.account_id)
+            yield from _card(cause, context, anchors[cause.account_id] if first else "")
+    other = [c for c in found if c.severity not in SEVERITIES]
+    for cause in other:
+        first = cause.account_id not in placed
+        placed.add(cause.account_id)
+        yield from _card(cause, context, anchors[cause.account_id] if first else "")
     yield "<h2>Passing controls</h2>"
     for group in accounts.values():
         passing = [f for f in group if f.status is Status.PASS]
         if not passing:
             continue
         yield (
-            f"<details><summary>{_account_title(passing[0], context)}: "
-            f'{len(passing)} of {len(group)} rules pass</summary><ul class="passing">'
+            f"<details><summary>{_where(passing[0].account_id, passing[0].account_name, context)}"
+            f': {len(passing)} of {len(group)} rules pass</summary><ul class="passing">'
         )
         yield from (
             f'<li>{_e(f.title)} <span class="rule">{_e(f.rule)}</span></li>' for f in passing

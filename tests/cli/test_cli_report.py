@@ -61,6 +61,33 @@ def test_a_reason_with_several_gaps_gives_each_its_own_line(
         assert f'eventName is "{event}"' in gap
 
 
+NACL_PATTERN = '{ ($.eventSource = "ec2.amazonaws.com") && ($.eventName = "CreateNetworkAcl") }'
+
+
+def test_verbose_prints_the_judged_pattern_under_each_failing_finding(
+    capsys: pytest.CaptureFixture[str], inventory: str
+) -> None:
+    """What the missed events were compared with: the filter's pattern, as written."""
+    _, quiet, _ = run(capsys, "evaluate", "--inventory", inventory)
+    assert "pattern:" not in quiet
+    for flag in ("--verbose", "-v"):
+        _, out, _ = run(capsys, "evaluate", "--inventory", inventory, flag)
+        lines = out.splitlines()
+        shown = [line.split("pattern: ", 1)[1] for line in lines if "pattern: " in line]
+        assert shown == [NACL_PATTERN] * 3  # one per failing account
+
+
+def test_json_and_jsonl_carry_the_judged_pattern(
+    capsys: pytest.CaptureFixture[str], inventory: str
+) -> None:
+    _, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--format", "json")
+    failed = [f for f in json.loads(out)["findings"] if f["status"] == "FAIL"]
+    assert [f["patterns"] for f in failed] == [[NACL_PATTERN]] * 3
+    _, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--format", "jsonl")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [f["patterns"] for f in lines if f["status"] == "FAIL"] == [[NACL_PATTERN]] * 3
+
+
 def test_status_all_lists_every_finding_and_status_pass_only_passes(
     capsys: pytest.CaptureFixture[str], inventory: str
 ) -> None:

@@ -363,3 +363,23 @@ def test_a_findings_json_is_encoded_once_per_scan_and_never_served_stale() -> No
             await r.server.close()
 
     run(scenario())
+
+
+def test_a_finding_in_the_api_carries_the_pattern_it_judged() -> None:
+    """The filter pattern the missed events were compared with, as the API's user reads it."""
+    pattern = '{ ($.eventName = "CreateVpc") }'
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            failing = dataclasses.replace(
+                finding(A, "vpc-changes", Status.FAIL), patterns=(pattern,)
+            )
+            r.service.metrics.restore([failing], accounts=[AccountView(A, "a", "")])
+            _, body, _ = await r.get(f"/api/v1/findings?account={A}&rule=vpc-changes")
+            (served,) = json.loads(body)["findings"]
+            assert served["patterns"] == [pattern]
+        finally:
+            await r.server.close()
+
+    run(scenario())

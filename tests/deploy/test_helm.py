@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ SECRETS = {
     "api-token": "bearer-9c2e77aa-token",
 }
 ROLE_ARN = "arn:aws:iam::111111111111:role/scanner-hub"
+# No image is published: every render names the repository a user pushed it to.
+REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/scanner"
+README = ROOT / "README.md"
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "default": {},
@@ -145,6 +149,9 @@ def helm() -> str:
 
 
 def _values_file(tmp: Path, name: str, values: dict[str, Any]) -> Path:
+    """The values as a file, naming :data:`REPOSITORY` as the image unless they name one."""
+    values = copy.deepcopy(values)
+    values.setdefault("image", {}).setdefault("repository", REPOSITORY)
     path = tmp / f"{name}.yaml"
     path.write_text(yaml.safe_dump(values), encoding="utf-8")
     return path
@@ -262,7 +269,8 @@ def test_a_config_mistake_fails_lint_and_template(
 ) -> None:
     """`helm lint` and `helm template` (so `helm install`) refuse what the daemon would refuse."""
     for command in (["lint", "--strict"], ["template", "scan"]):
-        done = _run(helm, *command, str(CHART), "--set", setting)
+        image = f"image.repository={REPOSITORY}"
+        done = _run(helm, *command, str(CHART), "--set", image, "--set", setting)
         assert done.returncode != 0, f"helm {command[0]} accepted {setting}"
         assert named in done.stdout + done.stderr, done.stdout + done.stderr
 
@@ -438,6 +446,62 @@ def test_bad_values_fail_with_a_clear_message(
     done = _run(helm, "template", "scan", str(CHART), "-f", str(_values_file(tmp, "bad", values)))
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_without_an_image_repository_the_chart_refuses_and_says_how_to_build_one(
+    helm: str,
+) -> None:
+    """No image is published: the default values name none, and rendering them fails with a
+    message that says to build, push and name it (not a pod stuck in ImagePullBackOff)."""
+    done = _run(helm, "template", "scan", str(CHART))
+    assert done.returncode != 0
+    assert "image.repository: no scanner image is published" in done.stderr
+    assert "--set image.repository=<your registry>/scanner" in done.stderr
+
+
+# The README's placeholders and what a user would type for them.
+README_PLACEHOLDERS = {
+    "<your registry>": REPOSITORY.rsplit("/", 1)[0],
+    "<hub account>": "111111111111",
+    "<hub role>": "scanner-hub",
+    "<member role name>": "scanner-member",
+    "<ExternalId>": "ext-7f3a9c",
+    "<prometheus release>": "kps",
+}
+
+
+def readme_helm_install() -> list[str]:
+    """The README's `helm install` command, placeholders filled, as argv."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### 2. Install the chart") :]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start : section.index("\n```", start)]
+    command = block.replace("\\\n", " ")
+    for placeholder, value in README_PLACEHOLDERS.items():
+        command = command.replace(placeholder, value)
+    assert "<" not in command, f"a placeholder the test does not know: {command}"
+    return shlex.split(command)
+
+
+def test_the_readmes_helm_install_renders_with_what_a_fresh_cluster_needs(
+    helm: str, tmp: Path
+) -> None:
+    """Exactly the README's command, `install` run as `template`: it renders, the pod pulls
+    the pushed image, and the daemon assumes the member role with the StackSet's ExternalId
+    (which the member role template requires; without it every member is ERROR)."""
+    argv = readme_helm_install()
+    assert argv[:4] == ["helm", "install", "scanner", "./helm"], argv
+    done = _run(helm, "template", *argv[2:3], str(CHART), *argv[4:])
+    assert done.returncode == 0, done.stderr
+    docs = [d for d in yaml.safe_load_all(done.stdout) if d]
+    (container,) = workload(docs)["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith(f"{REPOSITORY}:")
+    organization = daemon_yaml(docs)["organization"]
+    assert organization["external_id"] == README_PLACEHOLDERS["<ExternalId>"]
+    assert organization["member_role_name"] == README_PLACEHOLDERS["<member role name>"]
+    account = one(docs, "ServiceAccount")
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == ROLE_ARN
+    assert of_kind(docs, "ServiceMonitor") and of_kind(docs, "PrometheusRule")
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))

@@ -142,3 +142,14 @@ def test_one_chain_that_holds_is_still_reported_alone() -> None:
     finding = check(account)
     assert finding.status is Status.PASS
     assert finding.reason.startswith("monitored through trail")
+
+
+def test_a_finding_carries_the_pattern_of_each_filter_it_judged() -> None:
+    """What the user compares the missed events with: each working chain's pattern text."""
+    passed = check(split(EVENTS[:HALF], EVENTS[HALF:]))
+    assert passed.patterns == (pattern(EVENTS[:HALF]), pattern(EVENTS[HALF:]))
+    failed = check(split(EVENTS[:HALF], EVENTS[HALF:-2]))
+    assert failed.patterns == (pattern(EVENTS[:HALF]), pattern(EVENTS[HALF:-2]))
+    alone = check(split(EVENTS[:-1]))
+    assert alone.status is Status.FAIL
+    assert alone.patterns == (pattern(EVENTS[:-1]),)

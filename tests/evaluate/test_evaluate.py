@@ -26,6 +26,7 @@ from scanner.model import (
     Status,
     Subscription,
 )
+from scanner.remediation import plan_of
 from scanner.testing import (
     LOG_GROUP_NAME,
     MANAGEMENT_ACCOUNT_ID,
@@ -43,6 +44,7 @@ from scanner.testing import (
     with_filter,
     with_log_group,
     with_region,
+    with_regions,
     with_topic,
     with_trail,
     with_transformation,
@@ -261,6 +263,17 @@ def test_filter_missing_events_fails_and_lists_them() -> None:
     assert all(e["eventSource"] == "iam.amazonaws.com" for e in finding.missed_events)
     assert len(finding.gaps) == 2
     assert finding.reference is not None
+    assert finding.patterns == (iam_pattern(events),)  # what the missed events were judged by
+
+
+def test_a_finding_without_a_filter_judged_carries_no_pattern() -> None:
+    assert check(with_trail(healthy(), log_group_arn=None)).patterns == ()
+
+
+def test_a_finding_saved_before_patterns_existed_still_reads() -> None:
+    saved = check(healthy()).to_json()
+    del saved["patterns"]
+    assert Finding.from_json(saved).patterns == ()
 
 
 def test_and_written_for_or_fails() -> None:
@@ -544,6 +557,65 @@ def test_member_failure_points_at_the_management_accounts_alarm() -> None:
     alarm_link = next(r for r in finding.chain if r.link is Link.ACTIONS)
     assert alarm_link.account_id == MANAGEMENT_ACCOUNT_ID
     assert alarm_link.resource.startswith(f"arn:aws:cloudwatch:us-east-1:{MANAGEMENT_ACCOUNT_ID}:")
+
+
+def _member_with_own_trail(**trail: Any) -> Inventory:
+    """A member whose own trail monitors RULE but for ``trail``'s changes, beside the
+    organization trail, whose alarm does not notify (its actions are disabled)."""
+    inventory = organization([member_account()], rules=[RULE])
+    management = with_alarm(inventory.accounts[0], ALARM, actions_enabled=False)
+    (org_trail,) = inventory.accounts[1].regions["us-east-1"].trails or ()
+    own = with_trail(healthy_account(rules=[RULE]), "management-events", **trail)
+    own = dataclasses.replace(own, name="workload")
+    own = with_regions(
+        own, lambda _, r: dataclasses.replace(r, trails=(*(r.trails or ()), org_trail))
+    )
+    return replace_account(replace_account(inventory, management), own)
+
+
+def test_a_member_explained_by_the_organization_trail_names_its_own_trail_and_both_fixes() -> None:
+    """The organization trail's chain gets furthest, so it explains the FAIL; the member's own
+    trail, which delivers to no log group, is named too, and the fix is given both ways."""
+    finding = check(_member_with_own_trail(log_group_arn=None))
+    assert finding.status is Status.FAIL
+    assert finding.broken_link is Link.ACTIONS  # the verdict and its link are unchanged
+    assert finding.reason == (
+        f'alarm "{ALARM}" has its actions disabled (organization trail "management-events" of '
+        f"account {MANAGEMENT_ACCOUNT_ID}, the chain that gets furthest); its own trail "
+        '"management-events" breaks sooner: trail "management-events" does not deliver to '
+        "CloudWatch Logs"
+    )
+    cli = finding.remediation["cli"]
+    organization_fix = (
+        "# Either fix the chain of the organization trail "
+        f'"management-events" of account {MANAGEMENT_ACCOUNT_ID} (1 change):'
+    )
+    own_fix = (
+        f'# Or fix the chain of its own trail "management-events" in account {MEMBER_ACCOUNT_ID} '
+        "(5 changes):"
+    )
+    assert cli.startswith(organization_fix)
+    assert own_fix in cli
+    assert "aws cloudwatch enable-alarm-actions" in cli.split(own_fix)[0]
+    assert "aws cloudtrail update-trail" in cli.split(own_fix)[1]
+    assert set(finding.remediation) == {"console", "cli", "terraform", "cloudformation"}
+    plan = plan_of(finding)
+    assert plan is not None and plan.account_id == MANAGEMENT_ACCOUNT_ID  # the shorter fix
+
+
+def test_a_members_own_fix_comes_first_when_it_is_as_short() -> None:
+    finding = check(_member_with_own_trail(is_logging=False))
+    assert finding.broken_link is Link.ACTIONS
+    assert finding.reason.endswith(
+        'its own trail "management-events" breaks sooner: trail "management-events" is not '
+        "logging (stopped)"
+    )
+    assert finding.remediation["cli"].startswith(
+        f'# Either fix the chain of its own trail "management-events" in account '
+        f"{MEMBER_ACCOUNT_ID} (1 change):"
+    )
+    plan = plan_of(finding)
+    assert plan is not None and plan.account_id == MEMBER_ACCOUNT_ID
 
 
 def test_a_management_trail_that_is_not_an_organization_trail_covers_no_member() -> None:

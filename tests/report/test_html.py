@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
+import re
 import struct
 import subprocess
 import zlib
-from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,8 +21,11 @@ import pytest
 from report.report_demo import Demo
 from tools import CHROMIUM_SCRIPT, require_tool
 
-from scanner.model import Link, Status
-from scanner.report import render
+from scanner.catalog import SEVERITIES
+from scanner.model import ACCOUNT_SUSPENDED, Finding, Link, LinkStatus, Status
+from scanner.report import render, summaries
+from scanner.report.causes import causes, severity_rank
+from scanner.report.context import focus
 
 
 class Resources(HTMLParser):
@@ -59,47 +63,158 @@ def test_the_summary_counts_every_status_and_lists_every_account(demo_report: De
         assert f"<td>{account_id}</td>" in text or f">{account_id}</a></td>" in text
 
 
-def test_a_broken_chain_shows_each_link_the_missed_events_and_the_fix(demo_report: Demo) -> None:
-    finding = next(f for f in demo_report.findings if f.missed_events)
-    text = page(demo_report)
-    section = text[text.index(f'id="account-{finding.account_id}"') :]
-    section = section[: section.index("<h3", 1)]
-    assert html.escape(finding.reason) in section
-    for result in finding.chain:
-        assert f'<span class="link">{result.link}</span>' in section
-    assert '<li class="broken"><span class="link">filter</span>' in section
-    for event in finding.missed_events:
-        assert html.escape(str(event["eventName"])) in section
-    assert html.escape(finding.remediation["console"]) in section
+def cards(text: str) -> list[tuple[str, str]]:
+    """Each card of the page: (its status, its HTML)."""
+    return re.findall(r'<article class="finding (\w+)"[^>]*>(.*?)</article>', text, re.S)
 
 
-def test_rules_broken_for_one_cause_are_one_card(
+def card_of(text: str, account_id: str, *needles: str) -> str:
+    """The one card of the account that holds every needle."""
+    (card,) = [
+        c
+        for _, c in cards(text)
+        if f"<b>{account_id}</b>" in c and all(needle in c for needle in needles)
+    ]
+    return card
+
+
+def test_a_broken_chain_shows_each_link_the_pattern_the_missed_events_once_and_the_fix(
     demo_report: Demo,
 ) -> None:
+    finding = next(f for f in demo_report.findings if len(f.missed_events) > 1)
     text = page(demo_report)
-    stopped = [
-        f for f in demo_report.findings if f.status is Status.FAIL and f.broken_link is Link.LOGGING
+    card = card_of(text, finding.account_id, html.escape(finding.reason))
+    for result in finding.chain:
+        assert f'<span class="link">{result.link}</span>' in card
+    assert '<li class="broken"><span class="link">filter</span>' in card
+    # The pattern judged, then each missed event once in the whole page (no gaps list beside).
+    (pattern,) = finding.patterns
+    assert card.index(f"<pre>{html.escape(pattern)}</pre>") < card.index("Events it misses")
+    for event in finding.missed_events:
+        assert text.count(html.escape(json.dumps(event))) == 1
+    assert "What it misses" not in card
+    assert html.escape(finding.remediation["console"]) in card
+
+
+def test_one_card_per_cause_naming_every_rule_it_breaks(demo_report: Demo) -> None:
+    """A cause is one account's broken link on one resource: its rules share one card."""
+    text = page(demo_report)
+    expected: dict[tuple[str, str, str], set[str]] = {}
+    for finding in demo_report.findings:
+        if finding.status is Status.PASS:
+            continue
+        link = focus(finding)
+        key = (
+            (finding.account_id, str(link.link), link.resource)
+            if link
+            else (finding.account_id, "", finding.reason)
+        )
+        expected.setdefault(key, set()).add(finding.rule)
+    found = cards(text)
+    assert len(found) == len(expected)
+    # The pending subscription of qa-sandbox: one card for its nine rules, not nine cards.
+    pending = [f for f in demo_report.findings if f.broken_link is Link.SUBSCRIBER]
+    account = pending[0].account_id
+    card = card_of(text, account, "has no confirmed subscription")
+    assert f"{len(pending)} rules: topic " in card
+    assert all(f'<span class="rule">{f.rule}</span>' in card for f in pending)
+    assert sum(f"<b>{account}</b>" in c for _, c in found) == 1
+    # billing-staging: nine rules at the organization trail's log group are one cause too.
+    billing = [f for f in demo_report.findings if f.account_name == "billing-staging"]
+    failing = [f for f in billing if f.status is Status.FAIL]
+    assert sum(f"<b>{billing[0].account_id}</b>" in c for _, c in found) == 1
+    assert f"{len(failing)} rules: none of the 9 metric filters" in text
+
+
+def test_causes_come_most_severe_first(demo_report: Demo) -> None:
+    text = page(demo_report)
+    levels = re.findall(r'<h3><span class="sevhead">(\w+)</span>', text)
+    assert levels == [s for s in reversed(SEVERITIES) if s in levels]
+    assert levels[0] == "high"  # the demo has no critical failure
+    found = causes(demo_report.findings)
+    ranks = [severity_rank(c.severity) for c in found]
+    assert ranks == sorted(ranks, reverse=True)
+    # The cards follow that order (each card names its account first).
+    order = [re.findall(r"<b>(\d+)</b>", c)[0] for _, c in cards(text)]
+    assert order == [c.account_id for c in found]
+
+
+def test_a_grouped_fix_names_every_rule_it_repairs(demo_report: Demo) -> None:
+    """With the evaluator's plans, and read back from JSON without them."""
+    stopped = [f for f in demo_report.findings if f.broken_link is Link.LOGGING]
+    assert len(stopped) > 1
+    read_back = [Finding.from_json(json.loads(json.dumps(f.to_json()))) for f in stopped]
+    for findings in (stopped, read_back):
+        text = render("html", findings, demo_report.context)
+        ((_, card),) = cards(text)
+        fix = card[card.index("Fix: one for all") :]
+        fix = fix[: fix.index("</pre>")]
+        assert all(f.rule in fix for f in stopped), fix
+        assert card.count("Start logging") == 1
+    # The fix of billing-staging is given both ways, grouped way by way, shorter first.
+    billing = [
+        f
+        for f in demo_report.findings
+        if f.account_name == "billing-staging" and f.status is Status.FAIL
     ]
-    assert f"{len(stopped)} rules, one cause" in text
-    # The same words at the filter are nine different fixes: each rule keeps its own card.
-    at_filter = [f for f in demo_report.findings if f.broken_link is Link.FILTER]
-    reasons = Counter((f.account_id, f.reason) for f in at_filter)
-    (account, reason), repeated = reasons.most_common(1)[0]
-    assert repeated > 1
-    section = text[text.index(f'id="account-{account}"') :]
-    section = section[: section.index("<h3", 1)]
-    assert "one cause" not in section
-    assert section.count(f'<p class="reason">{html.escape(reason)}</p>') == repeated
-    # The member whose role cannot be assumed: its errors share one failed call, said once.
+    text = render("html", billing, demo_report.context)
+    ((_, card),) = cards(text)
+    either = re.search(r"# Either fix the chain of (.*?) \((\d+) changes\)", card)
+    other = re.search(r"# Or fix the chain of (.*?) \((\d+) changes\)", card)
+    assert either and other
+    assert "organization trail" in either.group(1) and "its own trail" in other.group(1)
+    assert int(either.group(2)) <= int(other.group(2))
+    assert all(f.rule in card for f in billing)
+
+
+def test_an_error_card_says_what_to_do(demo_report: Demo) -> None:
+    text = page(demo_report)
     error = demo_report.first(Status.ERROR)
-    errors = [f for f in demo_report.findings if f.account_id == error.account_id]
-    section = text[text.index(f'id="account-{error.account_id}"') :]
-    failing = sum(f.status is not Status.PASS for f in errors)
-    if failing == len(errors):
-        assert f"all {failing} rules" in section
-    else:
-        assert f"{failing} rules, one cause" in section
-    assert section.count(html.escape(error.reason)) == 1 + failing  # the card, then each chain
+    card = card_of(text, error.account_id, "badge ERROR")
+    guide = card[card.index('<p class="guide">') :]
+    assert "Deploy the scanner&#x27;s member role" in guide
+    assert "organization.external_id" in guide and "ExternalId" in guide
+    for status, card in cards(text):
+        if status == "ERROR":
+            assert '<p class="guide"><b>What to do:</b>' in card
+
+
+def test_an_unread_resource_is_an_error_with_the_failed_call(demo_report: Demo) -> None:
+    finding = demo_report.first(Status.FAIL)
+    link = focus(finding)
+    assert link is not None
+    unread = dataclasses.replace(
+        finding,
+        status=Status.ERROR,
+        broken_link=None,
+        chain=tuple(
+            dataclasses.replace(r, status=LinkStatus.UNKNOWN) if r.link is link.link else r
+            for r in finding.chain
+        ),
+        remediation={},
+    )
+    text = render("html", [unread], demo_report.context)
+    assert f"could not read the {link.link} link" in text
+    assert "Grant the member role the read call that failed" in text
+
+
+def test_the_summaries_by_rule_and_ou_and_the_accounts_not_scanned(demo_report: Demo) -> None:
+    text = page(demo_report)
+    by_rule = text[text.index("<h2>By rule (accounts)</h2>") : text.index("<h2>By OU")]
+    for row in summaries.by_rule(demo_report.findings):
+        cells = "".join(
+            f'<td class="n">{row.counts[s]}</td>' for s in (Status.FAIL, Status.ERROR, Status.PASS)
+        )
+        assert f'<span class="rule">{row.rule}</span></td><td>{row.severity}</td>{cells}' in by_rule
+    by_ou = text[text.index("<h2>By OU (findings)</h2>") :]
+    for ou in summaries.by_ou(demo_report.findings, demo_report.inventory):
+        assert f"<td>{html.escape(ou.ou)}</td>" in by_ou
+    suspended = [a for a in demo_report.inventory.accounts if a.status == ACCOUNT_SUSPENDED]
+    assert suspended
+    not_scanned = text[text.index("<h2>Not scanned</h2>") :]
+    for account in suspended:
+        assert f"<td>{account.id}</td><td>{html.escape(account.name)}</td>" in not_scanned
+        assert "suspended: not scanned" in not_scanned
 
 
 def test_what_an_account_owner_wrote_is_escaped(demo_report: Demo) -> None:

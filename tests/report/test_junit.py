@@ -79,6 +79,7 @@ def test_a_failure_tells_the_broken_link_the_chain_the_missed_events_and_the_fix
     body = failure.text or ""
     assert "BROKEN  filter" in body
     assert all(str(e["eventName"]) in body for e in finding.missed_events)
+    assert body.index(finding.patterns[0]) < body.index("Missed events:")  # what was judged
     assert finding.remediation["console"] in body
     properties = ET.fromstring(render("junit", [finding], demo_report.context)).iter("property")
     assert {p.get("name"): p.get("value") for p in properties}["profile"] == "recommended"

@@ -127,6 +127,17 @@ def test_a_member_trail_without_log_group_is_explained_by_the_organization_trail
     filter_link = next(r for r in finding.chain if r.link is Link.FILTER)
     assert filter_link.account_id == demo.ORGANIZATION.management.id
     assert "catches any event of this rule" in finding.reason
+    # Its own trail is named, with what breaks it, and the fix is given for both chains.
+    assert finding.reason.endswith(
+        'the chain that gets furthest); its own trail "account-trail" breaks sooner: '
+        'trail "account-trail" does not deliver to CloudWatch Logs'
+    )
+    console = finding.remediation["console"]
+    assert "# Either fix the chain of the organization trail" in console
+    assert (
+        f'# Or fix the chain of its own trail "account-trail" in account {finding.account_id}'
+        in (console)
+    )
 
 
 def test_and_for_or_fails_at_a_filter(result: demo.DemoResult) -> None:
