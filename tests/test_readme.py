@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 from scanner.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,3 +45,21 @@ def test_the_quick_start_test_command_is_what_ci_runs() -> None:
 def test_every_profile_is_documented() -> None:
     for profile in load_catalog().profiles:
         assert f"`{profile.name}`" in README, profile.name
+
+
+def test_event_driven_re_evaluation_names_what_it_deploys_and_configures() -> None:
+    section = README.split("### 4. Event-driven re-evaluation", 1)[1].split("\n## ", 1)[0]
+    events = ROOT / "deploy" / "events"
+    for template in sorted(events.glob("*.yaml")):
+        assert f"{template.name}`" in section, template.name
+    for module in sorted(p for p in (events / "terraform").iterdir() if p.is_dir()):
+        assert f"`deploy/events/terraform/{module.name}`" in section, module.name
+    changes = load_catalog().changes
+    assert f"`{changes.forwarding_rule}`" in section
+    for event in changes.events:
+        if event.scope == "forwarding":
+            assert f"`{event.name}`" in section, event.name
+    values = yaml.safe_load((ROOT / "helm" / "values.yaml").read_text())
+    for key in values["events"]:
+        assert f"events.{key}" in section, key
+    assert "us-east-1" in section
