@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from scanner.catalog import load_catalog
 from scanner.cli import main
@@ -138,3 +139,21 @@ def test_every_example_at_a_prompt_runs_as_shown(
         out, err = capsys.readouterr()
         assert _matches(example.shown, out + err), (example.argv, out + err)
         assert code == example.exit_code, (example.argv, out + err)
+
+
+def test_event_driven_re_evaluation_names_what_it_deploys_and_configures() -> None:
+    section = README.split("### 4. Event-driven re-evaluation", 1)[1].split("\n## ", 1)[0]
+    events = ROOT / "deploy" / "events"
+    for template in sorted(events.glob("*.yaml")):
+        assert f"{template.name}`" in section, template.name
+    for module in sorted(p for p in (events / "terraform").iterdir() if p.is_dir()):
+        assert f"`deploy/events/terraform/{module.name}`" in section, module.name
+    changes = load_catalog().changes
+    assert f"`{changes.forwarding_rule}`" in section
+    for event in changes.events:
+        if event.scope == "forwarding":
+            assert f"`{event.name}`" in section, event.name
+    values = yaml.safe_load((ROOT / "helm" / "values.yaml").read_text())
+    for key in values["events"]:
+        assert f"events.{key}" in section, key
+    assert "us-east-1" in section

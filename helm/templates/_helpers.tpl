@@ -85,7 +85,7 @@ repository it was pushed to. An empty repository would pull a name that exists n
 
 {{/*
 The daemon's configuration: the user's `config` sections, plus what the chart owns (http, state,
-sharding, alert targets). Secrets appear only as file paths under the Secret's mount.
+sharding, events, alert targets). Secrets appear only as file paths under the Secret's mount.
 */}}
 {{- define "scanner.config" -}}
 {{- $config := deepCopy .Values.config }}
@@ -103,6 +103,15 @@ sharding, alert targets). Secrets appear only as file paths under the Secret's m
 {{- end }}
 {{- if .Values.sharding.enabled }}
 {{- $_ := set $config "sharding" (dict "total_shards" (int .Values.sharding.shards) "pod_name_env" "POD_NAME") }}
+{{- end }}
+{{- if .Values.events.enabled }}
+{{- $urls := .Values.events.queueUrls }}
+{{- $shards := ternary (int .Values.sharding.shards) 1 .Values.sharding.enabled }}
+{{- if ne (len $urls) $shards }}
+{{- fail (printf "events.queueUrls: %d queue URL(s) for %d shard(s): give one per shard, in shard order (the QueueUrlN outputs of deploy/events/central.yaml)" (len $urls) $shards) }}
+{{- end }}
+{{- $events := dict "enabled" true "queue_urls" $urls "batch_size" (int .Values.events.batchSize) "wait_seconds" (int .Values.events.waitSeconds) "debounce" .Values.events.debounce }}
+{{- $_ := set $config "events" $events }}
 {{- end }}
 {{- $alerts := deepCopy (default dict $config.alerts) }}
 {{- $webhooks := list }}

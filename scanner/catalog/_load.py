@@ -42,6 +42,7 @@ from scanner.catalog._types import (
     RoutineEvent,
     Rule,
 )
+from scanner.catalog.changes import ChangeCatalog
 from scanner.errors import CatalogError
 from scanner.patterns import (
     JsonPattern,
@@ -67,15 +68,16 @@ PINNED_EXPLANATION = (
 class _Table:
     """A TOML table read field by field; every error names where it is (``where``)."""
 
-    def __init__(self, data: object, where: str) -> None:
+    def __init__(self, data: object, where: str, file: str = DATA_FILE) -> None:
         if not isinstance(data, Mapping):
-            raise CatalogError(f"{where}: expected a table, got {type(data).__name__}")
+            raise CatalogError(f"{file}: {where}: expected a table, got {type(data).__name__}")
         self.data = cast(Mapping[str, Any], data)
         self.where = where
+        self.file = file
         self.seen: set[str] = set()
 
     def fail(self, key: str, problem: str) -> CatalogError:
-        return CatalogError(f"{DATA_FILE}: {self.where}, field {key!r}: {problem}")
+        return CatalogError(f"{self.file}: {self.where}, field {key!r}: {problem}")
 
     def _get(self, key: str, kind: type, kind_name: str, required: bool) -> Any:
         self.seen.add(key)
@@ -123,7 +125,7 @@ class _Table:
         return dict(value)
 
     def table(self, key: str, where: str) -> _Table:
-        return _Table(self._get(key, Mapping, "a table", required=True), where)
+        return _Table(self._get(key, Mapping, "a table", required=True), where, self.file)
 
     def tables(self, key: str) -> list[Mapping[str, Any]]:
         value = self._get(key, list, "an array of tables", required=True)
@@ -373,8 +375,11 @@ def _check_membership(rule: Rule, profiles: list[Profile]) -> None:
             )
 
 
-def build_catalog(data: Mapping[str, Any]) -> Catalog:
-    """Validate parsed TOML data and build the catalog; raise :class:`CatalogError` if wrong."""
+def build_catalog(data: Mapping[str, Any], changes: ChangeCatalog | None = None) -> Catalog:
+    """Validate parsed TOML data and build the catalog; raise :class:`CatalogError` if wrong.
+
+    ``changes``: the change events (``changes.toml``); ``None``: the ones shipped.
+    """
     top = _Table(data, "top level")
     profiles = [_profile(raw, i) for i, raw in enumerate(top.tables("profile"))]
     names = [p.name for p in profiles]
@@ -394,12 +399,13 @@ def build_catalog(data: Mapping[str, Any]) -> Catalog:
             raise CatalogError(f"{DATA_FILE}: rule {rule.id!r}, field 'id': used twice")
         _check_membership(rule, profiles)
         _check_not_routine(rule, routine)
-    return Catalog(
+    catalog = Catalog(
         rules=tuple(rules),
         profiles=tuple(profiles),
         default_profile=default,
         routine_events=routine,
     )
+    return catalog if changes is None else replace(catalog, changes=changes)
 
 
 def _routine_events(table: _Table) -> tuple[RoutineEvent, ...]:

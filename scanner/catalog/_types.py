@@ -18,10 +18,11 @@ An unknown name is an error of the caller, not of the data: it raises :class:`Un
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scanner.catalog import _controls
+from scanner.catalog.changes import ChangeCatalog, ChangeEvent
 from scanner.errors import UnknownNameError
 from scanner.patterns import JsonPattern
 
@@ -188,12 +189,26 @@ class RoutineEvent:
     event: Mapping[str, Any]
 
 
+def _shipped_changes() -> ChangeCatalog:
+    """The change events shipped with the package: they do not depend on the rules."""
+    from scanner.catalog._changes_load import load_changes  # _changes_load imports this module
+
+    return load_changes()
+
+
 @dataclass(frozen=True, eq=False)
 class Catalog:
     rules: tuple[Rule, ...]
     profiles: tuple[Profile, ...]
     default_profile: str
     routine_events: tuple[RoutineEvent, ...] = ()
+    # What CloudTrail events can change a link, for the event-driven re-evaluation.
+    changes: ChangeCatalog = field(default_factory=_shipped_changes)
+
+    @property
+    def change_events(self) -> tuple[ChangeEvent, ...]:
+        """Every CloudTrail event that can change what a link reads (``changes.toml``)."""
+        return self.changes.events
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

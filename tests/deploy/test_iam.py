@@ -27,8 +27,14 @@ TEMPLATES = ("member-role.yaml", "member-stackset.yaml", "hub-role.yaml")
 
 # IAM authorizes these for every principal; a policy can neither grant nor deny them.
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
-# Called by the caller identity (the hub) only: listing the organization, entering accounts.
-HUB_SERVICES = frozenset({"organizations", "sts"})
+# Called by the caller identity (the hub) only: listing the organization, entering accounts,
+# reading the change event queues.
+HUB_SERVICES = frozenset({"organizations", "sts", "sqs"})
+# The daemon's consumer of change events (scanner/aws) reads deploy/events/central.yaml's queues
+# with the hub's credentials: these, on the queues' ARNs only (hub-role.yaml EventQueueArns).
+EVENT_QUEUE_ACTIONS = frozenset(
+    {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+)
 # botocore client name -> IAM service prefix, where they differ (none of today's services).
 IAM_PREFIX: dict[str, str] = {}
 
@@ -181,10 +187,24 @@ def role(name: str, logical_id: str) -> dict[str, Any]:
     return properties
 
 
+def policies(properties: dict[str, Any]) -> list[dict[str, Any]]:
+    """The role's inline policies, a conditional one (``!If [cond, policy, NoValue]``) as if
+    its condition held."""
+    found = []
+    for written in properties["Policies"]:
+        if "Fn::If" in written:
+            _, policy, absent = written["Fn::If"]
+            assert absent == {"Ref": "AWS::NoValue"}
+            found.append(policy)
+        else:
+            found.append(written)
+    return found
+
+
 def granted(properties: dict[str, Any]) -> list[str]:
     """Every action the role's inline policies allow (a list: duplicates show)."""
     actions: list[str] = []
-    for policy in properties["Policies"]:
+    for policy in policies(properties):
         for statement in _document(policy["PolicyDocument"])["Statement"]:
             assert statement["Effect"] == "Allow"
             actions += _as_list(statement["Action"])
@@ -212,12 +232,31 @@ def test_member_role_grants_exactly_the_account_reads() -> None:
 def test_hub_role_grants_organization_reads_assume_role_and_its_own_account_reads() -> None:
     hub = role("hub-role.yaml", "HubRole")
     actions = granted(hub)
-    assert sorted(actions) == sorted(CALLED - ALWAYS_ALLOWED)
+    assert sorted(actions) == sorted((CALLED - ALWAYS_ALLOWED) | EVENT_QUEUE_ACTIONS)
     assert "ManagedPolicyArns" not in hub
-    statements = [s for p in hub["Policies"] for s in _document(p["PolicyDocument"])["Statement"]]
+    statements = [s for p in policies(hub) for s in _document(p["PolicyDocument"])["Statement"]]
     (assume,) = [s for s in statements if "sts:AssumeRole" in _as_list(s["Action"])]
     assert assume["Action"] == "sts:AssumeRole"
     assert assume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+
+
+def test_hub_role_reads_the_change_event_queues_only_when_given_them() -> None:
+    # Every SQS call of the code is one of the three; the daemon's consumer makes them.
+    assert {a for a in CALLED if a.startswith("sqs:")} <= EVENT_QUEUE_ACTIONS
+    hub = template("hub-role.yaml")
+    assert hub["Parameters"]["EventQueueArns"]["Default"] == ""
+    (conditional,) = [
+        p for p in hub["Resources"]["HubRole"]["Properties"]["Policies"] if "Fn::If" in p
+    ]
+    condition, policy, _ = conditional["Fn::If"]
+    assert hub["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "EventQueueArns"}]}, ""]}]
+    }
+    (statement,) = _document(policy["PolicyDocument"])["Statement"]
+    assert set(statement["Action"]) == EVENT_QUEUE_ACTIONS
+    assert statement["Resource"] == {"Ref": "EventQueueArns"}
+    # No role of a member account touches a queue.
+    assert not {a for a in granted(role("member-role.yaml", "MemberRole")) if a.startswith("sqs:")}
 
 
 def test_no_wildcard_action_anywhere() -> None:
@@ -343,6 +382,11 @@ def test_terraform_grants_the_same_actions() -> None:
     assert "local.account_read_actions" in str(
         _resource(module, "aws_iam_role_policy", "hub_read")["policy"]
     )
+    assert sorted(local["event_queue_actions"]) == sorted(EVENT_QUEUE_ACTIONS)
+    events = _resource(module, "aws_iam_role_policy", "hub_events")
+    assert "local.event_queue_actions" in str(events["policy"])
+    assert "var.event_queue_arns" in str(events["policy"])
+    assert "length(var.event_queue_arns)" in str(events["count"])
     trust = str(_resource(module, "aws_iam_role", "hub")["assume_role_policy"])
     assert "sts:AssumeRoleWithWebIdentity" in trust
     assert "var.eks_pod_identity" in trust and "pods.eks.amazonaws.com" in trust

@@ -31,6 +31,12 @@ locals {
     "organizations:ListOrganizationalUnitsForParent",
     "organizations:ListRoots",
   ]
+  # The daemon's consumer of change events reads the queues of ../../events with these.
+  event_queue_actions = [
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+  ]
   partition = data.aws_partition.current.partition
 }
 
@@ -54,16 +60,16 @@ resource "aws_iam_role" "hub" {
         }
       }
       }], var.eks_pod_identity ? [{
-        Sid       = "ScannerPodIdentity"
-        Effect    = "Allow"
-        Principal = { Service = "pods.eks.amazonaws.com" }
-        Action    = ["sts:AssumeRole", "sts:TagSession"]
-        Condition = {
-          StringEquals = {
-            "aws:RequestTag/kubernetes-namespace"       = var.namespace
-            "aws:RequestTag/kubernetes-service-account" = var.service_account_name
-          }
+      Sid       = "ScannerPodIdentity"
+      Effect    = "Allow"
+      Principal = { Service = "pods.eks.amazonaws.com" }
+      Action    = ["sts:AssumeRole", "sts:TagSession"]
+      Condition = {
+        StringEquals = {
+          "aws:RequestTag/kubernetes-namespace"       = var.namespace
+          "aws:RequestTag/kubernetes-service-account" = var.service_account_name
         }
+      }
     }] : [])
   })
 }
@@ -100,6 +106,21 @@ resource "aws_iam_role_policy" "hub_read" {
       Effect   = "Allow"
       Action   = local.account_read_actions
       Resource = "*"
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "hub_events" {
+  count = length(var.event_queue_arns) > 0 ? 1 : 0
+  name  = "cloudtrail-monitoring-scanner-events"
+  role  = aws_iam_role.hub.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "ReadChangeEventQueues"
+      Effect   = "Allow"
+      Action   = local.event_queue_actions
+      Resource = var.event_queue_arns
     }]
   })
 }

@@ -52,3 +52,9 @@ variable "stackset_region" {
   type        = string
   default     = "us-east-1"
 }
+
+variable "event_queue_arns" {
+  description = "The change event queues the daemon reads (events.queue_urls), by ARN: the queue_arns output of ../../events/terraform/central. Empty: no event-driven re-evaluation, no grant."
+  type        = list(string)
+  default     = []
+}
