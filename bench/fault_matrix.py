@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -56,6 +57,13 @@ from scanner.testing import demo, emulation, faults
 ACCOUNT_SERVICES = ("cloudtrail", "logs", "cloudwatch", "sns", "kms")  # the data plane
 CONTROL_PLANE = ("organizations", "sts")
 EVERY_SERVICE = (*ACCOUNT_SERVICES, *CONTROL_PLANE)
+# What decides whether a topic's message gets through, read after its subscriptions.
+NOTIFICATION_READS = (
+    "GetTopicAttributes",
+    "GetSubscriptionAttributes",
+    "DescribeKey",
+    "GetKeyPolicy",
+)
 # Each service's own throttling error, as AWS sends it.
 THROTTLING = {
     "cloudtrail": faults.Fault("ThrottlingException", "Rate exceeded"),
@@ -70,6 +78,50 @@ DEFAULT_SEED = 7
 DEFAULT_PATIENCE = 1.0  # seconds a throttled Organizations or STS call retries, instantly
 
 Verdicts = dict[tuple[str, str], Status]
+
+
+# --------------------------------------------------------------------------------------------
+# The organization: the demo's, and three members whose alarm topics use customer managed keys
+# (the demo's only encrypted topic uses the AWS managed key, which is told by its alias and never
+# read): with them the scan reads DescribeKey and GetKeyPolicy too, so faults reach KMS.
+
+
+def _keyed(number: int, name: str, key: emulation.KeySpec, about: str) -> emulation.AccountSpec:
+    trail = emulation.TrailSpec(
+        "account-trail", log_group=demo.TRAIL_LOGS, monitors=emulation.monitors(*demo.MEMBER_RULES)
+    )
+    return emulation.AccountSpec(
+        f"2100000000{number:02d}",
+        name,
+        ("Workloads", "Production"),
+        trails=(trail,),
+        topics=(emulation.TopicSpec(key=key),),
+        about=about,
+    )
+
+
+KEYED_MEMBERS = (
+    _keyed(31, "vault-prod", emulation.KeySpec(), "its topic's customer key grants CloudWatch"),
+    _keyed(
+        32,
+        "escrow-prod",
+        emulation.KeySpec(grants_cloudwatch=False),
+        "its topic's customer key does not let CloudWatch use it",
+    ),
+    _keyed(
+        33,
+        "archive-prod",
+        emulation.KeySpec(enabled=False),
+        "its topic's customer key is disabled",
+    ),
+)
+ORGANIZATIONS = {
+    "demo+keys": dataclasses.replace(
+        demo.ORGANIZATION, members=(*demo.ORGANIZATION.members, *KEYED_MEMBERS)
+    ),
+    "demo": demo.ORGANIZATION,
+}
+DEFAULT_ORGANIZATION = "demo+keys"
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,6 +154,17 @@ class Chance:
         return random.Random(f"{self.seed}|{key}|{made}").random() < self.share
 
 
+@dataclass(frozen=True)
+class Setting:
+    """What a case's faults are drawn for: the seed, and the organization's member accounts."""
+
+    seed: int
+    members: frozenset[str]
+
+
+Plan = Callable[[Setting], faults.Decide]  # a case: who fails, in a setting
+
+
 def _share(
     seed: int, share: float, services: Sequence[str], fault: Callable[[str], faults.Fault]
 ) -> faults.Decide:
@@ -116,27 +179,36 @@ def _share(
     return decide
 
 
-def throttling(share: float, services: Sequence[str]) -> Callable[[int], faults.Decide]:
-    return lambda seed: _share(seed, share, services, THROTTLING.__getitem__)
+def throttling(share: float, services: Sequence[str]) -> Plan:
+    """``share`` of the calls to ``services`` throttled, each with its service's own code."""
+    return lambda setting: _share(setting.seed, share, services, THROTTLING.__getitem__)
 
 
-def failing(
-    share: float, services: Sequence[str], fault: faults.Fault
-) -> Callable[[int], faults.Decide]:
-    return lambda seed: _share(seed, share, services, lambda _: fault)
+def failing(share: float, services: Sequence[str], fault: faults.Fault) -> Plan:
+    return lambda setting: _share(setting.seed, share, services, lambda _: fault)
 
 
-def nothing(_: int) -> faults.Decide:
+def refusing(share: float, operations: Sequence[str]) -> Plan:
+    """``share`` of the calls of ``operations`` refused (AccessDenied)."""
+
+    def plan(setting: Setting) -> faults.Decide:
+        chance = Chance(setting.seed, share)
+
+        def decide(call: faults.Call) -> faults.Fault | None:
+            return faults.DENIED if call.operation in operations and chance(call) else None
+
+        return decide
+
+    return plan
+
+
+def nothing(_: Setting) -> faults.Decide:
     return lambda _: None
 
 
-def _member_ids() -> frozenset[str]:
-    return frozenset(a.id for a in demo.ORGANIZATION.members)
-
-
-def refused_roles(_: int) -> faults.Decide:
+def refused_roles(setting: Setting) -> faults.Decide:
     """Every AssumeRole into a member's role is refused (the role's trust policy, an SCP)."""
-    members = _member_ids()
+    members = setting.members
 
     def decide(call: faults.Call) -> faults.Fault | None:
         if call.operation == "AssumeRole":
@@ -148,9 +220,9 @@ def refused_roles(_: int) -> faults.Decide:
     return decide
 
 
-def expired_first_call(_: int) -> faults.Decide:
+def expired_first_call(setting: Setting) -> faults.Decide:
     """Each member's first request with its assumed credentials is refused as expired."""
-    members = _member_ids()
+    members = setting.members
     refused: set[str] = set()
     lock = threading.Lock()
 
@@ -170,7 +242,7 @@ def expired_first_call(_: int) -> faults.Decide:
 class Case:
     name: str
     about: str
-    decide: Callable[[int], faults.Decide]  # the seed -> who fails
+    plan: Plan
 
 
 def _throttle_cases() -> list[Case]:
@@ -206,6 +278,21 @@ CASES = (
         "30% of the account services' calls time out (408 RequestTimeout)",
         failing(0.3, ACCOUNT_SERVICES, faults.TIMED_OUT),
     ),
+    Case(
+        "notify-denied",
+        "every GetTopicAttributes, GetSubscriptionAttributes, DescribeKey, GetKeyPolicy refused",
+        refusing(1.0, NOTIFICATION_READS),
+    ),
+    Case(
+        "notify-denied-50",
+        "half of those four reads refused (AccessDenied)",
+        refusing(0.5, NOTIFICATION_READS),
+    ),
+    Case(
+        "key-policy-denied",
+        "every GetKeyPolicy refused (DescribeKey answered)",
+        refusing(1.0, ("GetKeyPolicy",)),
+    ),
     Case("roles-refused", "every member's role refused (AccessDenied)", refused_roles),
     Case(
         "expired-first",
@@ -220,12 +307,12 @@ CASES_BY_NAME = {case.name: case for case in CASES}
 # Scans and their comparison.
 
 
-def scan(endpoint: str, patience: float) -> CollectResult:
+def scan(endpoint: str, regions: tuple[str, ...], patience: float) -> CollectResult:
     """The demo's scan (:func:`scanner.testing.demo.run`), with retries that never wait."""
     options = ScanOptions(
         organization=True,
         endpoint_url=endpoint,
-        regions=demo.ORGANIZATION.regions,
+        regions=regions,
         rate_limits=demo.EMULATOR_RATES,
         account_concurrency=demo.EMULATOR_ACCOUNT_CONCURRENCY,
         backoff=(0.0, 0.0),
@@ -298,12 +385,24 @@ def _count(row: Row, calm: Verdicts, result: CollectResult) -> None:
     row.calls, row.retries = result.stats.calls, result.stats.retries
 
 
-def run_case(case: Case, endpoint: str, calm: Verdicts, seed: int, patience: float) -> Row:
+@dataclass(frozen=True)
+class Bench:
+    """The emulator the scans read, the organization seeded in it, how they retry."""
+
+    endpoint: str
+    organization: emulation.OrganizationSpec
+    patience: float
+
+    def scan(self) -> CollectResult:
+        return scan(self.endpoint, self.organization.regions, self.patience)
+
+
+def run_case(case: Case, bench: Bench, calm: Verdicts, setting: Setting) -> Row:
     row = Row(case.name, case.about)
     started = time.perf_counter()
-    with faults.injected(case.decide(seed)) as failed:
+    with faults.injected(case.plan(setting)) as failed:
         try:
-            result = scan(endpoint, patience)
+            result = bench.scan()
         except ScanError as error:
             row.scan_error = str(error).splitlines()[0]
             result = None
@@ -316,6 +415,7 @@ def run_case(case: Case, endpoint: str, calm: Verdicts, seed: int, patience: flo
 
 @dataclass
 class Matrix:
+    organization: str
     seed: int
     patience: float
     machine: str
@@ -327,17 +427,20 @@ class Matrix:
         return sum(len(row.false) for row in self.rows)
 
 
-def measure(cases: Sequence[Case], seed: int, patience: float) -> Matrix:
-    endpoint = emulation.emulate(demo.ORGANIZATION).endpoint_url
+def measure(cases: Sequence[Case], organization: str, seed: int, patience: float) -> Matrix:
+    """Seed ``organization`` (a name of :data:`ORGANIZATIONS`), scan it calm, then per case."""
+    spec = ORGANIZATIONS[organization]
+    bench = Bench(emulation.emulate(spec).endpoint_url, spec, patience)
     started = time.perf_counter()
-    result = scan(endpoint, patience)
+    result = bench.scan()
     calm = verdicts(result)
     reference = Row("calm", "the reference scan, no hook")
     _count(reference, calm, result)
     reference.seconds = time.perf_counter() - started
-    rows = [run_case(case, endpoint, calm, seed, patience) for case in cases]
+    setting = Setting(seed, frozenset(a.id for a in spec.members))
+    rows = [run_case(case, bench, calm, setting) for case in cases]
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    return Matrix(seed, patience, machine, reference, rows)
+    return Matrix(organization, seed, patience, machine, reference, rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,6 +465,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=list(CASES),
         help=f"comma-separated, in this order by default: {','.join(CASES_BY_NAME)}",
     )
+    parser.add_argument(
+        "--organization",
+        choices=sorted(ORGANIZATIONS),
+        default=DEFAULT_ORGANIZATION,
+        help="the demo's, or with three members whose topics use customer managed KMS keys",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="of every random choice")
     parser.add_argument(
         "--patience",
@@ -379,13 +488,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Every injected fault is logged by the scanner; the table is the output.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     try:
-        matrix = measure(args.cases, args.seed, args.patience)
+        matrix = measure(args.cases, args.organization, args.seed, args.patience)
     finally:
         structlog.configure(**previous)
     out = sys.stdout
     calm = matrix.calm
     out.write(
-        f"demo organization, {calm.passed + calm.failed + calm.errors} verdicts; "
+        f"organization {matrix.organization}, {calm.passed + calm.failed + calm.errors} verdicts; "
         f"seed {matrix.seed}, patience {matrix.patience:g} s, no backoff; "
         f"{matrix.machine}; moto in process\n\n{HEADER}\n{calm.line()}\n"
     )
