@@ -22,7 +22,9 @@ root failing for good) gives no verdicts at all: its row says so.
 
 Chance is drawn per call from the seed and the call itself (service, operation, account, region,
 parameters, and how many times that same call was made before), never from a shared stream, so
-the same calls fail whatever order moto's threads serve them in.
+the same calls fail whatever order moto's threads serve them in; moto's own random source (the
+identifiers it makes while seeding) is seeded too, so a run repeats. What still varies from run
+to run is where the control plane's patience, a time budget, runs out.
 
 Exit status: 1 if any case produced a false verdict (it can gate a build), else 0.
 """
@@ -40,6 +42,7 @@ import random
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -430,6 +433,12 @@ class Matrix:
 def measure(cases: Sequence[Case], organization: str, seed: int, patience: float) -> Matrix:
     """Seed ``organization`` (a name of :data:`ORGANIZATIONS`), scan it calm, then per case."""
     spec = ORGANIZATIONS[organization]
+    # moto draws the identifiers it makes (OU ids, subscription ARNs, key ids) from its own
+    # random source: seeded (moto's API for it), they are the same in every run, and so are
+    # the requests that name them and their draws.
+    request = urllib.request.Request(f"{emulation.serve()}/moto-api/seed?a={seed}", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
     bench = Bench(emulation.emulate(spec).endpoint_url, spec, patience)
     started = time.perf_counter()
     result = bench.scan()
