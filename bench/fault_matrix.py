@@ -1,6 +1,7 @@
 """The fault matrix: the demo organization scanned under each kind of AWS fault, verdicts compared.
 
-    python bench/fault_matrix.py [--cases NAME,...] [--seed 7] [--patience 1.0] [--json FILE]
+    python bench/fault_matrix.py [--cases NAME,...] [--seed 7] [--patience 1.0]
+                                 [--organization demo+keys|demo] [--json FILE]
 
 The project's guarantee: a fault (throttling that outlasts the retries, AccessDenied, a 500, a
 timeout, a refused role, credentials refused early) only ever turns a verdict into ERROR, never
@@ -8,7 +9,8 @@ PASS into FAIL or FAIL into PASS. tests/e2e/test_fault_invariant.py searches for
 call by call; this benchmark measures the whole picture, one row per kind of pressure.
 
 How: the demo organization (:data:`scanner.testing.demo.ORGANIZATION`, 18 active accounts x 18
-rules) is seeded once into moto's server, which runs *in this process*
+rules; by default with :data:`KEYED_MEMBERS`, so that KMS is read too) is seeded once into
+moto's server, which runs *in this process*
 (:func:`scanner.testing.emulation.emulate`). The calm scan is :func:`scanner.testing.demo.run`'s
 (same rates, same concurrency) with instant retries: no backoff and a small patience, so the
 retries are all made and none is slept. Each case then runs the same scan with faults injected
