@@ -206,7 +206,9 @@ def write_json(path: str, data: object) -> None:
 
 
 GZIP_SUFFIX = ".gz"
-GZIP_LEVEL = 6  # zlib's default: most of level 9's ratio on reports, at a third of its CPU
+# zlib's default. Level 9 makes our reports 3-14% smaller and takes twice the CPU on a full one
+# (1,000 accounts: 3.6 s against 1.7 s for 130 MB of JSON).
+GZIP_LEVEL = 6
 
 
 @contextlib.contextmanager
