@@ -17,7 +17,8 @@ counters) is reset before the scan and read after it.
 
 Prints one Markdown table row (``--header`` adds the header), the row of bench/README.md:
 accounts, regions, wall seconds, CPU seconds, peak RSS, calls per account in total and by
-operation, throttled responses, the scanner's exit code. ``--json FILE`` also writes every figure.
+operation, throttled responses, the scanner's exit code. ``--json FILE`` also writes every figure;
+``--output FILE`` keeps the report (else it goes to /dev/null) and prints its size on stderr.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Result:
     throttled_by_operation: dict[str, int]
     errors: dict[str, int]
     samples: list[tuple[float, float, float]] = field(default_factory=list)  # (s, cpu, rss)
+    report_bytes: int | None = None  # the size of the report kept with --output
 
     def row(self) -> str:
         per_account = self.calls / max(1, self.accounts)
@@ -179,7 +181,7 @@ def run_scanner(
         "--format",
         args.format,
         "--output",
-        os.devnull,
+        str(args.output.resolve()) if args.output else os.devnull,
         *args.scanner_arg,
     ]
     started = time.monotonic()
@@ -224,6 +226,7 @@ def measure(args: argparse.Namespace) -> Result:
         throttled_by_operation={str(k): int(v) for k, v in (stats.get("throttled") or {}).items()},
         errors={str(k): int(v) for k, v in (stats.get("errors") or {}).items()},
         samples=samples,
+        report_bytes=args.output.stat().st_size if args.output else None,
     )
 
 
@@ -246,6 +249,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--scanner-arg", action="append", default=[], help="one more scan argument (repeatable)"
     )
     parser.add_argument("--format", default="json", help="the scan's --format (json, jsonl, ...)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="keep the report in this file (a name ending in .gz: gzip) and print its size",
+    )
     parser.add_argument("--interval", type=float, default=0.1, help="sampling period, seconds")
     parser.add_argument("--header", action="store_true", help="print the table header first")
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
@@ -264,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.header:
         sys.stdout.write(HEADER + "\n")
     sys.stdout.write(result.row() + "\n")
+    if result.report_bytes is not None:
+        sys.stderr.write(f"report: {result.report_bytes:,} bytes in {args.output}\n")
     if args.json:
         args.json.write_text(json.dumps(asdict(result), indent=1) + "\n")
     return 0

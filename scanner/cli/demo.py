@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from scanner.catalog import load_catalog
 from scanner.cli import validate, written
-from scanner.cli.options import format_option, rules_profile_option
+from scanner.cli.options import detail_of, format_option, rules_profile_option
 from scanner.cli.output import (
     Out,
     Parser,
@@ -54,6 +54,7 @@ def _demo(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)
     selection = Selection.from_args(args, catalog, profile)
+    detail = detail_of(args)
     validate.check_writable("--output", args.output)
     validate.check_writable("--save-inventory", args.save_inventory)
     result = run_demo(profile.name, quiet=args.quiet)
@@ -74,6 +75,7 @@ def _demo(args: argparse.Namespace, out: Out) -> int:
             facts=facts,
             fmt=args.format,
             selection=selection,
+            detail=detail,
         )
         if args.format == "table" and not args.quiet:
             o.line(

@@ -19,6 +19,7 @@ from scanner.cli.output import Out
 from scanner.errors import UsageError
 from scanner.model import Finding, Inventory
 from scanner.report import FORMATS, ReportContext
+from scanner.report.compact import COMPACT
 from scanner.version import installed_version
 
 DEFAULT_REGION = "us-east-1"
@@ -42,7 +43,7 @@ def observed_at(inventory: Inventory) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def context(profile: Profile, inventory: Inventory) -> ReportContext:
+def context(profile: Profile, inventory: Inventory, detail: str = COMPACT) -> ReportContext:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     return ReportContext.of(
         load_catalog(),
@@ -51,12 +52,20 @@ def context(profile: Profile, inventory: Inventory) -> ReportContext:
         observed_at(inventory),
         version=version(),
         region=region or DEFAULT_REGION,
+        detail=detail,
     )
 
 
 def export(
-    out: Out, name: str, findings: Iterable[Finding], profile: Profile, inventory: Inventory
+    out: Out,
+    name: str,
+    findings: Iterable[Finding],
+    profile: Profile,
+    inventory: Inventory,
+    *,
+    detail: str = COMPACT,
 ) -> None:
-    """Write the findings in format ``name`` (a key of :data:`scanner.report.FORMATS`)."""
-    for chunk in FORMATS[name].write(findings, context(profile, inventory)):
+    """Write the findings in format ``name`` (a key of :data:`scanner.report.FORMATS`);
+    ``detail`` is ``--detail`` (jsonl's shape, see :mod:`scanner.report.compact`)."""
+    for chunk in FORMATS[name].write(findings, context(profile, inventory, detail)):
         out.stream.write(chunk)

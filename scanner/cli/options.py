@@ -29,6 +29,7 @@ from scanner.cli.output import PROG, Parser, ProgressBar
 from scanner.errors import InventoryError, UsageError
 from scanner.model import Inventory
 from scanner.report import FORMATS
+from scanner.report.compact import COMPACT, DETAILS
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult, ScanOptions
@@ -114,6 +115,26 @@ def format_option(sub: Parser, *, report: bool = True) -> None:
         help="table (default), json, or for other tools: "
         + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()),
     )
+    sub.add_argument(
+        "--detail",
+        choices=DETAILS,
+        help="json and jsonl: 'compact' (default) writes each distinct chain and fix once and the "
+        "findings name them by id; 'full' embeds them in every finding",
+    )
+
+
+# The formats whose shape --detail chooses (scanner.report.compact); the others are unchanged.
+DETAILED_FORMATS = ("json", "jsonl")
+
+
+def detail_of(args: argparse.Namespace) -> str:
+    """``--detail``, checked against ``--format`` before any work (compact unless given)."""
+    detail: str | None = getattr(args, "detail", None)
+    if detail is None:
+        return COMPACT
+    if args.format not in DETAILED_FORMATS:
+        raise UsageError(f"--detail applies to --format json and jsonl only, not {args.format}")
+    return detail
 
 
 def scan_options(sub: Parser) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import textwrap
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -27,6 +27,7 @@ from scanner.cli.output import (
 from scanner.cli.selection import Selection
 from scanner.model import CollectionError, Finding, Inventory, Status
 from scanner.report import FORMATS, summaries
+from scanner.report.compact import COMPACT, FULL, Tables
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult
@@ -190,8 +191,13 @@ def report(
     facts: ScanFacts | None = None,
     fmt: str = "table",
     selection: Selection | None = None,
+    detail: str = COMPACT,
 ) -> int:
     """Print the findings (table, JSON or a format of :mod:`scanner.report`); the exit code.
+
+    ``detail`` (``--detail``) is the shape of json and jsonl: ``compact`` writes each distinct
+    chain and fix once and the findings name them, ``full`` embeds them in every finding (see
+    :mod:`scanner.report.compact`).
 
     ``selection`` narrows the findings (the summary and the exit code follow it) and says which
     statuses are listed (see :mod:`scanner.cli.selection`).
@@ -213,11 +219,13 @@ def report(
                     if finding.status in wanted:
                         yield finding
 
-        export(out, fmt, streamed(), profile, inventory)
+        export(out, fmt, streamed(), profile, inventory, detail=detail)
         incomplete = bool(listing_gaps(inventory))
         return EXIT_FINDINGS if tally[Status.FAIL] + tally[Status.ERROR] or incomplete else EXIT_OK
     if fmt == "json":
-        return _stream_json(out, findings, profile, chosen, facts, inventory=inventory)
+        return _stream_json(
+            out, findings, profile, chosen, facts, inventory=inventory, detail=detail
+        )
     selected = chosen.select(findings)
     shown = chosen.show(selected, fmt)
     totals = summary(selected, profile)
@@ -253,12 +261,15 @@ def _stream_json(
     facts: ScanFacts | None,
     *,
     inventory: Inventory,
+    detail: str = COMPACT,
 ) -> int:
-    """``{"findings": [...], "summary": {...}}`` written a finding at a time, as they are decided;
-    the summary, which counts them all, comes last. The same document ``json.dumps(..., indent=2)``
-    would write."""
+    """``{"findings": [...], "chains": {...}, "fixes": {...}, "summary": {...}}`` written a
+    finding at a time, as they are decided; the tables of distinct chains and fixes the findings
+    name, and the summary, which counts them all, come last (``--detail full``: no tables, each
+    finding carries its own). The same document ``json.dumps(..., indent=2)`` would write."""
     wanted = chosen.shown_in("json")
     briefs: list[_Brief] = []
+    tables = Tables() if detail != FULL else None
     write = out.stream.write
     write('{\n  "findings": [')
     written = 0
@@ -267,17 +278,36 @@ def _stream_json(
             continue
         briefs.append(_Brief(finding.account_id, finding.rule, finding.status, finding.suppressed))
         if finding.status in wanted:
-            text = json.dumps(finding.to_json(), indent=2, ensure_ascii=False)
+            data = finding.to_json() if tables is None else tables.compact(finding).finding
+            text = json.dumps(data, indent=2, ensure_ascii=False)
             write(("," if written else "") + "\n" + textwrap.indent(text, "    "))
             written += 1
+    write("\n  ]" if written else "]")
+    if tables is not None:
+        write(',\n  "chains": ')
+        _write_object(write, tables.chains.items())
+        write(',\n  "fixes": ')
+        _write_object(write, tables.fixes.items())
     totals = summary(briefs, profile)
     if facts is not None:
         totals.update(scan_summary(briefs, facts))
     totals.update(listing_summary(inventory))
     text = json.dumps(totals, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-    write(("\n  ]" if written else "]") + f',\n  "summary": {text}\n}}\n')
+    write(f',\n  "summary": {text}\n}}\n')
     failed = any(b.status is not Status.PASS and not b.suppressed for b in briefs)
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
+
+
+def _write_object(write: Callable[[str], object], items: Iterable[tuple[str, Any]]) -> None:
+    """A JSON object one level down the document, an entry at a time, laid out as
+    ``json.dumps(..., indent=2)`` lays it out (a table of chains may be megabytes)."""
+    write("{")
+    separator = "\n"
+    for key, value in items:
+        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        write(f"{separator}    {json.dumps(key, ensure_ascii=False)}: {text}")
+        separator = ",\n"
+    write("}" if separator == "\n" else "\n  }")
 
 
 def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> None:

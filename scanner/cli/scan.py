@@ -11,6 +11,7 @@ from scanner.catalog import load_catalog
 from scanner.cli import validate, written
 from scanner.cli.options import (
     collect,
+    detail_of,
     format_option,
     read_inventory,
     rules_profile_option,
@@ -39,6 +40,7 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)
     selection = Selection.from_args(args, catalog, profile)
+    detail = detail_of(args)
     validate.check_writable("--output", args.output)
     inventory = read_inventory(Path(args.inventory))
     # Evaluated as the report writes them.
@@ -50,7 +52,9 @@ def _evaluate(args: argparse.Namespace, out: Out) -> int:
     code = with_output(
         args,
         out,
-        lambda o: report(o, findings, profile, inventory, fmt=args.format, selection=selection),
+        lambda o: report(
+            o, findings, profile, inventory, fmt=args.format, selection=selection, detail=detail
+        ),
         findings.describe,
     )
     # A saved inventory may hold some of the organization's accounts only: rules are checked.
@@ -62,6 +66,7 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
     catalog = load_catalog()
     profile = catalog.profile(args.rules_profile)  # a bad profile fails before any call
     selection = Selection.from_args(args, catalog, profile)
+    detail = detail_of(args)
     if args.accounts_from:
         args.organization = True
     options = scan_options_from(args)
@@ -125,6 +130,7 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
             facts=facts,
             fmt=args.format,
             selection=selection,
+            detail=detail,
         ),
         tally.describe,
     )

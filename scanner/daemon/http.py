@@ -20,6 +20,10 @@
   token is configured (a file or an environment variable) ``/api/`` requires ``Authorization:
   Bearer <token>``, compared in constant time and read at each request so a rotated secret file
   takes effect at once.
+  A page names each finding's chain and fix by id and lists the ones it names once, in
+  ``chains`` (id: links) and ``fixes`` (id: the fix in every format); ``detail=full`` embeds them
+  in each finding instead (:mod:`scanner.report.compact`; its ``expand`` turns a compact page into
+  the full one). The ``next`` link keeps the filters and the detail.
 
 Probes must answer within 100 ms whatever the daemon does: ``scanner serve`` puts this
 application behind a front process (:mod:`.front`) that answers /healthz and /readyz itself,
@@ -53,6 +57,7 @@ from scanner.daemon.scheduler import Service
 from scanner.errors import InputError
 from scanner.evaluate.vocabulary import parse_severities, parse_statuses, split_names
 from scanner.model import Finding
+from scanner.report.compact import COMPACT, DETAILS, FULL
 
 T = TypeVar("T")
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
@@ -62,7 +67,7 @@ TOKEN: web.AppKey[Callable[[], str | None]] = web.AppKey("token")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _FILTERS = ("account", "rule", "status", "severity", "ou")
-_PAGING = ("limit", "cursor")
+_PAGING = ("limit", "cursor", "detail")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Query:
     filters: Mapping[str, frozenset[str]]
     limit: int = DEFAULT_LIMIT
     after: tuple[str, str] | None = None  # the (account_id, rule) the previous page ended at
+    detail: str = COMPACT  # full: each finding with its chain and fix inline
 
     def matches(self, finding: Finding, accounts: Mapping[str, AccountView]) -> bool:
         f = self.filters
@@ -141,11 +147,18 @@ def parse_query(
             raise _bad(f"limit: a whole number from 1 to {MAX_LIMIT}, not {text!r}")
         limit = int(text)
     after = _decode_cursor(params["cursor"]) if "cursor" in params else None
-    return Query(filters, limit, after)
+    detail = params.get("detail", COMPACT)
+    if detail not in DETAILS:
+        raise _bad(f"detail: {' or '.join(DETAILS)}, not {detail!r}")
+    return Query(filters, limit, after, detail)
 
 
 def findings_page(service: Service, query: Query, path: str) -> bytes:
-    """One page of the findings API as JSON bytes (worker-thread work: it scans every finding)."""
+    """One page of the findings API as JSON bytes (worker-thread work: it scans every finding).
+
+    Compact (the default): the findings name their chain and fix by id, and the page's
+    ``chains`` and ``fixes`` hold the ones its findings name, each once; ``detail=full``: each
+    finding carries its own (see :mod:`scanner.report.compact`)."""
     picture = service.metrics.state.picture  # one consistent scan, whatever happens meanwhile
     selected = [
         (key, f)
@@ -159,6 +172,8 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
             (k, v) for k in _FILTERS for v in sorted(query.filters.get(k, ()))
         ]
         params += [("limit", str(query.limit)), ("cursor", encode_cursor(page[-1][0]))]
+        if query.detail != COMPACT:
+            params.append(("detail", query.detail))
         following = f"{path}?{urlencode(params)}"
     head = {
         "shard": {"ordinal": service.shard.ordinal, "total": service.shard.total},
@@ -167,18 +182,19 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
         "remaining": len(selected) - len(page),
         "next": following,
     }
-    # One small dumps per finding (the C encoder holds the GIL for a whole call, and one call
-    # for a page of megabytes would stall the event loop's thread for as long), each done once
-    # per scan: the picture keeps what it encoded.
+    # Each text is encoded once per scan: the picture keeps what it encoded.
     encoded = picture.encoded
-    texts = []
-    for key, finding in page:
-        text = encoded.get(key)
-        if text is None:
-            text = encoded[key] = json.dumps(finding.to_json(), separators=(",", ":"))
-        texts.append(text)
-    items = ",".join(texts)
-    return (json.dumps(head, separators=(",", ":"))[:-1] + f',"findings":[{items}]}}').encode()
+    start = json.dumps(head, separators=(",", ":"))[:-1]
+    if query.detail == FULL:
+        items = ",".join(encoded.full_text(key, finding) for key, finding in page)
+        return (start + f',"findings":[{items}]}}').encode()
+    texts = [encoded.compact_text(key, finding) for key, finding in page]
+    chains = dict.fromkeys(t.chain for t in texts if t.chain is not None)
+    fixes = dict.fromkeys(t.fix for t in texts if t.fix is not None)
+    items = ",".join(t.text for t in texts)
+    table = ",".join(f'"{ident}":{encoded.chains[ident]}' for ident in chains)
+    fixed = ",".join(f'"{ident}":{encoded.fixes[ident]}' for ident in fixes)
+    return (start + f',"findings":[{items}],"chains":{{{table}}},"fixes":{{{fixed}}}}}').encode()
 
 
 @web.middleware

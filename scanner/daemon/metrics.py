@@ -49,6 +49,7 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder, generate_latest
 
 from scanner.aws import CallStats
+from scanner.daemon.encoded import Encoded
 from scanner.daemon.reasons import REASON_CODES, reason_code
 from scanner.daemon.sharding import Shard
 from scanner.model import ACCOUNT_ACTIVE, Account, CollectionError, Finding, Status
@@ -157,9 +158,10 @@ class Picture:
     rules: tuple[tuple[str, str], ...] = ()  # (rule, severity)
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    # The findings API's JSON of each finding, filled as pages ask for them (by the HTTP render
-    # thread only): a page is then a join, not a serialisation; dropped with the picture.
-    encoded: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    # The findings API's JSON texts (scanner.daemon.encoded), filled as pages ask for them (by
+    # the HTTP render thread only): a page is then a join, not a serialisation; dropped with the
+    # picture.
+    encoded: Encoded = field(default_factory=Encoded, compare=False, repr=False)
 
     @classmethod
     def of(

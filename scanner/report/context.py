@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from scanner.catalog import Catalog, Profile, identifier_label
 from scanner.model import Account, Finding, Inventory, Link, LinkResult, LinkStatus, Status
+from scanner.report.compact import COMPACT
 
 # CloudFormation's resource type of the resource each link is judged on: the vocabulary OCSF's
 # ``resources[].type`` and the CSV use. ASFF has its own names (:mod:`scanner.report.asff`).
@@ -66,6 +67,8 @@ class ReportContext:
     version: str = ""  # the scanner's version, for the formats that name the producing tool
     rationale: Mapping[str, str] = field(default_factory=dict)  # rule id -> why it matters
     region: str = "us-east-1"  # where the findings are imported (ASFF's ProductArn)
+    # ``compact``: JSONL writes each chain and fix once (scanner.report.compact); ``full``: inline.
+    detail: str = COMPACT
 
     @classmethod
     def of(
@@ -77,6 +80,7 @@ class ReportContext:
         *,
         version: str = "",
         region: str = "us-east-1",
+        detail: str = COMPACT,
     ) -> ReportContext:
         if scanned_at.tzinfo is None:
             raise ValueError("scanned_at must be timezone-aware")
@@ -87,6 +91,7 @@ class ReportContext:
             standards=standard_titles(catalog),
             version=version,
             region=region,
+            detail=detail,
             rationale={rule.id: rule.rationale for rule in catalog.rules_in(profile)},
         )
 

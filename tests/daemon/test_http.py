@@ -17,7 +17,8 @@ from scanner.daemon.http import Server, make_app, start
 from scanner.daemon.metrics import AccountView, Metrics
 from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
-from scanner.model import Finding, Status
+from scanner.model import Finding, Link, LinkResult, LinkStatus, Status
+from scanner.report.compact import expand
 
 A, B = "111111111111", "222222222222"
 
@@ -353,8 +354,10 @@ def test_a_findings_json_is_encoded_once_per_scan_and_never_served_stale() -> No
         try:
             _, first, _ = await r.get("/api/v1/findings?limit=2")
             picture = r.service.metrics.state.picture
-            assert set(picture.encoded) == {(A, "nacl-changes"), (A, "vpc-changes")}
+            assert set(picture.encoded.compact) == {(A, "nacl-changes"), (A, "vpc-changes")}
             assert (await r.get("/api/v1/findings?limit=2"))[1] == first
+            await r.get("/api/v1/findings?limit=1&detail=full")
+            assert set(picture.encoded.full) == {(A, "nacl-changes")}
             # A new picture (the next scan) starts afresh: the changed finding is served as is.
             r.service.metrics.restore([finding(A, "nacl-changes", Status.FAIL)])
             _, body, _ = await r.get("/api/v1/findings")
@@ -379,6 +382,64 @@ def test_a_finding_in_the_api_carries_the_pattern_it_judged() -> None:
             _, body, _ = await r.get(f"/api/v1/findings?account={A}&rule=vpc-changes")
             (served,) = json.loads(body)["findings"]
             assert served["patterns"] == [pattern]
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def shared_chain(account: str, rule: str, trail: str) -> Finding:
+    """A FAIL on the organization trail's chain (or a member's own): the chain and the fix are the
+    trail's, whichever account the finding is about."""
+    chain = (
+        LinkResult(Link.TRAIL, LinkStatus.OK, f"arn:aws:cloudtrail:us-east-1:{A}:trail/{trail}"),
+        LinkResult(
+            Link.LOGGING, LinkStatus.BROKEN, f"arn:aws:cloudtrail:us-east-1:{A}:trail/{trail}"
+        ),
+    )
+    return dataclasses.replace(
+        finding(account, rule, Status.FAIL),
+        broken_link=Link.LOGGING,
+        chain=chain,
+        remediation={"cli": f"aws cloudtrail start-logging --name {trail}"},
+    )
+
+
+def test_a_page_lists_the_chains_and_fixes_its_findings_name_once() -> None:
+    members = [f"{n:012d}" for n in range(300000000001, 300000000006)]
+    findings = [shared_chain(m, "vpc-changes", "org-trail") for m in members]
+    findings.append(shared_chain(members[0], "nacl-changes", "own-trail"))
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            r.service.metrics.restore(findings)
+            pages, url = [], "/api/v1/findings?limit=4"
+            while url:
+                status, body, _ = await r.get(url)
+                assert status == 200
+                pages.append(json.loads(body))
+                url = pages[-1]["next"]
+            assert [len(p["findings"]) for p in pages] == [4, 2]  # the cursor pages as before
+            for page in pages:
+                named = {f["chain"] for f in page["findings"]}
+                assert set(page["chains"]) == named  # every id it names, nothing more
+                assert {f["remediation"] for f in page["findings"]} == set(page["fixes"])
+                assert all(isinstance(f["chain"], str) for f in page["findings"])
+            first, second = pages
+            # Page 1: the member's own trail's chain, then three findings on the organization
+            # trail's, written once; page 2 stands alone: it lists the organization trail's again.
+            assert (len(first["chains"]), len(first["fixes"])) == (2, 2)
+            assert (len(second["chains"]), len(second["fixes"])) == (1, 1)
+            assert set(second["chains"]) < set(first["chains"])
+            # detail=full: the inline shape, page by page, and the next link keeps it.
+            _, body, _ = await r.get("/api/v1/findings?limit=4&detail=full")
+            full = json.loads(body)
+            assert full["next"] == first["next"] + "&detail=full"
+            assert expand(first) == {**full, "next": first["next"]}
+            assert "chains" not in full
+            assert full["findings"][1] == findings[0].to_json()
+            assert (await r.get("/api/v1/findings?detail=inline"))[0] == 400
         finally:
             await r.server.close()
 

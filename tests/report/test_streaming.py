@@ -1,8 +1,9 @@
 """The streaming formats write each finding before the next one is computed, end to end.
 
 ``scan`` and ``evaluate`` hand the report :func:`scanner.evaluate.each_finding`, a generator; a
-streaming writer (csv, jsonl, ocsf, asff, and the JSON report, whose summary comes last) turns each
-finding into text at once, so memory holds one finding, not the organization's. The formats that
+streaming writer (csv, jsonl, ocsf, asff, and the JSON report, whose tables of chains and fixes and
+summary come last) turns each finding into text at once, so memory holds one finding and the
+distinct chains and fixes, not the organization's findings. The formats that
 need every finding first (junit, html, the table) collect them and still say the same.
 """
 
@@ -22,6 +23,7 @@ from scanner.cli.report import report
 from scanner.evaluate import each_finding, evaluate
 from scanner.model import Finding, Status
 from scanner.report import FORMATS
+from scanner.report.compact import COMPACT, FULL, expand
 
 STREAMING = sorted(name for name, f in FORMATS.items() if f.streams)
 
@@ -67,24 +69,29 @@ def test_the_other_formats_take_a_generator_too(demo_report: Demo, name: str) ->
     assert str(failing) in stream.getvalue()
 
 
-def test_the_streamed_json_is_the_document_json_dumps_would_write(demo_report: Demo) -> None:
+@pytest.mark.parametrize("detail", [COMPACT, FULL])
+def test_the_streamed_json_is_the_document_json_dumps_would_write(
+    demo_report: Demo, detail: str
+) -> None:
     stream = io.StringIO()
     profile = load_catalog().profile()
-    report(
-        Out(stream), each_finding(demo_report.inventory), profile, demo_report.inventory, fmt="json"
-    )
+    inventory = demo_report.inventory
+    report(Out(stream), each_finding(inventory), profile, inventory, fmt="json", detail=detail)
     text = stream.getvalue()
     document = json.loads(text)
     assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    assert document["findings"] == [f.to_json() for f in demo_report.findings]
+    assert expand(document)["findings"] == [f.to_json() for f in demo_report.findings]
     failing = sum(f.status is Status.FAIL for f in demo_report.findings)
     assert document["summary"]["FAIL"] == failing
     assert document["summary"]["findings"] == len(demo_report.findings)
 
 
-def test_an_empty_streamed_json_is_still_json(demo_report: Demo) -> None:
+@pytest.mark.parametrize("detail", [COMPACT, FULL])
+def test_an_empty_streamed_json_is_still_json(demo_report: Demo, detail: str) -> None:
     stream = io.StringIO()
-    report(Out(stream), iter(()), load_catalog().profile(), demo_report.inventory, fmt="json")
+    profile = load_catalog().profile()
+    report(Out(stream), iter(()), profile, demo_report.inventory, fmt="json", detail=detail)
     text = stream.getvalue()
     assert json.loads(text)["findings"] == []
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+    assert ("chains" in json.loads(text)) is (detail == COMPACT)
