@@ -128,19 +128,42 @@ def _key_link(
     if key.policy is None:
         detail = f"cannot read the key policy of {key.arn} ({name}): {why('key', key.arn)}"
         return Link.TOPIC_KEY, UNKNOWN, detail, resource
-    decision = cloudwatch_may_use_key(
-        key.policy,
-        key_arn=key.arn,
-        alarm_arn=publisher.arn,
-        alarm_account=arn_account(publisher.arn),
-        organization_id=organization_id,
-    )
+    decision = _key_decision(key.arn, key.policy, publisher, organization_id)
     what = f"the key policy of {key.arn} ({name})"
     if decision.outcome is Outcome.ALLOWED:
         detail = f"{what} lets CloudWatch use the key: {decision.reason}"
         return Link.TOPIC_KEY, OK, detail, resource
     status, detail = _refused(decision, what, "let CloudWatch use the key")
     return Link.TOPIC_KEY, status, detail, resource
+
+
+def _key_decision(
+    key_arn: str, policy: str, publisher: Alarm | CompositeAlarm, organization_id: str | None
+) -> Decision:
+    """May CloudWatch, notifying for ``publisher``, use the key under its key policy?"""
+    return cloudwatch_may_use_key(
+        policy,
+        key_arn=key_arn,
+        alarm_arn=publisher.arn,
+        alarm_account=arn_account(publisher.arn),
+        organization_id=organization_id,
+    )
+
+
+def _publish_decision(
+    topic_arn: str,
+    policy: str | None,
+    publisher: Alarm | CompositeAlarm,
+    organization_id: str | None,
+) -> Decision:
+    """May ``publisher`` publish to the topic under its access policy (none: nothing allows)?"""
+    return alarm_may_publish(
+        policy or '{"Version": "2012-10-17", "Statement": []}',
+        topic_arn=topic_arn,
+        alarm_arn=publisher.arn,
+        alarm_account=arn_account(publisher.arn),
+        organization_id=organization_id,
+    )
 
 
 def _arn_of(key: KmsKey) -> str:
@@ -155,13 +178,7 @@ def _policy_link(
 ) -> Judged:
     name = f"topic {topic.arn}"
     alarm_account = arn_account(publisher.arn)
-    decision = alarm_may_publish(
-        access.policy or '{"Version": "2012-10-17", "Statement": []}',
-        topic_arn=topic.arn,
-        alarm_arn=publisher.arn,
-        alarm_account=alarm_account,
-        organization_id=organization_id,
-    )
+    decision = _publish_decision(topic.arn, access.policy, publisher, organization_id)
     what = f"the access policy of {name}" if access.policy else f"{name} has no access policy: it"
     if decision.outcome is Outcome.ALLOWED:
         detail = f'{what} lets alarm "{publisher.name}" publish: {decision.reason}'
@@ -334,21 +351,9 @@ def remedy_facts(
             }
         decision: Decision | None = None
         if broken is Link.TOPIC_POLICY:
-            decision = alarm_may_publish(
-                access.policy or "{}",
-                topic_arn=topic.arn,
-                alarm_arn=publisher.arn,
-                alarm_account=arn_account(publisher.arn),
-                organization_id=organization_id,
-            )
+            decision = _publish_decision(topic.arn, access.policy, publisher, organization_id)
         elif broken is Link.TOPIC_KEY and key is not None and key.arn and key.policy:
-            decision = cloudwatch_may_use_key(
-                key.policy,
-                key_arn=key.arn,
-                alarm_arn=publisher.arn,
-                alarm_account=arn_account(publisher.arn),
-                organization_id=organization_id,
-            )
+            decision = _key_decision(key.arn, key.policy, publisher, organization_id)
         if decision is not None and decision.outcome is Outcome.DENIED and decision.statement:
             facts["denying_statement"] = decision.statement
     if broken is Link.DELIVERY:

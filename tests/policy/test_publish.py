@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 
 from scanner.policy import Outcome, alarm_may_publish, cloudwatch_may_use_key
+from scanner.testing.builders import default_topic_policy
 
 OWNER = "111111111111"
 OTHER = "222222222222"
@@ -21,31 +22,7 @@ def alarm(account: str) -> str:
 
 # The access policy SNS gives a new topic (Amazon SNS Developer Guide, "Example cases for Amazon
 # SNS access control"), as GetTopicAttributes returns it: JSON text.
-DEFAULT_TOPIC_POLICY = json.dumps(
-    {
-        "Version": "2008-10-17",
-        "Id": "__default_policy_ID",
-        "Statement": [
-            {
-                "Sid": "__default_statement_ID",
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": [
-                    "SNS:GetTopicAttributes",
-                    "SNS:SetTopicAttributes",
-                    "SNS:AddPermission",
-                    "SNS:RemovePermission",
-                    "SNS:DeleteTopic",
-                    "SNS:Subscribe",
-                    "SNS:ListSubscriptionsByTopic",
-                    "SNS:Publish",
-                ],
-                "Resource": TOPIC,
-                "Condition": {"StringEquals": {"AWS:SourceOwner": OWNER}},
-            }
-        ],
-    }
-)
+DEFAULT_TOPIC_POLICY = default_topic_policy(TOPIC)
 
 
 def topic_policy(*extra: Mapping[str, object]) -> str:
