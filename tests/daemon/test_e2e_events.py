@@ -110,7 +110,7 @@ def cloudtrail_event(
             "version": "0",
             "id": str(uuid.uuid4()),
             "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws." + source.split(".")[0],
+            "source": "aws." + source.split(".", maxsplit=1)[0],
             "account": account,
             "time": now,
             "region": REGION,
