@@ -598,7 +598,8 @@ def _notified_owners(account: Account) -> set[str]:
     return {
         arn_account(arn)
         for region in account.regions.values()
-        for alarm in (*(region.alarms or ()), *(region.composite_alarms or ()))
+        for alarms in (region.alarms or (), region.composite_alarms or ())
+        for alarm in alarms
         for arn in (*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)
         if arn.startswith("arn:") and ":sns:" in arn and arn_account(arn) != account.id
     } - {""}
