@@ -444,6 +444,7 @@ class EventConsumer:
             events=len(messages),
             accounts=sorted(batch)[:20],
             read=len(work),
+            reads=dict(Counter(r.kind for _, reads in work.values() for r in reads)),
             judged=len(outcome.judged),
             transitions=len(outcome.transitions),
         )

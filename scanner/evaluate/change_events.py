@@ -31,7 +31,7 @@ _ORGANIZATIONS = "organizations.amazonaws.com"
 _EVENTS = "events.amazonaws.com"
 
 _TRAIL_SHAPE = frozenset({Link.TRAIL, Link.LOGGING, Link.SELECTORS, Link.LOG_GROUP})
-_ALARM = frozenset({Link.ALARM, Link.ALARM_CONDITION, Link.ACTIONS, Link.TOPIC})
+_ALARM = frozenset({Link.ALARM, Link.ALARM_CONDITION, Link.ACTIONS})
 _TOPIC = frozenset({Link.TOPIC, Link.SUBSCRIBER, Link.TOPIC_POLICY, Link.DELIVERY})
 
 EVENT_LINKS: Mapping[tuple[str, str], frozenset[Link]] = {
