@@ -37,10 +37,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -220,6 +219,7 @@ class EventConsumer:
         self.pending: dict[str, _Pending] = {}
         self.backoff = 0.0
         self._depth_at = 0.0
+        self._arrived = asyncio.Event()  # the receiver added pending accounts
 
     @property
     def stats(self) -> EventStats:
@@ -228,27 +228,42 @@ class EventConsumer:
     # ---------------------------------------------------------------------------- the loop
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop``; starts once the first scan gave an inventory to merge into."""
+        """Consume until ``stop``; starts once the first scan gave an inventory to merge into.
+
+        Two loops: one receives (always long-polling, so the queue never waits for a commit),
+        one re-judges the accounts whose debounce ran out (a commit costs the same for one
+        account as for a hundred, so a backlog makes larger, not more, commits)."""
         if not await _until(stop, self.service.scanned.wait()):
             return
         self.service.events_active = True
         log.info("events_consuming", queue=self.url, shared=self.shared)
+        receiving = asyncio.create_task(self._loop(stop, self.receive))
+        try:
+            await self._loop(stop, self.flush_when_due)
+        finally:
+            receiving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await receiving
+            if self.pending:  # not deleted: they come back after the visibility timeout
+                log.info("events_left_pending", accounts=len(self.pending))
+
+    @staticmethod
+    async def _loop(stop: asyncio.Event, step: Callable[[asyncio.Event], Awaitable[None]]) -> None:
         while not stop.is_set():
             try:
-                await self.step(stop)
+                await step(stop)
             except Exception:  # a bug must not end the event path: log it, go on
-                log.exception("event_step_failed")
+                log.exception("event_step_failed", step=step.__name__)
                 await _until(stop, asyncio.sleep(BACKOFF[0]))
 
-    async def step(self, stop: asyncio.Event) -> None:
-        """One receive (waiting at most until the oldest pending account is due), then the
-        accounts whose debounce ran out."""
+    async def receive(self, stop: asyncio.Event) -> None:
+        """One long poll (after the backoff, if the last one failed), its messages sorted."""
         if self.backoff:
             await _until(stop, asyncio.sleep(self.backoff))
         try:
             received = await _until(
                 stop,
-                self.session.receive(self.url, self.config.batch_size, self._wait_seconds()),
+                self.session.receive(self.url, self.config.batch_size, self.config.wait_seconds),
             )
         except (CallFailed, ScanError) as failed:
             self.stats.receive_errors += 1
@@ -256,19 +271,25 @@ class EventConsumer:
             log.warning(
                 "event_queue_unreadable", queue=self.url, error=str(failed), retry_in=self.backoff
             )
-            received = None
-        else:
-            self.backoff = 0.0
+            return
+        self.backoff = 0.0
         if received:
             await self.take(received)
-        await self.flush()
+            self._arrived.set()
         await self._depth()
 
-    def _wait_seconds(self) -> int:
+    async def flush_when_due(self, stop: asyncio.Event) -> None:
+        """Wait for the first pending account's debounce to run out, then flush."""
         if not self.pending:
-            return self.config.wait_seconds
+            self._arrived.clear()
+            await _until(stop, self._arrived.wait())
+            return
         due = min(p.first for p in self.pending.values()) + self.config.debounce
-        return max(0, min(self.config.wait_seconds, math.ceil(due - self.clock())))
+        delay = due - self.clock()
+        if delay > 0:
+            await _until(stop, asyncio.sleep(delay))
+        if not stop.is_set():
+            await self.flush()
 
     async def _depth(self) -> None:
         now = self.clock()

@@ -200,6 +200,61 @@ class Picture:
             Counter((f.rule, f.severity, f.status.value) for f in by_pair.values() if f.suppressed),
         )
 
+    def merged(
+        self,
+        findings: Iterable[Finding],
+        accounts: Iterable[AccountView],
+        account_success: Mapping[str, float],
+    ) -> Picture:
+        """This picture with the given accounts' findings and views replaced (the event path
+        re-judges a few accounts of many): the same result as :meth:`of` over everything, at
+        the cost of the accounts replaced, except for the plain copies of the mappings."""
+        views = {a.id: a for a in accounts}
+        fresh = {(f.account_id, f.rule): f for f in findings}
+        judged = set(views) | {a for a, _ in fresh}
+        gone = [k for k in self.findings if k[0] in judged and k not in fresh]
+        if gone or any(k not in self.findings for k in fresh):  # a rule came or went: rebuild
+            kept = [f for k, f in self.findings.items() if k[0] not in judged]
+            return Picture.of(
+                [*kept, *fresh.values()], {**self.accounts, **views}.values(), account_success
+            )
+        by_pair = dict(self.findings)
+        counts, suppressed = Counter(self.counts), Counter(self.suppressed)
+        controls = dict(self.controls)
+        for key, finding in fresh.items():
+            old = by_pair[key]
+            counts[(old.rule, old.severity, old.status.value)] -= 1
+            counts[(finding.rule, finding.severity, finding.status.value)] += 1
+            if old.suppressed:
+                suppressed[(old.rule, old.severity, old.status.value)] -= 1
+            if finding.suppressed:
+                suppressed[(finding.rule, finding.severity, finding.status.value)] += 1
+            by_pair[key] = finding
+        for account_id in {a for a, _ in fresh}:
+            controls[account_id] = Counter()
+        for (account_id, _), finding in fresh.items():
+            controls[account_id][finding.status.value] += 1
+        failures = [f for f in self.failures if f[0] not in judged]
+        for (account_id, rule), finding in sorted(fresh.items()):
+            if finding.status is not Status.PASS:
+                link = finding.broken_link.value if finding.broken_link else ""
+                code = reason_code(finding)
+                failures.append((account_id, rule, finding.status.value, link, code))
+        failures.sort()
+        all_accounts = {**self.accounts, **views}
+        if any(a not in self.accounts for a in views):
+            all_accounts = dict(sorted(all_accounts.items()))
+        return Picture(
+            by_pair,
+            all_accounts,
+            dict(sorted(account_success.items())),
+            tuple(failures),
+            controls,
+            tuple(sorted({(f.rule, f.severity) for f in by_pair.values()})),
+            +counts,
+            +suppressed,
+        )
+
 
 @dataclass
 class EventStats:
@@ -820,14 +875,9 @@ class Metrics:
         """Swap in the picture with some accounts' findings and views replaced: the event
         path's commit (``part.accounts`` are the accounts re-judged; the scan families stay)."""
         state = self.state
-        old = state.picture
-        judged = {v.id for v in part.accounts}
-        findings = [f for (a, _), f in old.findings.items() if a not in judged]
-        findings.extend(part.findings)
-        accounts = {**old.accounts, **{v.id: v for v in part.accounts}}
-        success = dict(old.account_success)
+        success = dict(state.picture.account_success)
         success.update((v.id, part.finished) for v in part.accounts if v.state in DECIDED)
-        state.picture = Picture.of(findings, accounts.values(), success)
+        state.picture = state.picture.merged(part.findings, part.accounts, success)
 
     def account_success_after(self, scan: ScanResult) -> dict[str, float]:
         """Per account of a successful scan, its last success: this scan's end if its findings
