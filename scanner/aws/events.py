@@ -310,6 +310,8 @@ class EventSession:
     async def _foreign_topics(self, arns: set[str], inventory: Inventory) -> dict[str, Account]:
         """Topics of other accounts the inventory does not hold yet, read with their owner's
         identity into the owner's account (only owners the inventory holds: members)."""
+        if not arns:
+            return {}
         known = {
             arn
             for account in inventory.accounts

@@ -321,8 +321,7 @@ class EventConsumer:
         links = links_for(event.source, event.name)
         if links is None:
             return "ignored:unknown_event", none
-        inventory = self.service.inventory
-        held = inventory.account(event.account_id) if inventory is not None else None
+        held = self.service.account(event.account_id)
         if held is None:
             listed = self._listed()
             if event.account_id in listed:
@@ -426,7 +425,7 @@ class EventConsumer:
                 return
             work: dict[str, tuple[Account, set[Read]]] = {}
             for account_id, pending in batch.items():
-                account = inventory.account(account_id)
+                account = service.account(account_id)
                 if account is None:  # the last scan dropped it (it left the organization)
                     continue
                 reads = {

@@ -213,6 +213,7 @@ class Service:
         self.events_active = False
         self.announced: set[str] = set()
         self._scan_soon = asyncio.Event()
+        self._index: tuple[Inventory | None, dict[str, Account]] = (None, {})
 
     # ---------------------------------------------------------------------------- state
 
@@ -336,6 +337,15 @@ class Service:
             self.accounts.listed_at = None
         log.info("scan_requested", reason=reason, relist=relist)
         self._scan_soon.set()
+
+    def account(self, account_id: str) -> Account | None:
+        """The last inventory's account (an index, rebuilt when the inventory is replaced)."""
+        inventory = self.inventory
+        if inventory is None:
+            return None
+        if self._index[0] is not inventory:
+            self._index = (inventory, {a.id: a for a in inventory.accounts})
+        return self._index[1].get(account_id)
 
     def dependents(self, changed: frozenset[str]) -> frozenset[str]:
         """The covered accounts whose findings the changed accounts' resources can move: the
