@@ -89,22 +89,24 @@ PAIRS: tuple[tuple[dict[str, Any], dict[str, Any]], ...] = (
 
 
 def plan(accounts: int, events: int) -> list[dict[str, Any]]:
-    """``events`` changes: rounds of breaks on up to 100 chain-owning members, then their
-    repairs; the last round's breaks stay (about a tenth of the events)."""
+    """``events`` changes: rounds of breaks on up to 100 chain-owning members, each round
+    followed by its repairs; then a tenth of the events as breaks left standing."""
     owners = [f"1{n:011d}" for n in range(10, accounts, 10)]
-    group = max(1, min(len(owners), 100, events // 10))
+    standing = max(1, min(len(owners), events // 10))
     changes: list[dict[str, Any]] = []
     start, kind = 0, 0
-    while len(changes) < events:
+    while len(changes) < events - standing - 1:
+        group = max(1, min(len(owners), 100, (events - standing - len(changes)) // 2))
         members = [owners[(start + i) % len(owners)] for i in range(group)]
         breaking, repairing = PAIRS[kind % len(PAIRS)]
-        last = len(changes) + 2 * group > events
-        for account in members:
-            changes.append(_change(breaking, account))
-        if not last:
-            for account in members:
-                changes.append(_change(repairing, account))
+        changes.extend(_change(breaking, account) for account in members)
+        changes.extend(_change(repairing, account) for account in members)
         start, kind = start + group, kind + 1
+    breaking = PAIRS[kind % len(PAIRS)][0]
+    while len(changes) < events:
+        account = owners[start % len(owners)]
+        changes.append(_change(breaking, account))
+        start += 1
     return changes[:events]
 
 
