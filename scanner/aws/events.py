@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import structlog
 
 from scanner.aws.account import AccountCollector, AccountData, RegionData, collect_topics
-from scanner.aws.clients import ClientOptions, ClientPool, Identity
+from scanner.aws.clients import Client, ClientOptions, ClientPool, Identity
 from scanner.aws.credentials import Credentials
 from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits, RetryPolicy
 from scanner.aws.regions import RegionScope, listing_region
@@ -200,23 +200,18 @@ class EventSession:
         """Delete the messages (one DeleteMessage each, concurrently: the IAM action is the
         same as the batch's, and a failure stays one message's); the ids not deleted."""
         client = await self.pool.client(await self._me(), queue_region(url, self.home), "sqs")
-
-        async def one(message: QueueMessage) -> str | None:
-            try:
-                await self.caller.call(
-                    client,
-                    "DeleteMessage",
-                    resource=url,
-                    QueueUrl=url,
-                    ReceiptHandle=message.receipt,
-                )
-            except CallFailed as failed:
-                log.warning("event_delete_failed", message_id=message.id, error=str(failed))
-                return message.id
-            return None
-
-        results = await asyncio.gather(*(one(m) for m in messages))
+        results = await asyncio.gather(*(self._delete_one(client, url, m) for m in messages))
         return [r for r in results if r is not None]
+
+    async def _delete_one(self, client: Client, url: str, message: QueueMessage) -> str | None:
+        try:
+            await self.caller.call(
+                client, "DeleteMessage", resource=url, QueueUrl=url, ReceiptHandle=message.receipt
+            )
+        except CallFailed as failed:
+            log.warning("event_delete_failed", message_id=message.id, error=str(failed))
+            return message.id
+        return None
 
     async def depth(self, url: str) -> int:
         """ApproximateNumberOfMessages: the messages waiting to be received."""
