@@ -91,8 +91,8 @@ def test_anything_else_is_malformed(text: str) -> None:
 
 
 def test_the_table_names_the_links_of_chain_events_only() -> None:
-    assert links_for("cloudtrail.amazonaws.com", "StopLogging") == {Link.LOGGING}
-    assert links_for("sns.amazonaws.com", "Unsubscribe") == {Link.SUBSCRIBER}
+    assert links_for("cloudtrail.amazonaws.com", "StopLogging") == frozenset({Link.LOGGING})
+    assert links_for("sns.amazonaws.com", "Unsubscribe") == frozenset({Link.SUBSCRIBER})
     assert links_for("ec2.amazonaws.com", "RunInstances") is None
     assert all(links for links in EVENT_LINKS.values())
 
