@@ -220,6 +220,10 @@ class EventConsumer:
         self.backoff = 0.0
         self._depth_at = 0.0
         self._arrived = asyncio.Event()  # the receiver added pending accounts
+        # The latest receipt of each change message taken and not yet deleted, by message id:
+        # a re-judgement that outlasts the visibility timeout sees its messages come back with
+        # new receipt handles, and only the latest deletes (else they would come back forever).
+        self.receipts: dict[str, QueueMessage] = {}
 
     @property
     def stats(self) -> EventStats:
@@ -360,6 +364,10 @@ class EventConsumer:
             }
             kind, links = self.classify(event)
             if kind == "change":
+                if message.id in self.receipts:  # back while we work on it: keep the new handle
+                    self.receipts[message.id] = message
+                    continue
+                self.receipts[message.id] = message
                 pending = self.pending.setdefault(event.account_id, _Pending(now))
                 pending.items.append((event, links, message, now))
                 self.service.announced.add(event.account_id)
@@ -417,6 +425,14 @@ class EventConsumer:
         if not due:
             return
         batch = {a: self.pending.pop(a) for a in due}
+        taken = [m.id for p in batch.values() for _, _, m, _ in p.items]
+        try:
+            await self._judge(batch)
+        finally:  # committed and deleted, or failed: a redelivery is acted on again either way
+            for message_id in taken:
+                self.receipts.pop(message_id, None)
+
+    async def _judge(self, batch: dict[str, _Pending]) -> None:
         service = self.service
         async with service.lock:
             inventory = service.inventory
@@ -451,7 +467,7 @@ class EventConsumer:
             ):
                 service.scan_soon("the management account's chain changed: members not entered")
             outcome = await service.rejudge(fresh, judged)
-        messages = [m for p in batch.values() for _, _, m, _ in p.items]
+        messages = [self.receipts.get(m.id, m) for p in batch.values() for _, _, m, _ in p.items]
         await self._delete(messages)
         stats = self.stats
         for pending in batch.values():

@@ -4,19 +4,21 @@ test_e2e_events.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
-from scanner.aws.events import Read, queue_region
+from scanner.aws.events import QueueMessage, Read, queue_region
+from scanner.aws.regions import RegionScope
 from scanner.daemon.config import from_mapping
-from scanner.daemon.events import ChangeEvent, parse, reads_for
+from scanner.daemon.events import ChangeEvent, EventConsumer, parse, reads_for
 from scanner.daemon.metrics import Metrics
 from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
 from scanner.evaluate.change_events import EVENT_LINKS, links_for
-from scanner.model import Link
+from scanner.model import Account, Link
 from scanner.testing.builders import (
     HOME_REGION,
     LOG_GROUP_NAME,
@@ -172,3 +174,48 @@ def test_a_topic_owner_change_rejudges_the_accounts_whose_alarms_notify_it() -> 
     inventory = organization(members=[notifying, owner])
     service = service_over(inventory)
     assert service.dependents(frozenset({owner.id})) == {owner.id, ACCOUNT.id}
+
+
+class SlowSession:
+    """An event session whose re-read outlasts the visibility timeout: the message comes back
+    (a new receipt handle) while the consumer still works on it."""
+
+    def __init__(self) -> None:
+        self.deleted: list[str] = []
+        self.reading = asyncio.Event()
+        self.finish = asyncio.Event()
+        self.scope = RegionScope()
+
+    async def reread(self, account: Account, reads: Any, inventory: Any) -> dict[str, Account]:
+        self.reading.set()
+        await self.finish.wait()
+        return {account.id: account}
+
+    async def delete(self, url: str, messages: Any) -> list[str]:
+        self.deleted.extend(m.receipt for m in messages)
+        return []
+
+
+def test_a_message_back_during_its_rejudgement_is_deleted_by_its_latest_receipt() -> None:
+    async def scenario() -> None:
+        inventory = organization(members=[ACCOUNT])  # its own alarms: DeleteAlarms reads them
+        config = from_mapping(
+            {"events": {"enabled": True, "queue_urls": ["http://q/1/scanner-events"]}}, {}
+        )
+        service = Service(config, Shard(), Metrics())
+        service.inventory = inventory
+        service.covered = frozenset(a.id for a in inventory.accounts)
+        session = SlowSession()
+        consumer = EventConsumer(service, session, service.metrics)  # type: ignore[arg-type]
+        first = QueueMessage("m-1", "receipt-1", body())
+        await consumer.take([first])
+        flushing = asyncio.create_task(consumer.flush(everything=True))
+        await asyncio.wait_for(session.reading.wait(), 10)
+        await consumer.take([QueueMessage("m-1", "receipt-2", body(), receives=2)])
+        assert not consumer.pending  # the same message is not acted on twice
+        session.finish.set()
+        await asyncio.wait_for(flushing, 10)
+        assert session.deleted == ["receipt-2"]
+        assert consumer.stats.acted == 1 and not consumer.receipts
+
+    asyncio.run(scenario())
