@@ -24,6 +24,9 @@ DEFAULT_RATES: Mapping[str, float] = {
     # AssumeRole: 600/s per account (50/s in bench's fakeaws); every member is entered from the
     # caller's account, so this rate bounds how fast a scan enters accounts (40/s: 1,000 in 25 s).
     "sts": 40.0,
+    # The event queue (the daemon's own account): SQS has no practical request quota; the long
+    # poll paces ReceiveMessage, this only bounds a tight loop.
+    "sqs": 50.0,
     "ec2": 10.0,  # DescribeRegions: 100/s bucket, shared with the account's workloads
 }
 DEFAULT_MAX_IN_FLIGHT = 64  # requests in flight, all accounts together

@@ -196,6 +196,11 @@ class AccountCollector:
         await self._trail_details()
         await self._metric_filters()
         await self._alarms()
+        return await self._topics()
+
+    async def _topics(self) -> set[str]:
+        """Read the account's own topics its kept alarms name and are not read yet; return
+        the other accounts' topics they name."""
         topics = {
             arn
             for region in self.data.regions.values()
@@ -208,6 +213,40 @@ class AccountCollector:
             self.caller, self.pool, self.identity, own, self.data, scope=self.scope
         )
         return topics - own
+
+    # Re-reads of one part of an account collected earlier (``data``), for the event consumer
+    # (:mod:`scanner.aws.events`): each replaces what the collection held for that part, with
+    # the same calls and the same rules as the plan above.
+
+    async def refresh_trail(self, trail: Trail) -> None:
+        """Step 2 again for one trail the account owns (its status and selectors)."""
+        fresh = await self._trail_detail(trail)
+        for region in self.data.regions.values():
+            if region.trails is not None:
+                region.trails = [fresh if t.arn == trail.arn else t for t in region.trails]
+
+    async def refresh_log_group(self, region: str, name: str) -> set[str]:
+        """Step 3 again for one log group, then step 4 in its region (which alarms are kept
+        depends on the filters); returns the other accounts' topics, as :meth:`run`."""
+        await self._log_group(region, name)
+        return await self.refresh_alarms(region)
+
+    async def refresh_alarms(self, region: str) -> set[str]:
+        """Step 4 again in one region, and step 5 for the topics new alarms name."""
+        data = self.data.regions.get(region)
+        if data is None:
+            return set()
+        metrics = [
+            t
+            for group in data.log_groups.values()
+            for f in group.metric_filters or ()
+            for t in f.transformations
+        ]
+        if metrics:
+            await self._region_alarms(region, data, metrics)
+        else:  # no candidate filter: no alarm of the region can be part of a chain
+            data.alarms, data.composite_alarms = [], []
+        return await self._topics()
 
     # Step 1.
     async def _trails(self) -> None:

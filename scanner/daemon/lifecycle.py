@@ -131,10 +131,23 @@ class Daemon:
             asyncio.create_task(dispatcher.run(self.stopping)),
             asyncio.create_task(service.run(self.stopping)),
         ]
+        if config.events.enabled:
+            self._tasks.append(asyncio.create_task(self._consume_events(service, metrics)))
         await asyncio.sleep(0)  # the scheduler loop runs: alive on its own from here
         service.health.starting = False
         self.front.say(probe_answers(service))
         await self.front.sync()  # start() returns once the port answers what we know now
+
+    async def _consume_events(self, service: Service, metrics: Metrics) -> None:
+        """The event path (:mod:`.events`), with its own long-lived AWS session."""
+        from scanner.aws.events import EventSession
+        from scanner.daemon.events import EventConsumer
+
+        session = EventSession(service.options)
+        try:
+            await EventConsumer(service, session, metrics).run(self.stopping)
+        finally:
+            await session.close()
 
     async def _serve(self, service: Service) -> None:
         """Bind the port, serve the application privately, start the front and its reporter."""

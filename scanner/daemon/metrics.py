@@ -61,6 +61,18 @@ DURATION_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0
 ACCOUNT_STATES = ("scanned", "not_entered", "skipped", "failed")
 DECIDED = ("scanned", "not_entered")  # states whose findings are fresh: a success for the account
 SCAN_OUTCOMES = ("success", "failed", "deadline")
+# Seconds from a CloudTrail change to its verdict committed: the event path's whole point.
+EVENT_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 1800.0)
+# Why an event was dropped (a fixed list: the series never churn with wording).
+IGNORE_REASONS = (
+    "malformed",  # not an EventBridge envelope of a CloudTrail call
+    "failed_call",  # the call failed (errorCode): it changed nothing
+    "unknown_event",  # no link of a chain is changed by it
+    "unknown_region",  # not a region name, or one the configuration excludes
+    "foreign_account",  # not an account of the organization
+    "other_shard",  # an account of another shard (left in a shared queue for it)
+    "not_entered",  # a member whose verdicts chains outside it decide: its change cannot move them
+)
 # The classic text format generate_latest() writes, understood by every Prometheus version.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -190,6 +202,88 @@ class Picture:
             Counter((f.rule, f.severity, f.status.value) for f in by_pair.values() if f.suppressed),
         )
 
+    def merged(
+        self,
+        findings: Iterable[Finding],
+        accounts: Iterable[AccountView],
+        account_success: Mapping[str, float],
+    ) -> Picture:
+        """This picture with the given accounts' findings and views replaced (the event path
+        re-judges a few accounts of many): the same result as :meth:`of` over everything, at
+        the cost of the accounts replaced, except for the plain copies of the mappings."""
+        views = {a.id: a for a in accounts}
+        fresh = {(f.account_id, f.rule): f for f in findings}
+        judged = set(views) | {a for a, _ in fresh}
+        gone = [k for k in self.findings if k[0] in judged and k not in fresh]
+        if gone or any(k not in self.findings for k in fresh):  # a rule came or went: rebuild
+            kept = [f for k, f in self.findings.items() if k[0] not in judged]
+            return Picture.of(
+                [*kept, *fresh.values()], {**self.accounts, **views}.values(), account_success
+            )
+        by_pair = dict(self.findings)
+        counts, suppressed = Counter(self.counts), Counter(self.suppressed)
+        controls = dict(self.controls)
+        for key, finding in fresh.items():
+            old = by_pair[key]
+            counts[(old.rule, old.severity, old.status.value)] -= 1
+            counts[(finding.rule, finding.severity, finding.status.value)] += 1
+            if old.suppressed:
+                suppressed[(old.rule, old.severity, old.status.value)] -= 1
+            if finding.suppressed:
+                suppressed[(finding.rule, finding.severity, finding.status.value)] += 1
+            by_pair[key] = finding
+        for account_id in {a for a, _ in fresh}:
+            controls[account_id] = Counter()
+        for (account_id, _), finding in fresh.items():
+            controls[account_id][finding.status.value] += 1
+        failures = [f for f in self.failures if f[0] not in judged]
+        for (account_id, rule), finding in sorted(fresh.items()):
+            if finding.status is not Status.PASS:
+                link = finding.broken_link.value if finding.broken_link else ""
+                code = reason_code(finding)
+                failures.append((account_id, rule, finding.status.value, link, code))
+        failures.sort()
+        all_accounts = {**self.accounts, **views}
+        if any(a not in self.accounts for a in views):
+            all_accounts = dict(sorted(all_accounts.items()))
+        return Picture(
+            by_pair,
+            all_accounts,
+            dict(sorted(account_success.items())),
+            tuple(failures),
+            controls,
+            tuple(sorted({(f.rule, f.severity) for f in by_pair.values()})),
+            +counts,
+            +suppressed,
+        )
+
+
+@dataclass
+class EventStats:
+    """The event path's counters and gauges, mutated by :mod:`.events` (swapping values)."""
+
+    received: int = 0
+    acted: int = 0
+    ignored: Counter[str] = field(default_factory=Counter)
+    receive_errors: int = 0
+    rejudged_accounts: int = 0
+    changes_missed: int = 0
+    detection: list[int] = field(default_factory=lambda: [0] * (len(EVENT_BUCKETS) + 1))
+    detection_sum: float = 0.0
+    handling: list[int] = field(default_factory=lambda: [0] * (len(EVENT_BUCKETS) + 1))
+    handling_sum: float = 0.0
+    queue_messages: dict[str, float] = field(default_factory=dict)  # by queue name
+    oldest_age: dict[str, float] = field(default_factory=dict)  # by queue name
+    last_event: dict[str, float] = field(default_factory=dict)  # by region
+    forwarding_changes: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def observe(self, detection: float, handling: float) -> None:
+        """One acted event: seconds from its CloudTrail time, and from its receipt, to commit."""
+        for counts, seconds in ((self.detection, detection), (self.handling, handling)):
+            counts[bisect.bisect_left(EVENT_BUCKETS, max(0.0, seconds))] += 1
+        self.detection_sum += max(0.0, detection)
+        self.handling_sum += max(0.0, handling)
+
 
 @dataclass
 class MetricState:
@@ -217,6 +311,7 @@ class MetricState:
     account_list_fallbacks: Callable[[], int] = int
     front_restarts: Callable[[], int] = int
     alert_deliveries: Callable[[], Mapping[tuple[str, str], int]] = dict
+    events: EventStats = field(default_factory=EventStats)
 
     @property
     def findings(self) -> Mapping[tuple[str, str], Finding]:
@@ -302,12 +397,29 @@ def _scans(s: MetricState) -> Samples:
     return [((outcome,), float(s.scans[outcome])) for outcome in SCAN_OUTCOMES]
 
 
-def _durations(s: MetricState) -> Samples:
+def _histogram(bounds: tuple[float, ...], counts: list[int], total: float) -> Samples:
     cumulative, buckets = 0, []
-    for bound, count in zip((*DURATION_BUCKETS, float("inf")), s.duration_counts, strict=True):
+    for bound, count in zip((*bounds, float("inf")), counts, strict=True):
         cumulative += count
         buckets.append(("+Inf" if bound == float("inf") else repr(bound), float(cumulative)))
-    return [((), (buckets, s.duration_sum))]
+    return [((), (buckets, total))]
+
+
+def _durations(s: MetricState) -> Samples:
+    return _histogram(DURATION_BUCKETS, s.duration_counts, s.duration_sum)
+
+
+def _by_key(values: Mapping[str, float]) -> Samples:
+    return [((key,), value) for key, value in sorted(values.items())]
+
+
+def _ignored(s: MetricState) -> Samples:
+    return [((reason,), float(s.events.ignored[reason])) for reason in IGNORE_REASONS]
+
+
+def _forwarding(s: MetricState) -> Samples:
+    changes = s.events.forwarding_changes
+    return [((a, r), float(n)) for (a, r), n in sorted(changes.items())]
 
 
 @dataclass(frozen=True)
@@ -539,6 +651,97 @@ FAMILIES: tuple[Family, ...] = (
         _alert_deliveries,
     ),
     Family(
+        "scanner_events_received_total",
+        "counter",
+        "CloudTrail change events received from the event queue(s).",
+        (),
+        lambda s: [((), float(s.events.received))],
+    ),
+    Family(
+        "scanner_events_acted_total",
+        "counter",
+        "Events acted on: their account's changed part read again and its verdicts committed "
+        "(or the organization listing refreshed, or a forwarding change counted).",
+        (),
+        lambda s: [((), float(s.events.acted))],
+    ),
+    Family(
+        "scanner_events_ignored_total",
+        "counter",
+        "Events dropped without acting, by reason (malformed, failed_call, unknown_event, "
+        "unknown_region, foreign_account, other_shard, not_entered).",
+        ("reason",),
+        _ignored,
+    ),
+    Family(
+        "scanner_event_receive_errors_total",
+        "counter",
+        "Failed receives from the event queue (the consumer backs off; the schedule goes on).",
+        (),
+        lambda s: [((), float(s.events.receive_errors))],
+    ),
+    Family(
+        "scanner_event_rejudged_accounts_total",
+        "counter",
+        "Accounts whose verdicts the event path committed (the changed ones and their dependents).",
+        (),
+        lambda s: [((), float(s.events.rejudged_accounts))],
+    ),
+    Family(
+        "scanner_event_detection_seconds",
+        "histogram",
+        "Seconds from a change's CloudTrail event time to its verdicts committed (a transition "
+        "is in the alert outbox then).",
+        (),
+        lambda s: _histogram(EVENT_BUCKETS, s.events.detection, s.events.detection_sum),
+    ),
+    Family(
+        "scanner_event_handling_seconds",
+        "histogram",
+        "Seconds from an event received from the queue to its verdicts committed (the debounce "
+        "included).",
+        (),
+        lambda s: _histogram(EVENT_BUCKETS, s.events.handling, s.events.handling_sum),
+    ),
+    Family(
+        "scanner_event_queue_messages",
+        "gauge",
+        "ApproximateNumberOfMessages of the event queue at the last look (queue lag).",
+        ("queue",),
+        lambda s: _by_key(s.events.queue_messages),
+    ),
+    Family(
+        "scanner_event_queue_oldest_message_age_seconds",
+        "gauge",
+        "Age of the oldest message of the last batch received (from its SentTimestamp).",
+        ("queue",),
+        lambda s: _by_key(s.events.oldest_age),
+    ),
+    Family(
+        "scanner_event_last_timestamp_seconds",
+        "gauge",
+        "CloudTrail time of the last event received, per region: a region gone quiet shows.",
+        ("aws_region",),
+        lambda s: _by_key(s.events.last_event),
+    ),
+    Family(
+        "scanner_changes_missed_by_events_total",
+        "counter",
+        "Transitions a scheduled scan found that no event announced since the scan before: "
+        "changes the event path missed (a forwarding rule gone, a queue down, an event not in "
+        "the catalog).",
+        (),
+        lambda s: [((), float(s.events.changes_missed))],
+    ),
+    Family(
+        "scanner_event_forwarding_changes_total",
+        "counter",
+        "EventBridge rules or targets deleted or disabled (DeleteRule, DisableRule, "
+        "RemoveTargets), per account and region: that account's changes may no longer arrive.",
+        ("account_id", "aws_region"),
+        _forwarding,
+    ),
+    Family(
         "scanner_build_info",
         "gauge",
         "Always 1; the scanner's version in a label.",
@@ -670,6 +873,14 @@ class Metrics:
         state.picture = Picture.of(scan.findings, scan.accounts, success)
         state.last_success = scan.finished
 
+    def merge(self, part: ScanResult) -> None:
+        """Swap in the picture with some accounts' findings and views replaced: the event
+        path's commit (``part.accounts`` are the accounts re-judged; the scan families stay)."""
+        state = self.state
+        success = dict(state.picture.account_success)
+        success.update((v.id, part.finished) for v in part.accounts if v.state in DECIDED)
+        state.picture = state.picture.merged(part.findings, part.accounts, success)
+
     def account_success_after(self, scan: ScanResult) -> dict[str, float]:
         """Per account of a successful scan, its last success: this scan's end if its findings
         were decided (read, or not entered because other accounts' resources decided them)."""
@@ -719,8 +930,11 @@ class Metrics:
 
 __all__ = [
     "CONTENT_TYPE",
+    "EVENT_BUCKETS",
     "FAMILIES",
+    "IGNORE_REASONS",
     "AccountView",
+    "EventStats",
     "Family",
     "MetricState",
     "Metrics",

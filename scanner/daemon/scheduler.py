@@ -17,6 +17,12 @@ Invariants:
   before anything else, so a restarted daemon is ready at once with what it knew.
 * A scan that cannot run (no credentials, Organizations refused, the deadline) changes no
   finding: it is counted, logged in one line and retried at the next tick.
+* Between scans the service keeps the last inventory (every collected account) and what the
+  event consumer (:mod:`.events`) needs to re-judge part of it: :meth:`Service.rejudge` takes
+  some accounts read again, merges them and commits the findings of the accounts they can have
+  changed through the same store, outbox and metrics as a scan, under the same lock. With
+  events on, a scheduled scan counts the transitions no event announced since the scan before
+  (``scanner_changes_missed_by_events_total``): the event path's blind spots.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from scanner.daemon.sharding import Shard
 from scanner.errors import ConfigError
 from scanner.evaluate import Listed, Suppression, apply_suppressions, evaluate, unmatched
 from scanner.evaluate.confirm import Confirmation
-from scanner.model import Finding, Inventory, Status
+from scanner.model import ACCOUNT_ACTIVE, Account, Finding, Inventory, Status, arn_account
 
 log = structlog.get_logger("scanner.daemon")
 
@@ -131,6 +137,20 @@ class ScanOutcome:
     collected: tuple[str, ...] = ()  # the account ids collected (covered + dependencies)
 
 
+# The transitions an event should have announced: the control's chain itself changed.
+_CHANGE_KINDS = frozenset({"failed", "resolved"})
+
+
+@dataclass
+class Rejudged:
+    """What one re-judgement of some accounts produced (the event path's commit)."""
+
+    judged: frozenset[str]
+    findings: tuple[Finding, ...]
+    transitions: Sequence[Any]
+    finished: float  # Unix time the commit completed
+
+
 @dataclass
 class Health:
     """What /healthz and /readyz read."""
@@ -188,6 +208,17 @@ class Service:
         # organization as last listed (None: not listed, or incompletely: rules only).
         self._recheck = True
         self._listed: tuple[Listed, ...] | None = None
+        # The last inventory and this shard's covered accounts: what the event path re-judges.
+        self.inventory: Inventory | None = None
+        self.covered: frozenset[str] = frozenset()
+        self.names: dict[str, str] | None = None
+        self.scanned = asyncio.Event()  # set by the first successful scan
+        # Event path: on (a consumer runs), the accounts events named since the last scan, and
+        # a request for the next scan now (a new member, a change only a scan can follow).
+        self.events_active = False
+        self.announced: set[str] = set()
+        self._scan_soon = asyncio.Event()
+        self._index: tuple[Inventory | None, dict[str, Account]] = (None, {})
 
     # ---------------------------------------------------------------------------- state
 
@@ -258,6 +289,7 @@ class Service:
             stats.append(confirm_stats)
         findings = self._suppressed(findings, inventory, started)
         views = tuple(AccountView.of(a) for a in inventory.accounts if a.id in covered)
+        self.inventory, self.covered, self.names = inventory, covered, names
         finished = self.clock()
         record = ScanResult(
             started,
@@ -273,6 +305,8 @@ class Service:
         # From here on the scan completes even if the process is asked to stop.
         transitions = await asyncio.shield(self._commit(record, names))
         await asyncio.to_thread(self.metrics.record, record)
+        self._count_missed(transitions or ())
+        self.scanned.set()
         self.health.ready = True
         self.health.scans += 1
         self.health.last_outcome = "success"
@@ -280,6 +314,135 @@ class Service:
         if self.dispatcher is not None and transitions is not None:
             self.dispatcher.notify()
         return ScanOutcome(record, transitions or (), None, collected)
+
+    def _count_missed(self, transitions: Sequence[Any]) -> None:
+        """With events on, the transitions of this scan that no event announced since the scan
+        before: each is a change the event path missed (a rule removed, a queue down...)."""
+        if self.events_active and self.scanned.is_set():
+            missed = [
+                t
+                for t in transitions
+                if str(t.kind) in _CHANGE_KINDS and t.account_id not in self.announced
+            ]
+            self.metrics.state.events.changes_missed += len(missed)
+            for t in missed:
+                log.warning("change_missed_by_events", account_id=t.account_id, rule=t.rule)
+        self.announced = set()
+
+    # ---------------------------------------------------------------------------- events
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held by a scan and by the event path's read-merge-commit, never both at once."""
+        return self._lock
+
+    def scan_soon(self, reason: str, *, relist: bool = False) -> None:
+        """Run the next scheduled scan now (``relist``: list the organization again first)."""
+        if relist and self.accounts is not None:
+            self.accounts.listed_at = None
+        log.info("scan_requested", reason=reason, relist=relist)
+        self._scan_soon.set()
+
+    def account(self, account_id: str) -> Account | None:
+        """The last inventory's account (an index, rebuilt when the inventory is replaced)."""
+        inventory = self.inventory
+        if inventory is None:
+            return None
+        if self._index[0] is not inventory:
+            self._index = (inventory, {a.id: a for a in inventory.accounts})
+        return self._index[1].get(account_id)
+
+    def dependents(self, changed: frozenset[str]) -> frozenset[str]:
+        """The covered accounts whose findings the changed accounts' resources can move: the
+        changed ones, every member when the management account changed (its organization
+        trail's chain is theirs), and the accounts whose alarms notify a changed account's
+        topic. Members not entered on purpose are left out: a scan decides them."""
+        inventory = self.inventory
+        if inventory is None:
+            return frozenset()
+        management = inventory.management_account_id
+        if management is not None and management in changed:
+            return frozenset(a.id for a in inventory.accounts if a.id in self.covered and a.entered)
+        judged = set(changed & self.covered)
+        for account in inventory.accounts:
+            covered = account.id in self.covered and account.id not in judged
+            if covered and _notified_owners(account) & changed:
+                judged.add(account.id)
+        return frozenset(judged)
+
+    async def rejudge(self, fresh: Mapping[str, Account], judged: frozenset[str]) -> Rejudged:
+        """Merge accounts read again into the last inventory and commit the findings of
+        ``judged`` (see :meth:`dependents`) as a scan would; the caller holds :attr:`lock`.
+
+        The findings are evaluated on the judged accounts plus what their chains lead to (the
+        management account, the owners of the topics their alarms notify), so the cost is the
+        change's, not the organization's."""
+        started = self.clock()
+        inventory = self.inventory
+        if inventory is None:
+            raise RuntimeError("rejudge before the first scan")
+        accounts = {a.id: a for a in inventory.accounts}
+        accounts.update(fresh)
+        merged = dataclasses.replace(
+            inventory, accounts=tuple(accounts[k] for k in sorted(accounts))
+        )
+        self.inventory = merged
+        judged = frozenset(
+            a for a in judged if a in accounts and accounts[a].status == ACCOUNT_ACTIVE
+        )
+        if not judged:
+            return Rejudged(judged, (), (), self.clock())
+        needed = set(judged)
+        if merged.management_account_id is not None:
+            needed.add(merged.management_account_id)
+        for account_id in judged:
+            needed |= _notified_owners(accounts[account_id])
+        part = dataclasses.replace(
+            merged,
+            accounts=tuple(accounts[k] for k in sorted(needed) if k in accounts),
+            reported_accounts=tuple(sorted(judged)),
+            collected_at=_utc(started).isoformat(timespec="seconds"),
+        )
+        rules = self.config.rules
+        found = await asyncio.to_thread(
+            evaluate, part, rules.profile, stuck_after_hours=rules.stuck_after / 3600
+        )
+        findings = self._suppressed(tuple(found), part, started)
+        views = tuple(AccountView.of(accounts[a]) for a in sorted(judged))
+        finished = self.clock()
+        record = ScanResult(started, finished, "success", findings, views)
+        transitions = await asyncio.shield(self._commit_part(record))
+        await asyncio.to_thread(self.metrics.merge, record)
+        if self.dispatcher is not None and transitions:
+            self.dispatcher.notify()
+        log.info(
+            "accounts_rejudged",
+            accounts=len(judged),
+            findings=len(findings),
+            transitions=len(transitions),
+            seconds=round(finished - started, 3),
+        )
+        return Rejudged(judged, findings, transitions, self.clock())
+
+    async def _commit_part(self, record: ScanResult) -> Sequence[Any]:
+        """The findings of some accounts, through the scan's state machine: the listing is
+        not judged (``accounts=None``), so every other account's tracks stand as they were."""
+        if self.store is None:
+            return ()
+        store = self.store
+        targets = self.config.alerts.targets
+
+        def write() -> Sequence[Any]:
+            return store.record_scan(
+                record.findings,
+                None,
+                started=_utc(record.started),
+                finished=_utc(record.finished),
+                error_after_scans=self.config.alerts.error_after_scans,
+                targets=targets,
+            )
+
+        return await asyncio.to_thread(write)
 
     def _suppressed(
         self, findings: tuple[Finding, ...], inventory: Inventory, started: float
@@ -427,10 +590,19 @@ class Service:
                 await self._scan_until(stop)
                 if stop.is_set():
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.next_delay())
+                await self._wait(stop, self.next_delay())
         finally:
             self.health.loop_running = False
+
+    async def _wait(self, stop: asyncio.Event, delay: float) -> None:
+        """Until the next scan is due, ``stop`` is set, or :meth:`scan_soon` asks for one."""
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._scan_soon.wait())]
+        try:
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        self._scan_soon.clear()
 
     async def _scan_until(self, stop: asyncio.Event) -> None:
         scan = asyncio.ensure_future(self.scan_once())
@@ -449,8 +621,20 @@ class Service:
             stopping.cancel()
 
 
+def _notified_owners(account: Account) -> set[str]:
+    """The accounts owning the topics the account's alarms notify, other than itself."""
+    return {
+        arn_account(arn)
+        for region in account.regions.values()
+        for alarms in (region.alarms or (), region.composite_alarms or ())
+        for alarm in alarms
+        for arn in (*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)
+        if arn.startswith("arn:") and ":sns:" in arn and arn_account(arn) != account.id
+    } - {""}
+
+
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-__all__ = ["Dispatcher", "Health", "ScanOutcome", "Service", "Store", "scan_options"]
+__all__ = ["Dispatcher", "Health", "Rejudged", "ScanOutcome", "Service", "Store", "scan_options"]

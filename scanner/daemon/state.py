@@ -379,6 +379,7 @@ class StateStore:
                 at=at,
                 error_after_scans=error_after_scans,
                 baseline=baseline,
+                alertmanager=any(isinstance(t, AlertmanagerConfig) for t in targets),
             )
             counts = dict.fromkeys(Status, 0)
             for finding in findings:
@@ -437,7 +438,8 @@ class StateStore:
         for pair in self._tracks.keys() - tracks.keys():
             db.execute("DELETE FROM tracks WHERE account_id = ? AND rule = ?", pair)
         for pair, track in tracks.items():
-            if self._tracks.get(pair) == track:
+            before = self._tracks.get(pair)
+            if before is track or before == track:  # kept tracks are the very same objects
                 continue
             db.execute(
                 "INSERT OR REPLACE INTO tracks (account_id, rule, status, streak, announced,"

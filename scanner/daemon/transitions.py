@@ -164,12 +164,14 @@ def advance(
     at: str,
     error_after_scans: int,
     baseline: bool,
+    alertmanager: bool = True,
 ) -> Outcome:
     """Fold one scan's findings into the tracks; see the module docstring for the rules.
 
     ``accounts`` maps the account ids the organization listing returned (in this shard's scope)
     to their names, or is ``None`` when the listing failed. ``scan`` identifies the scan (its
-    start time), ``at`` is when it finished; both are ISO 8601 text.
+    start time), ``at`` is when it finished; both are ISO 8601 text. ``alertmanager``: whether
+    to draw the Alertmanager batch (only a receiver of it needs the whole picture's alerts).
     """
     current: dict[PairKey, Finding] = {}
     for finding in findings:
@@ -275,7 +277,7 @@ def advance(
         tracks=new_tracks,
         accounts=known,
         transitions=transitions,
-        alerts=alertmanager_batch(tracks, new_tracks, at),
+        alerts=alertmanager_batch(tracks, new_tracks, at) if alertmanager else [],
     )
 
 

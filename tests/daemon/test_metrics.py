@@ -366,3 +366,32 @@ def test_the_per_account_families_render_once_per_scan_and_the_rest_at_every_scr
     assert b'scanner_account_controls{account_id="111111111111",status="PASS"} 1.0' in body
     assert body == metrics.exposition()
     assert {f.name for f in FAMILIES} >= PER_SCAN
+
+
+def test_an_event_merge_exports_what_a_scan_of_the_same_findings_would() -> None:
+    """The event path replaces a few accounts' findings; the families then say exactly what a
+    scan that found the merged findings would have said."""
+    C = "333333333333"
+    before = [
+        finding(A, "r1", Status.PASS),
+        finding(A, "r2", Status.FAIL),
+        finding(B, "r1", Status.PASS),
+        finding(B, "r2", Status.PASS),
+        finding(C, "r1", Status.ERROR),
+    ]
+    views = [AccountView(A, "a"), AccountView(B, "b"), AccountView(C, "c")]
+    changed = [finding(B, "r1", Status.FAIL), finding(B, "r2", Status.PASS)]
+    merged, scanned = Metrics(), Metrics()
+    merged.record(scan(before, views))
+    merged.merge(scan(changed, [AccountView(B, "b")], at=2000.0))
+    after = [f for f in before if f.account_id != B] + changed
+    scanned.record(scan(after, views))
+    scanned.state.picture = dataclasses.replace(
+        scanned.state.picture, account_success={A: 1000.0, B: 2000.0, C: 1000.0}
+    )
+    for name in sorted(PER_SCAN):
+        assert sorted(map(str, samples(merged, name))) == sorted(map(str, samples(scanned, name)))
+    assert value(merged, "scanner_account_controls", account_id=B, status="FAIL") == 1
+    # A rule that appears for the account (not in the picture before) is merged as well.
+    merged.merge(scan([*changed, finding(B, "r3", Status.FAIL)], [AccountView(B, "b")]))
+    assert value(merged, "scanner_account_controls", account_id=B, status="FAIL") == 2

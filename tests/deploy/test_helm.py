@@ -110,7 +110,6 @@ VALUE_SETS["events"] = {
 # The sets whose config has an `events:` section: the daemon's own reader of it is built apart
 # (issue 17); until the daemon's configuration has the section, its loader is not asked.
 EVENT_SETS = frozenset({"events"})
-DAEMON_READS_EVENTS = "events" in daemon_config.json_schema()["properties"]
 
 # The daemon's settings the chart writes itself, from its own values: not the user's `config`.
 CHART_WRITES = (
@@ -413,14 +412,11 @@ def test_events_are_written_to_the_daemons_config_in_its_own_keys(helm: str, tmp
     assert "events" not in daemon_yaml(render(helm, tmp, "default"))
 
 
-@pytest.mark.skipif(
-    not DAEMON_READS_EVENTS, reason="the daemon's events: section is built apart (issue 17)"
-)
 def test_the_rendered_events_section_is_accepted_by_the_daemon(helm: str, tmp: Path) -> None:
     docs = render(helm, tmp, "events")
     name = workload(docs)["metadata"]["name"]
     loaded = daemon_config.from_mapping(daemon_yaml(docs), environ={"POD_NAME": f"{name}-0"})
-    events = dataclasses.asdict(loaded)["events"]  # read by key: the section is merged apart
+    events = dataclasses.asdict(loaded)["events"]
     assert list(events["queue_urls"]) == QUEUE_URLS
     assert (events["enabled"], events["batch_size"], events["wait_seconds"]) == (True, 5, 20)
 

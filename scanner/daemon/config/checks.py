@@ -147,6 +147,25 @@ def at_least(minimum: float) -> Check:
     return Check(check, {"minimum": minimum})
 
 
+def between(minimum: int, maximum: int) -> Check:
+    """A whole number from ``minimum`` to ``maximum`` (an AWS API's own bounds)."""
+
+    def check(value: Any) -> str | None:
+        return None if minimum <= value <= maximum else f"must be {minimum}-{maximum}"
+
+    return Check(check, {"minimum": minimum, "maximum": maximum})
+
+
+def _urls(value: Any) -> str | None:
+    for item in value if isinstance(value, tuple) else (value,):
+        problem = _is_url(str(item))
+        if problem:
+            return f"{item!r}: {problem}"
+    return None
+
+
+urls = Check(_urls, is_url.keywords)  # each item of the list
+
 positive = Check(
     lambda value: None if value > 0 else "must be greater than 0", {"exclusiveMinimum": 0}
 )
@@ -217,6 +236,7 @@ __all__ = [
     "ROLE_ARN",
     "Check",
     "at_least",
+    "between",
     "choice",
     "duration_problem",
     "format_duration",
@@ -229,4 +249,5 @@ __all__ = [
     "positive",
     "profile",
     "rates",
+    "urls",
 ]

@@ -102,6 +102,15 @@ def _validate(config: Config, environ: Mapping[str, str]) -> Config:
         raise ConfigError(
             "sharding.shard", f"must be below sharding.total_shards ({sharding.total_shards})"
         )
+    events = config.events
+    if events.enabled and not events.queue_urls:
+        raise ConfigError("events.queue_urls", "events.enabled needs at least one queue URL")
+    if len(events.queue_urls) > 1 and len(events.queue_urls) != sharding.total_shards:
+        raise ConfigError(
+            "events.queue_urls",
+            f"give one queue for every shard, or one for all: {len(events.queue_urls)} queues"
+            f" for sharding.total_shards {sharding.total_shards}",
+        )
     if config.rules.suppressions:  # a bad file stops the start (and `config check`), not a scan
         from scanner.daemon.config.suppressions import load_suppressions
 

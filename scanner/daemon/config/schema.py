@@ -207,6 +207,23 @@ class ShardingConfig:
 
 
 @dataclass(frozen=True)
+class EventsConfig:
+    """CloudTrail change events, delivered by EventBridge to SQS (:mod:`scanner.daemon.events`):
+    an account is re-judged seconds after its monitoring chain changed, between scheduled scans.
+
+    ``queue_urls``: one queue per shard (this shard reads ``queue_urls[ordinal]``), or one queue
+    every shard reads (each keeps the events of its accounts and leaves the others' for them).
+    ``batch_size``: messages per ReceiveMessage; ``wait_seconds``: its long poll;
+    ``debounce``: how long an account's events are gathered before it is re-read once."""
+
+    enabled: bool = False
+    queue_urls: tuple[str, ...] = field(default=(), metadata=_check(checks.urls))
+    batch_size: int = field(default=10, metadata=_check(checks.between(1, 10)))
+    wait_seconds: int = field(default=20, metadata=_check(checks.between(1, 20)))
+    debounce: float = field(default=2.0, metadata=_DURATION_FIELD)
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     format: str = field(default="json", metadata=_check(choice("json", "console")))
     level: str = field(default="info", metadata=_check(choice("debug", "info", "warning", "error")))
@@ -224,6 +241,7 @@ class Config:
     state: StateConfig = StateConfig()
     alerts: AlertsConfig = AlertsConfig()
     sharding: ShardingConfig = ShardingConfig()
+    events: EventsConfig = EventsConfig()
     logging: LoggingConfig = LoggingConfig()
     endpoint_url: str | None = field(default=None, metadata=_check(optional(is_url)))
 
@@ -239,6 +257,7 @@ __all__ = [
     "AlertmanagerConfig",
     "AlertsConfig",
     "Config",
+    "EventsConfig",
     "HttpConfig",
     "LimitsConfig",
     "LoggingConfig",
