@@ -51,9 +51,9 @@ KIND_LINK = {
     "subscription_filter": Link.DELIVERY,
 }
 # Reads of the collector that no link rests on: the organization listing and entering accounts
-# (scope "organization" covers the listing), and the confirmation's reads (scan --confirm), which
-# look at the past, not at configuration.
-NOT_LINK_SERVICES = frozenset({"organizations", "sts"})
+# (scope "organization" covers the listing), the daemon's own change-event queue (sqs), and the
+# confirmation's reads (scan --confirm), which look at the past, not at configuration.
+NOT_LINK_SERVICES = frozenset({"organizations", "sts", "sqs"})
 CONFIRM_ONLY = frozenset(
     {Read("cloudwatch", "DescribeAlarmHistory"), Read("logs", "TestMetricFilter")}
 )

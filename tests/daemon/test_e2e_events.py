@@ -222,6 +222,8 @@ def test_a_member_alarm_deleted_is_alerted_from_its_event_without_a_scan(tmp_pat
             assert now[(MEMBER, "iam-policy-changes")] == "FAIL"
             assert now[(MEMBER, "ssm-actions")] == "PASS"  # the other rule still holds
             stats = daemon.events
+            # The alert leaves with the commit; the message is counted once it is deleted.
+            await eventually(lambda: stats.acted == 1)
             assert (stats.received, stats.acted) == (1, 1)
             assert sum(stats.detection) == 1 and stats.detection_sum < 20
             exposition = daemon.service.metrics.exposition().decode()
@@ -332,6 +334,9 @@ def test_an_unreachable_queue_backs_off_the_schedule_goes_on_and_nothing_is_lost
                 faults = inject(
                     monkeypatch, SQSResponse, "receive_message", "ServiceUnavailable", times=12
                 )
+                # A long poll already in flight would still take the message: send it only once
+                # a receive has met the fault (every later one does, until the 12 are spent).
+                await eventually(lambda: faults[0] >= 1)
                 cloudwatch_backends[MEMBER][REGION].delete_alarms([IAM_ALARM])
                 sqs.send_message(QueueUrl=queue, MessageBody=delete_alarm_event())
                 scans = service.health.scans

@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from daemon.test_e2e_events import cloudtrail_event, queue_of
 from deploy.test_observability import DASHBOARD, RULES, rule_expressions
 from prometheus_stack import (
     Process,
@@ -75,11 +76,15 @@ def test_every_panel_query_returns_data_and_the_rules_evaluate(
     prometheus_binary()  # before the daemon starts: fails in CI, skips elsewhere
     prom_port = free_port()
     emulator = emulate(ORGANIZATION)
+    with fake_credentials():  # the change-event queue, in moto (the event path's panels)
+        sqs, queue = queue_of(emulator.endpoint_url)
+    member = next(a.id for a in ORGANIZATION.members if not a.suspended)
     config = demo_config(
         emulator.endpoint_url,
         {
             "schedule": {"interval": "3s", "jitter": "0s", "deadline": "2m"},
             "logging": {"format": "json"},
+            "events": {"enabled": True, "queue_urls": [queue], "wait_seconds": 1},
         },
         listen="127.0.0.1:0",
     )
@@ -102,11 +107,31 @@ def test_every_panel_query_returns_data_and_the_rules_evaluate(
                 data = await query(promql)
                 return data["data"]["result"] if data else []
 
+            # One change event once Prometheus has seen the event counters at zero, so that the
+            # latency histogram's rate moves (what a member's forwarding rule would deliver).
+            await eventually(
+                "the event counters scraped",
+                lambda: result("scanner_events_acted_total == 0"),
+                60,
+                prom,
+            )
+            sqs.send_message(
+                QueueUrl=queue,
+                MessageBody=cloudtrail_event(
+                    member, "monitoring.amazonaws.com", "DeleteAlarms", {"alarmNames": ["gone"]}
+                ),
+            )
             # Two more successful scans seen by Prometheus: counters and histograms have moved.
             await eventually(
                 "two scans scraped",
                 lambda: result('increase(scanner_scans_total{outcome="success"}[1m]) >= 2'),
                 90,
+                prom,
+            )
+            await eventually(
+                "the event scraped",
+                lambda: result("increase(scanner_events_acted_total[1m]) > 0"),
+                60,
                 prom,
             )
 
