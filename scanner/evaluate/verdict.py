@@ -69,6 +69,7 @@ from scanner.evaluate.chains import (
     unknown_organization_trails,
     unknown_trails,
 )
+from scanner.evaluate.sharing import Sharing
 from scanner.evaluate.trails import covering_trails, organization_trails_unknown
 from scanner.model import (
     Account,
@@ -441,7 +442,9 @@ def evaluate(
     ``inventory.collected_at`` cannot notify a new event (the evaluator has no clock: the scan
     time is data).
     """
-    return list(each_finding(inventory, profile, catalog, stuck_after_hours=stuck_after_hours))
+    sharing = Sharing()  # every finding is kept: equal values once (see the module)
+    findings = each_finding(inventory, profile, catalog, stuck_after_hours=stuck_after_hours)
+    return [sharing.finding(finding) for finding in findings]
 
 
 def each_finding(
