@@ -97,6 +97,15 @@ class ScanFigures:
     rss_mb: float
     front_rss_mb: float
     database_mb: float
+    # From the daemon's scan_completed line: the scan's own seconds (its listing included) and
+    # calls; AssumeRole, GetCallerIdentity and Organizations calls drop to 0 on a warm scan.
+    daemon_seconds: float = 0.0
+    calls: int = 0
+    calls_per_account: float = 0.0
+    assume_role: int = 0
+    caller_identity: int = 0
+    organizations: int = 0
+    listing_age_s: float | None = None
 
 
 @dataclass
@@ -166,6 +175,7 @@ class Daemon:
         self.process: asyncio.subprocess.Process | None = None
         self.scans: list[tuple[float, float | None, int]] = []  # start, end, findings
         self.completed = asyncio.Event()
+        self.completions: list[dict[str, Any]] = []  # each scan_completed line
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> float:
@@ -204,6 +214,7 @@ class Daemon:
             elif event == "scan_completed" and self.scans:
                 start, _, _ = self.scans[-1]
                 self.scans[-1] = (start, now, int(line.get("findings", 0)))
+                self.completions.append(line)
                 self.completed.set()
             elif event in ("scan_failed", "scan_crashed"):
                 print(f"daemon: {event}: {line}", file=sys.stderr)
@@ -433,6 +444,8 @@ async def soak(args: argparse.Namespace) -> Figures:
                 for number, start, end, findings, rss, front, size in scan_ends:
                     during = [p.seconds for p in load.probes if start <= p.started <= end]
                     stats = percentiles(during)
+                    line = daemon.completions[number - 1]
+                    calls = int(line.get("api_calls") or 0)
                     figures.scans.append(
                         ScanFigures(
                             number,
@@ -444,6 +457,13 @@ async def soak(args: argparse.Namespace) -> Figures:
                             rss,
                             front,
                             size,
+                            float(line.get("seconds") or 0.0),
+                            calls,
+                            round(calls / args.accounts, 2),
+                            int(line.get("assume_role_calls") or 0),
+                            int(line.get("caller_identity_calls") or 0),
+                            int(line.get("organizations_calls") or 0),
+                            line.get("listing_age_seconds"),
                         )
                     )
                 probes = load.probes
@@ -503,6 +523,17 @@ def report(figures: Figures) -> None:
             f"| {s.number} | {s.seconds} | {s.findings} | {s.healthz_p50_ms} | "
             f"{s.healthz_p99_ms} | {s.healthz_max_ms} | {s.rss_mb} | {s.front_rss_mb} | "
             f"{s.database_mb} |"
+        )
+    print()
+    print(
+        "| scan | daemon s | calls | calls/account | AssumeRole | GetCallerIdentity "
+        "| Organizations | listing age s |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in figures.scans:
+        print(
+            f"| {s.number} | {s.daemon_seconds} | {s.calls} | {s.calls_per_account} | "
+            f"{s.assume_role} | {s.caller_identity} | {s.organizations} | {s.listing_age_s} |"
         )
     for name, stats in figures.healthz.items():
         print(f"/healthz {name}: {stats}")
