@@ -114,7 +114,8 @@ class ScanOptions:
       ``stuck_after_hours``: when an alarm in ALARM stops counting, as the evaluation will
       judge it (the plan must agree with the verdicts it saves calls for).
     * ``session``: a long-lived :class:`~scanner.aws.session.AwsSession` to scan with (built
-      from these options; the caller closes it); ``None``: one for this scan only.
+      from these options; its owner calls its ``begin_scan`` before each scan and closes it);
+      ``None``: one for this scan only.
     """
 
     organization: bool = False
@@ -520,10 +521,7 @@ async def collect(
     one-line message) when the scan cannot run: no credentials, credentials refused, hub role
     refused, organization not listable. Everything else is recorded in the inventory.
     """
-    options = options or ScanOptions()
-    if options.session is not None:
-        options.session.begin_scan()
-    scan = _Scan(options, progress)
+    scan = _Scan(options or ScanOptions(), progress)
     try:
         return await scan.run()
     finally:

@@ -294,6 +294,7 @@ class Service:
         started = self.clock()
         stats: list[CallStats] = []
         self._collecting = True
+        self.aws_session().begin_scan()  # what was refused is tried again, listing included
         try:
             async with asyncio.timeout(self.config.schedule.deadline):
                 inventory, covered, names, collected = await self._gather(stats)

@@ -224,6 +224,26 @@ def test_a_role_refused_is_tried_again_at_the_next_scan_and_entered_once_deploye
     asyncio.run(scenario())
 
 
+def test_credentials_that_did_not_work_are_tried_again_at_the_next_scan(
+    aws: tuple[Requests, str],
+) -> None:
+    seen, endpoint = aws
+
+    async def scenario() -> None:
+        async with daemon(config(endpoint)) as service:
+            seen.failing = {"GetCallerIdentity"}
+            refused = await service.scan_once()
+            seen.failing = set()
+            working = await service.scan_once()
+
+        assert refused.record.outcome == "failed"
+        assert refused.error is not None and "credentials do not work" in refused.error
+        assert working.record.outcome == "success", working.error
+        assert called(working)["sts:GetCallerIdentity"] == 1
+
+    asyncio.run(scenario())
+
+
 def test_kept_credentials_are_renewed_before_they_expire_and_when_refused(
     aws: tuple[Requests, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
