@@ -3,6 +3,7 @@
 Usage::
 
     python bench/soak.py --accounts 1000 [--scans 5] [--regions 17] [--interval 5]
+                         [--latency-ms 50] [--account-concurrency N]
 
 Why: a daemon at scale must keep answering its probes (Kubernetes restarts one whose /healthz
 outlasts the probe timeout) while it scans, renders /metrics and serves large API responses,
@@ -338,8 +339,11 @@ class Load:
         return any(s <= end and probe.started <= e for s, e in self.in_flight)
 
 
-def write_config(directory: Path, endpoint: str, port: int, interval: float) -> Path:
+def write_config(
+    directory: Path, endpoint: str, port: int, interval: float, concurrency: int | None = None
+) -> Path:
     config = directory / "scanner.yaml"
+    limits = {"limits": {"account_concurrency": concurrency}} if concurrency else {}
     config.write_text(
         json.dumps(
             {
@@ -349,6 +353,7 @@ def write_config(directory: Path, endpoint: str, port: int, interval: float) -> 
                 "state": {"path": str(directory / "state.db")},
                 "schedule": {"interval": f"{int(interval)}s", "jitter": "0s", "deadline": "1h"},
                 "logging": {"format": "json"},
+                **limits,
             }
         )
     )
@@ -399,7 +404,9 @@ async def soak(args: argparse.Namespace) -> Figures:
         with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             directory = Path(tmp)
             port = free_port()
-            config = write_config(directory, endpoint, port, args.interval)
+            config = write_config(
+                directory, endpoint, port, args.interval, args.account_concurrency
+            )
             daemon = Daemon(config, port, args.log)
             await daemon.start()
             load = Load(daemon.url)
@@ -549,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=int, default=5)
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--account-concurrency",
+        type=int,
+        help="limits.account_concurrency (default: the daemon's); warm scans are bound by it",
+    )
     parser.add_argument("--scan-timeout", type=float, default=1800.0, help="seconds per scan")
     parser.add_argument("--fakeaws", type=Path, default=FAKEAWS)
     parser.add_argument("--json", type=Path, help="also write every figure here")
