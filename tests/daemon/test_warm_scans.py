@@ -25,7 +25,7 @@ from daemon.test_metrics import samples, value
 from e2e.faults import DENIED, WARNING_FILTER, Call, Fault, hook
 from moto.sts.models import STSBackend
 
-from scanner.aws.events import EventSession, QueueMessage
+from scanner.aws.events import EventSession, QueueMessage, Read
 from scanner.daemon.config import Config, from_mapping
 from scanner.daemon.events import EventConsumer
 from scanner.daemon.metrics import Metrics
@@ -189,6 +189,31 @@ def test_a_warm_scan_assumes_no_role_lists_nothing_and_finds_the_same(
             assert last["DescribeTrails"] == len(MEMBERS) + 1
             assert value(metrics, "scanner_api_calls_total", operation="AssumeRole") == 3
             assert value(metrics, "scanner_organization_listing_age_seconds") >= 0
+
+    asyncio.run(scenario())
+
+
+def test_the_event_path_on_the_scans_session_reads_an_entered_account_without_assuming(
+    aws: tuple[Requests, str],
+) -> None:
+    seen, endpoint = aws
+
+    async def scenario() -> None:
+        async with daemon(config(endpoint)) as service:
+            await service.scan_once()
+            session = EventSession(service.options, service.aws_session())
+            payments, inventory = service.account(PAYMENTS), service.inventory
+            assert payments is not None and inventory is not None
+            mark = seen.mark()
+            fresh = await session.reread(payments, [Read("alarms", "us-east-1")], inventory)
+            await session.close()  # not the service's session: that one stays open
+            on_the_wire = seen.since(mark)
+            again = await service.scan_once()
+
+        assert on_the_wire["cloudwatch:DescribeAlarms"] == 1, on_the_wire
+        assert on_the_wire["sts:AssumeRole"] == on_the_wire["sts:GetCallerIdentity"] == 0
+        assert fresh[PAYMENTS].regions["us-east-1"].alarms == payments.regions["us-east-1"].alarms
+        assert again.record.outcome == "success" and called(again)["sts:AssumeRole"] == 0
 
     asyncio.run(scenario())
 
