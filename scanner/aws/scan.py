@@ -63,7 +63,7 @@ from scanner.aws.organization import (
     walk_organization,
 )
 from scanner.aws.regions import listing_region
-from scanner.aws.session import AwsSession
+from scanner.aws.session import DEFAULT_HOME_REGION, AwsSession
 from scanner.aws_defaults import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_BACKOFF,
@@ -528,4 +528,12 @@ async def collect(
         await scan.close()
 
 
-__all__ = ["CollectResult", "Progress", "ScanError", "ScanOptions", "collect", "list_accounts"]
+__all__ = [
+    "DEFAULT_HOME_REGION",  # defined in .session now; importable from here as before
+    "CollectResult",
+    "Progress",
+    "ScanError",
+    "ScanOptions",
+    "collect",
+    "list_accounts",
+]
