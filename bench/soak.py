@@ -3,6 +3,7 @@
 Usage::
 
     python bench/soak.py --accounts 1000 [--scans 5] [--regions 17] [--interval 5]
+                         [--latency-ms 50] [--account-concurrency N]
 
 Why: a daemon at scale must keep answering its probes (Kubernetes restarts one whose /healthz
 outlasts the probe timeout) while it scans, renders /metrics and serves large API responses,
@@ -97,6 +98,15 @@ class ScanFigures:
     rss_mb: float
     front_rss_mb: float
     database_mb: float
+    # From the daemon's scan_completed line: the scan's own seconds (its listing included) and
+    # calls; AssumeRole, GetCallerIdentity and Organizations calls drop to 0 on a warm scan.
+    daemon_seconds: float = 0.0
+    calls: int = 0
+    calls_per_account: float = 0.0
+    assume_role: int = 0
+    caller_identity: int = 0
+    organizations: int = 0
+    listing_age_s: float | None = None
 
 
 @dataclass
@@ -166,6 +176,7 @@ class Daemon:
         self.process: asyncio.subprocess.Process | None = None
         self.scans: list[tuple[float, float | None, int]] = []  # start, end, findings
         self.completed = asyncio.Event()
+        self.completions: list[dict[str, Any]] = []  # each scan_completed line
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> float:
@@ -204,6 +215,7 @@ class Daemon:
             elif event == "scan_completed" and self.scans:
                 start, _, _ = self.scans[-1]
                 self.scans[-1] = (start, now, int(line.get("findings", 0)))
+                self.completions.append(line)
                 self.completed.set()
             elif event in ("scan_failed", "scan_crashed"):
                 print(f"daemon: {event}: {line}", file=sys.stderr)
@@ -327,8 +339,11 @@ class Load:
         return any(s <= end and probe.started <= e for s, e in self.in_flight)
 
 
-def write_config(directory: Path, endpoint: str, port: int, interval: float) -> Path:
+def write_config(
+    directory: Path, endpoint: str, port: int, interval: float, concurrency: int | None = None
+) -> Path:
     config = directory / "scanner.yaml"
+    limits = {"limits": {"account_concurrency": concurrency}} if concurrency else {}
     config.write_text(
         json.dumps(
             {
@@ -338,6 +353,7 @@ def write_config(directory: Path, endpoint: str, port: int, interval: float) -> 
                 "state": {"path": str(directory / "state.db")},
                 "schedule": {"interval": f"{int(interval)}s", "jitter": "0s", "deadline": "1h"},
                 "logging": {"format": "json"},
+                **limits,
             }
         )
     )
@@ -388,7 +404,9 @@ async def soak(args: argparse.Namespace) -> Figures:
         with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
             directory = Path(tmp)
             port = free_port()
-            config = write_config(directory, endpoint, port, args.interval)
+            config = write_config(
+                directory, endpoint, port, args.interval, args.account_concurrency
+            )
             daemon = Daemon(config, port, args.log)
             await daemon.start()
             load = Load(daemon.url)
@@ -433,6 +451,8 @@ async def soak(args: argparse.Namespace) -> Figures:
                 for number, start, end, findings, rss, front, size in scan_ends:
                     during = [p.seconds for p in load.probes if start <= p.started <= end]
                     stats = percentiles(during)
+                    line = daemon.completions[number - 1]
+                    calls = int(line.get("api_calls") or 0)
                     figures.scans.append(
                         ScanFigures(
                             number,
@@ -444,6 +464,13 @@ async def soak(args: argparse.Namespace) -> Figures:
                             rss,
                             front,
                             size,
+                            float(line.get("seconds") or 0.0),
+                            calls,
+                            round(calls / args.accounts, 2),
+                            int(line.get("assume_role_calls") or 0),
+                            int(line.get("caller_identity_calls") or 0),
+                            int(line.get("organizations_calls") or 0),
+                            line.get("listing_age_seconds"),
                         )
                     )
                 probes = load.probes
@@ -504,6 +531,17 @@ def report(figures: Figures) -> None:
             f"{s.healthz_p99_ms} | {s.healthz_max_ms} | {s.rss_mb} | {s.front_rss_mb} | "
             f"{s.database_mb} |"
         )
+    print()
+    print(
+        "| scan | daemon s | calls | calls/account | AssumeRole | GetCallerIdentity "
+        "| Organizations | listing age s |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in figures.scans:
+        print(
+            f"| {s.number} | {s.daemon_seconds} | {s.calls} | {s.calls_per_account} | "
+            f"{s.assume_role} | {s.caller_identity} | {s.organizations} | {s.listing_age_s} |"
+        )
     for name, stats in figures.healthz.items():
         print(f"/healthz {name}: {stats}")
     print(f"/metrics: {figures.metrics}")
@@ -518,6 +556,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scans", type=int, default=5)
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--account-concurrency",
+        type=int,
+        help="limits.account_concurrency (default: the daemon's); warm scans are bound by it",
+    )
     parser.add_argument("--scan-timeout", type=float, default=1800.0, help="seconds per scan")
     parser.add_argument("--fakeaws", type=Path, default=FAKEAWS)
     parser.add_argument("--json", type=Path, help="also write every figure here")

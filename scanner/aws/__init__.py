@@ -3,7 +3,8 @@
 Modules, one job each: :mod:`.clients` (one session, reused clients), :mod:`.gateway` (every
 call: throttled, counted, classified), :mod:`.credentials` (base, hub and member identities),
 :mod:`.organization` (accounts and OU paths), :mod:`.regions` (enabled regions),
-:mod:`.account` (one account, following references), :mod:`.scan` (the whole scan).
+:mod:`.account` (one account, following references), :mod:`.scan` (the whole scan),
+:mod:`.session` (what a long-lived process keeps between scans: clients, pacing, identities).
 
 Import :func:`collect` and :class:`ScanOptions` from here.
 """

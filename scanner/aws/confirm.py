@@ -94,7 +94,7 @@ async def confirm(
             asyncio.gather(*(_history(scan, lookup, since) for lookup in lookups)),
         )
     finally:
-        await scan.pool.close()
+        await scan.close()
     engine = apply(findings, checks, dict(enumerate(answers)))
     evidence = alarm_history.apply(engine.findings, lookups, dict(enumerate(histories)))
     result = dataclasses.replace(
@@ -115,7 +115,7 @@ async def confirm(
         failed_actions=result.failed_actions,
         history_failures=result.lookup_failures,
     )
-    return result, scan.caller.stats
+    return result, scan.stats
 
 
 __all__ = ["confirm"]

@@ -18,9 +18,17 @@ Theory of operation:
   before their time (ExpiredToken and kin: the gateway re-assumes once and retries the call).
   Every renewal is counted in :attr:`CallStats.credential_refreshes
   <scanner.aws.gateway.CallStats.credential_refreshes>`.
-* Identities are cached per account for the scan, failures too: an account whose role cannot be
-  assumed costs one AssumeRole, and the :class:`~scanner.aws.gateway.CallFailed` it raised is
-  raised again to every later asker (the account is reported with that error, the scan goes on).
+* Identities are cached per account, failures too: an account whose role cannot be assumed
+  costs one AssumeRole, and the :class:`~scanner.aws.gateway.CallFailed` it raised is raised
+  again to every later asker (the account is reported with that error, the scan goes on).
+* A long-lived process (the daemon, :class:`~scanner.aws.session.AwsSession`) keeps one
+  :class:`Credentials` across its scans: identities that work are reused until their keys need
+  renewing (no AssumeRole, no GetCallerIdentity on a warm scan), while failures are forgotten
+  at the start of every scan (:meth:`Credentials.forget_failures`): a role deployed between two
+  scans is tried again by the next one. A kept identity whose keys are old is renewed when
+  it is asked for; if that fails and the keys are no longer usable, the account is refused as
+  if assumed afresh (and tried again next scan). Keys live in memory only: never written, never
+  logged (:class:`RoleKeys` does not print them).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +56,10 @@ ADVISORY_REFRESH_SECONDS = 15 * 60  # renew when fewer remain; a failure keeps t
 MANDATORY_REFRESH_SECONDS = 10 * 60  # ... until fewer than these remain: then it fails the call
 
 log = structlog.get_logger(__name__)
+
+
+def _failed(future: asyncio.Future[Identity]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
 
 
 def _expiry(value: object) -> float:
@@ -75,11 +87,11 @@ def _identity_failed(failed: CallFailed, patience: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RoleKeys:
-    """The keys one AssumeRole returned, and when they expire (Unix time)."""
+    """The keys one AssumeRole returned, and when they expire (Unix time); never printed."""
 
-    access_key: str
-    secret_key: str
-    token: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    token: str = field(repr=False)
     expires: float
 
 
@@ -123,6 +135,11 @@ class RoleCredentials:
             )
             self._generation += 1
 
+    async def usable(self) -> None:
+        """Renew the keys now if they are old (as a request would); raises :class:`CallFailed`
+        when they cannot be renewed and are too close to expiry to use."""
+        await self.get_frozen_credentials()
+
     async def get_frozen_credentials(self) -> Any:
         remaining = self._keys.expires - self._clock()
         if remaining < ADVISORY_REFRESH_SECONDS:
@@ -152,7 +169,9 @@ class Credentials:
         role_arn: str | None = None,
         member_role_name: str = DEFAULT_MEMBER_ROLE,
         external_id: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.clock = clock  # Unix time, against which assumed keys expire
         self.pool = pool
         self.caller = caller
         self.home_region = home_region
@@ -193,13 +212,35 @@ class Credentials:
         except CallFailed as failed:
             raise ScanError(f"cannot assume the hub role {self.role_arn}: {failed}") from None
 
+    def forget_failures(self) -> int:
+        """Forget the identities that could not be had (a refused role, credentials that did not
+        work), so they are tried again; the number forgotten. Called when a scan starts."""
+        if self._caller_identity is not None and _failed(self._caller_identity):
+            self._caller_identity = None
+        failed = [a for a, future in self._accounts.items() if _failed(future)]
+        for account_id in failed:
+            del self._accounts[account_id]
+        return len(failed)
+
     async def for_account(self, account_id: str) -> Identity:
         """The identity acting in the account; raises :class:`CallFailed` (sts AssumeRole)."""
         future = self._accounts.get(account_id)
         if future is None:
             future = asyncio.ensure_future(self._resolve_account(account_id))
             self._accounts[account_id] = future
-        return await asyncio.shield(future)
+        identity = await asyncio.shield(future)
+        credentials = identity.credentials
+        if isinstance(credentials, RoleCredentials):
+            try:
+                await credentials.usable()
+            except CallFailed as refused:  # refused until the next scan, as a fresh refusal is
+                if self._accounts.get(account_id) is future:
+                    failed: asyncio.Future[Identity] = asyncio.get_running_loop().create_future()
+                    failed.set_exception(refused)
+                    failed.exception()  # retrieved: every later asker re-raises it itself
+                    self._accounts[account_id] = failed
+                raise
+        return identity
 
     async def _resolve_account(self, account_id: str) -> Identity:
         me = await self.caller_identity()
@@ -223,10 +264,10 @@ class Credentials:
 
         async def again() -> RoleKeys:
             renewed, _ = await self._assume_once(source, role_arn, params, key)
-            self.caller.stats.record_refresh(key)
+            self.caller.counter.record_refresh(key)
             return renewed
 
-        credentials = RoleCredentials(keys, account_id, again)
+        credentials = RoleCredentials(keys, account_id, again, clock=self.clock)
         return Identity(
             key=f"role:{key}", account_id=account_id, arn=assumed_arn, credentials=credentials
         )

@@ -1,9 +1,11 @@
 """The event path's AWS calls: the SQS queue EventBridge fills, and narrow re-reads of accounts.
 
-:class:`EventSession` lives as long as the daemon: one client pool, one call gateway and one
-set of identities, so an event for an account entered before costs no AssumeRole and no new
-client. Its calls go through the same :class:`~scanner.aws.gateway.Caller` as a scan's (throttled,
-retried, counted: ``session.stats``).
+:class:`EventSession` lives as long as the daemon, on the daemon's
+:class:`~scanner.aws.session.AwsSession` (the one its scans use): one client pool, one call
+gateway and one set of identities, so an event for an account a scan entered costs no
+AssumeRole and no new client, and events and scans share each account's pacing. Its calls are
+throttled, retried and counted like a scan's; ``session.stats`` counts them (a scan's calls
+are counted in the scan's own stats). Without a session given it builds its own.
 
 The queue: ReceiveMessage (long poll), DeleteMessage,
 GetQueueAttributes (its depth). The re-reads (:class:`Read`) name one part of one account, and
@@ -33,11 +35,11 @@ from urllib.parse import urlsplit
 import structlog
 
 from scanner.aws.account import AccountCollector, AccountData, RegionData, collect_topics
-from scanner.aws.clients import Client, ClientOptions, ClientPool, Identity
-from scanner.aws.credentials import Credentials
-from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits, RetryPolicy
-from scanner.aws.regions import RegionScope, listing_region
-from scanner.aws.scan import DEFAULT_HOME_REGION, ScanOptions
+from scanner.aws.clients import Client, Identity
+from scanner.aws.gateway import CallFailed, CallStats
+from scanner.aws.regions import listing_region
+from scanner.aws.scan import ScanOptions
+from scanner.aws.session import AwsSession
 from scanner.model import Account, CollectionError, Inventory, arn_account, is_sns_topic
 
 log = structlog.get_logger(__name__)
@@ -126,42 +128,25 @@ def _forget(data: AccountData, read: Read) -> None:
 class EventSession:
     """The daemon's long-lived AWS session for events; see the module docstring."""
 
-    def __init__(self, options: ScanOptions) -> None:
+    def __init__(self, options: ScanOptions, session: AwsSession | None = None) -> None:
         self.options = options
-        self.pool = ClientPool(
-            ClientOptions(
-                profile=options.profile,
-                endpoint_url=options.endpoint_url,
-                retry_mode=options.retry_mode,
-            )
-        )
-        retry = RetryPolicy(
-            max_attempts=options.max_attempts,
-            base_delay=options.backoff[0],
-            max_delay=options.backoff[1],
-            patience=options.patience,
-        )
-        self.caller = Caller(RateLimits(options.rate_limits, options.max_in_flight), retry=retry)
-        region = self.pool.base_session.get_config_variable("region")
-        self.home = options.home_region or region or DEFAULT_HOME_REGION
-        self.scope = RegionScope(options.regions, options.exclude_regions)
-        self.credentials = Credentials(
-            self.pool,
-            self.caller,
-            home_region=self.home,
-            role_arn=options.role_arn,
-            member_role_name=options.member_role_name,
-            external_id=options.external_id,
-        )
+        self._owned = session is None  # else the daemon's: closed by its owner
+        shared = session or AwsSession(options)
+        self.pool = shared.pool
+        self.caller = shared.caller
+        self.home = shared.home
+        self.scope = shared.scope
+        self.credentials = shared.credentials
         self._listing_region: str | None = None
 
     @property
     def stats(self) -> CallStats:
-        """Every call of the session so far (cumulative)."""
+        """Every call of the event path so far (cumulative; scans count theirs apart)."""
         return self.caller.stats
 
     async def close(self) -> None:
-        await self.pool.close()
+        if self._owned:
+            await self.pool.close()
 
     # ---------------------------------------------------------------------------- the queue
 

@@ -23,17 +23,23 @@ Invariants:
   page size.
 * The identity a request is signed with is the call's (:func:`~scanner.aws.clients.acting`),
   never the client's: clients are shared by every identity.
+* A call is counted in the :class:`CallStats` of the work it belongs to: inside
+  :func:`counting` (a scan, a listing), in that block's; elsewhere in the caller's own. So one
+  long-lived caller (its pacing shared by the daemon's scans, listings and event path, which
+  call the same accounts) still counts each scan apart, renewals of assumed credentials
+  included: they are made while signing the request that found the keys old, in its task.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import math
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,6 +264,21 @@ class CallStats:
         return sum(s.errors for s in self._ops.values())
 
 
+_COUNTING: contextvars.ContextVar[CallStats | None] = contextvars.ContextVar(
+    "scanner_call_stats", default=None
+)
+
+
+@contextlib.contextmanager
+def counting(stats: CallStats) -> Iterator[None]:
+    """Calls made in this block, and in the tasks it starts, are counted in ``stats``."""
+    token = _COUNTING.set(stats)
+    try:
+        yield
+    finally:
+        _COUNTING.reset(token)
+
+
 def _throttler(rate: float) -> Throttler:
     """At most ``rate`` requests per second, in windows of at least one request.
 
@@ -330,6 +351,12 @@ class Caller:
         self._throttlers: dict[tuple[str, str, str], Throttler] = {}
         self._serial: dict[tuple[str, str], asyncio.Semaphore] = {}
 
+    @property
+    def counter(self) -> CallStats:
+        """Where a call made now is counted: the :func:`counting` block's stats, else ours."""
+        stats = _COUNTING.get()
+        return self.stats if stats is None else stats
+
     def _throttler_for(self, client: Client) -> Throttler:
         key = (client.account_id, client.region, client.service)
         found = self._throttlers.get(key)
@@ -380,7 +407,7 @@ class Caller:
                 except (ClientError, BotoCoreError, CallFailed) as error:
                     failure = _Failure.of(error)
                 else:
-                    self.stats.record(
+                    self.counter.record(
                         account,
                         client.service,
                         operation,
@@ -452,7 +479,7 @@ class Caller:
         attempts: _Attempts,
     ) -> CallFailed:
         code, message = failure.code, failure.message
-        self.stats.record(
+        self.counter.record(
             account,
             client.service,
             operation,

@@ -20,8 +20,10 @@ The plan (issue 9: calls in proportion to what is monitored):
 Invariants:
 
 * One :class:`~scanner.aws.clients.ClientPool` (one base session) and one
-  :class:`~scanner.aws.gateway.Caller` (throttles, counters) per scan; every AWS call of the scan
-  goes through them, so :attr:`CollectResult.stats` counts all of them.
+  :class:`~scanner.aws.gateway.Caller` (throttles) per scan, or those of the long-lived
+  :class:`~scanner.aws.session.AwsSession` the options name (the daemon's: identities, clients
+  and pacing kept across scans); every AWS call of the scan goes through them and is counted
+  in :attr:`CollectResult.stats` (:func:`~scanner.aws.gateway.counting`).
 * An account that cannot be entered (AssumeRole refused, missing role) is an
   :class:`~scanner.model.Account` with ``error`` set; an account that fails unexpectedly is one
   too. The scan always goes on; only "cannot run at all" raises :class:`ScanError`.
@@ -48,9 +50,8 @@ from scanner.aws.account import (
     collect_topics,
     topic_region,
 )
-from scanner.aws.clients import ClientOptions, ClientPool, Identity
-from scanner.aws.credentials import Credentials
-from scanner.aws.gateway import Caller, CallFailed, CallStats, RateLimits, RetryPolicy
+from scanner.aws.clients import Identity
+from scanner.aws.gateway import CallFailed, CallStats, counting
 from scanner.aws.organization import (
     ORGANIZATIONS_REGION,
     Described,
@@ -61,7 +62,8 @@ from scanner.aws.organization import (
     select,
     walk_organization,
 )
-from scanner.aws.regions import RegionScope, listing_region
+from scanner.aws.regions import listing_region
+from scanner.aws.session import DEFAULT_HOME_REGION, AwsSession
 from scanner.aws_defaults import (
     DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_BACKOFF,
@@ -76,8 +78,6 @@ from scanner.evaluate import STUCK_AFTER_HOURS, OutsideVerdicts
 from scanner.model import Account, CollectionError, Inventory, arn_account
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_HOME_REGION = "us-east-1"
 
 Progress = Callable[[int, int], None]
 
@@ -113,6 +113,9 @@ class ScanOptions:
       is decided outside it). ``deep``: enter every account and read all it holds.
       ``stuck_after_hours``: when an alarm in ALARM stops counting, as the evaluation will
       judge it (the plan must agree with the verdicts it saves calls for).
+    * ``session``: a long-lived :class:`~scanner.aws.session.AwsSession` to scan with (built
+      from these options; its owner calls its ``begin_scan`` before each scan and closes it);
+      ``None``: one for this scan only.
     """
 
     organization: bool = False
@@ -139,6 +142,7 @@ class ScanOptions:
     rules_profile: str | None = None
     deep: bool = False
     stuck_after_hours: float = STUCK_AFTER_HOURS
+    session: AwsSession | None = None
 
 
 @dataclass(frozen=True)
@@ -186,32 +190,16 @@ class _Scan:
     def __init__(self, options: ScanOptions, progress: Progress | None) -> None:
         self.options = options
         self.progress = progress
-        self.pool = ClientPool(
-            ClientOptions(
-                profile=options.profile,
-                endpoint_url=options.endpoint_url,
-                retry_mode=options.retry_mode,
-            )
-        )
-        retry = RetryPolicy(
-            max_attempts=options.max_attempts,
-            base_delay=options.backoff[0],
-            max_delay=options.backoff[1],
-            patience=options.patience,
-        )
-        self.caller = Caller(RateLimits(options.rate_limits, options.max_in_flight), retry=retry)
-        region = self.pool.base_session.get_config_variable("region")
-        self.home = options.home_region or region or DEFAULT_HOME_REGION
-        self.scope = RegionScope(options.regions, options.exclude_regions)
+        self.owned = options.session is None  # else the caller's: kept open after the scan
+        session = options.session or AwsSession(options)
+        self.pool = session.pool
+        self.caller = session.caller
+        self.home = session.home
+        self.scope = session.scope
         self.listing_region = self.home
-        self.credentials = Credentials(
-            self.pool,
-            self.caller,
-            home_region=self.home,
-            role_arn=options.role_arn,
-            member_role_name=options.member_role_name,
-            external_id=options.external_id,
-        )
+        self.credentials = session.credentials
+        # This scan's calls; a shared caller's own stats count the other users'.
+        self.stats = self.caller.stats if self.owned else CallStats()
         self.partition = "aws"
         self.collected: dict[str, AccountData] = {}  # accounts read, even only for topics
         self.failed: dict[str, CollectionError] = {}  # accounts that could not be entered
@@ -404,7 +392,16 @@ class _Scan:
             return dataclasses.replace(frozen, entered=False)
         return frozen
 
+    async def close(self) -> None:
+        """Close the session if it is this scan's own."""
+        if self.owned:
+            await self.pool.close()
+
     async def run(self) -> CollectResult:
+        with counting(self.stats):
+            return await self._run()
+
+    async def _run(self) -> CollectResult:
         started = time.monotonic()
         collected_at = datetime.now(UTC).isoformat(timespec="seconds")
         me = await self.credentials.caller_identity()
@@ -481,7 +478,7 @@ class _Scan:
             )
         log.info(
             "scan_finished",
-            calls=self.caller.stats.calls,
+            calls=self.stats.calls,
             entered=len(self.collected),
             not_entered=len(self.not_entered),
             seconds=round(duration, 3),
@@ -496,7 +493,7 @@ class _Scan:
             )
         return CollectResult(
             inventory,
-            self.caller.stats,
+            self.stats,
             suspended,
             duration,
             clients=self.pool.created,
@@ -508,10 +505,11 @@ async def list_accounts(options: ScanOptions) -> tuple[Organization, CallStats]:
     """The organization's accounts as :func:`collect` would list them, and the calls it took."""
     scan = _Scan(dataclasses.replace(options, organization=True, listing=None), None)
     try:
-        me = await scan.credentials.caller_identity()
-        return await scan.accounts(me), scan.caller.stats
+        with counting(scan.stats):
+            me = await scan.credentials.caller_identity()
+            return await scan.accounts(me), scan.stats
     finally:
-        await scan.pool.close()
+        await scan.close()
 
 
 async def collect(
@@ -527,7 +525,15 @@ async def collect(
     try:
         return await scan.run()
     finally:
-        await scan.pool.close()
+        await scan.close()
 
 
-__all__ = ["CollectResult", "Progress", "ScanError", "ScanOptions", "collect", "list_accounts"]
+__all__ = [
+    "DEFAULT_HOME_REGION",  # defined in .session now; importable from here as before
+    "CollectResult",
+    "Progress",
+    "ScanError",
+    "ScanOptions",
+    "collect",
+    "list_accounts",
+]

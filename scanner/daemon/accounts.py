@@ -1,7 +1,11 @@
 """The accounts a scan covers: the organization's list, cached, and cut to a shard.
 
 Organizations tolerates little traffic, so the list is fetched on its own slower schedule
-(``organization.account_list_refresh``) and reused by the scans in between; a failed refresh
+(``organization.account_list_refresh``) and reused by the scans in between: the daemon lists
+at its first scan (cold), then refreshes the list in the background
+(:meth:`~scanner.daemon.scheduler.Service.refresh_listing`), at that interval and at once when
+a membership event asks (:meth:`AccountList.request`), so a warm scan makes no Organizations
+call at all and never waits for a listing. A failed refresh
 keeps the previous list (the organization rarely changes between two refreshes, and a scan of
 a slightly old list beats no scan), with a warning and a count (``fallbacks``, exported as
 ``scanner_account_list_fallbacks_total``); only a first listing that fails fails the scan. The
@@ -19,6 +23,7 @@ together the shards export each account once.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -29,13 +34,15 @@ import structlog
 from scanner.aws import CallStats, ScanOptions
 from scanner.aws.organization import OrgAccount, Organization, select
 from scanner.aws.scan import list_accounts
+from scanner.aws.session import AwsSession
 from scanner.daemon.sharding import Shard
 
 log = structlog.get_logger(__name__)
 
 
 class AccountList:
-    """The organization's account list, listed at most once per ``refresh`` seconds."""
+    """The organization's account list, listed at most once per ``refresh`` seconds unless a
+    listing is requested (:meth:`request`); one listing at a time."""
 
     def __init__(
         self,
@@ -47,26 +54,51 @@ class AccountList:
         self.refresh = refresh
         self.clock = clock
         self.organization: Organization | None = None
-        self.listed_at: float | None = None
+        self.attempted_at: float | None = None  # the last listing tried: the next is due after
+        self.listed_at: float | None = None  # the last listing that gave a list (its age)
         self.fallbacks = 0  # failed listings replaced by the cached one
+        self.requested = asyncio.Event()  # a listing is wanted now (a membership event)
+        self._lock = asyncio.Lock()
 
-    async def get(self) -> tuple[Organization, CallStats | None]:
-        """The list (fresh or cached) and the stats of the listing if one was made now.
+    def due_in(self) -> float:
+        """Seconds until the next listing is due (0: now)."""
+        if self.attempted_at is None:
+            return 0.0
+        return max(0.0, self.attempted_at + self.refresh - self.clock())
+
+    def age(self) -> float | None:
+        """Seconds since the list was last listed; ``None`` before the first listing."""
+        return None if self.listed_at is None else max(0.0, self.clock() - self.listed_at)
+
+    def request(self) -> None:
+        """List again at the next :meth:`get`, whatever the interval says."""
+        self.attempted_at = None
+        self.requested.set()
+
+    async def get(self, session: AwsSession | None = None) -> tuple[Organization, CallStats | None]:
+        """The list (fresh or cached) and the stats of the listing if one was made now; with the
+        long-lived ``session`` when given (no GetCallerIdentity once the identity is known).
 
         Raises :class:`~scanner.aws.ScanError` only when there is no list at all.
         """
+        async with self._lock:
+            if self.organization is not None and self.due_in() > 0:
+                return self.organization, None
+            return await self._list(session)
+
+    async def _list(self, session: AwsSession | None) -> tuple[Organization, CallStats | None]:
         now = self.clock()
-        fresh = self.listed_at is not None and now - self.listed_at < self.refresh
-        if self.organization is not None and fresh:
-            return self.organization, None
+        options = self.options
+        if session is not None:
+            options = dataclasses.replace(options, session=session)
         try:
-            organization, stats = await list_accounts(self.options)
+            organization, stats = await list_accounts(options)
         except Exception as error:
             if self.organization is None:
                 raise
             self.fallbacks += 1
             log.warning("account_list_fallback", reason=str(error), using="the cached listing")
-            self.listed_at = now  # retry at the next refresh, not at every scan
+            self.attempted_at = now  # retry at the next refresh, not at every scan
             return self.organization, None
         if organization.incomplete and self.organization is not None:
             organization = _filled(organization, self.organization)
@@ -76,7 +108,7 @@ class AccountList:
                 reason="; ".join(e.describe() for e in organization.incomplete),
                 using="the cached accounts under the parents not listed",
             )
-        self.organization, self.listed_at = organization, now
+        self.organization, self.attempted_at, self.listed_at = organization, now, now
         return organization, stats
 
 

@@ -10,8 +10,10 @@ long-polls the queue and, for each message:
    an account of the organization held by this shard's inventory. Anything else is counted by
    reason (``scanner_events_ignored_total``) and deleted; nothing a message says can crash the
    loop. Two families act differently: a membership change (an account created, accepted,
-   moved) lists the organization again and runs the next scheduled scan now (a new account
-   has no inventory to merge into: the scan is the cheapest correct way); a forwarding rule
+   moved) has the scans' reused listing refreshed at once (in the background,
+   :meth:`~scanner.daemon.scheduler.Service.refresh_listing`), then runs the next scheduled
+   scan on it (a new account has no inventory to merge into: the scan is the cheapest correct
+   way; the accounts already entered cost it no AssumeRole); a forwarding rule
    deleted or disabled is counted per account and region, for an alert.
 2. **Coalesces** per account over ``events.debounce``: a burst of changes to one account is
    read once.

@@ -139,11 +139,12 @@ class Daemon:
         await self.front.sync()  # start() returns once the port answers what we know now
 
     async def _consume_events(self, service: Service, metrics: Metrics) -> None:
-        """The event path (:mod:`.events`), with its own long-lived AWS session."""
+        """The event path (:mod:`.events`), on the scans' long-lived AWS session: an event for
+        an account a scan entered costs no AssumeRole, and both pace their calls together."""
         from scanner.aws.events import EventSession
         from scanner.daemon.events import EventConsumer
 
-        session = EventSession(service.options)
+        session = EventSession(service.options, service.aws_session())
         try:
             await EventConsumer(service, session, metrics).run(self.stopping)
         finally:
@@ -217,6 +218,8 @@ class Daemon:
             except Exception as err:  # already logged where it happened; do not mask others
                 log.error("loop_failed", error=repr(err))
         self._tasks = []
+        if self.service is not None:
+            await self.service.close()  # the AWS session: its connections
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
         await self._close_http()

@@ -28,7 +28,10 @@ Counters (API calls, throttled responses, throttles, retries, credential refresh
 accumulate over the process's life from each scan's call statistics, which count every attempt
 (the collector's gateway makes the retries itself) and every renewal of assumed credentials.
 A failed organization listing that falls back to the cached one is counted too (read from the
-account list at scrape time).
+account list at scrape time), and so are the calls of the listings the daemon refreshes in the
+background, between scans. ``scanner_last_scan_api_calls`` says what the last scan alone
+called (a warm scan: no ``sts:AssumeRole`` for keys still good, no ``organizations:*``), and
+``scanner_organization_listing_age_seconds`` how old the listing it scanned from is.
 """
 
 from __future__ import annotations
@@ -309,6 +312,8 @@ class MetricState:
     # Read at scrape time from the alert machinery, when there is one.
     alerts_pending: Callable[[], Mapping[str, int]] = dict
     account_list_fallbacks: Callable[[], int] = int
+    listing_age: Callable[[], float | None] = lambda: None
+    last_scan_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
     front_restarts: Callable[[], int] = int
     alert_deliveries: Callable[[], Mapping[tuple[str, str], int]] = dict
     events: EventStats = field(default_factory=EventStats)
@@ -558,6 +563,14 @@ FAMILIES: tuple[Family, ...] = (
         lambda s: _by_operation(s.calls),
     ),
     Family(
+        "scanner_last_scan_api_calls",
+        "gauge",
+        "AWS API calls the last scan made, by service and operation (its listing of the "
+        "organization included when it listed; a warm scan reuses credentials and listing).",
+        OPERATION,
+        lambda s: _by_operation(s.last_scan_calls),
+    ),
+    Family(
         "scanner_api_throttles_total",
         "counter",
         "AWS API calls that ended throttled after their retries.",
@@ -627,6 +640,15 @@ FAMILIES: tuple[Family, ...] = (
         "last cached listing.",
         (),
         lambda s: [((), float(s.account_list_fallbacks()))],
+    ),
+    Family(
+        "scanner_organization_listing_age_seconds",
+        "gauge",
+        "Seconds since the organization's account list the scans use was last listed (it is "
+        "refreshed in the background every organization.account_list_refresh, and at once on "
+        "a membership event; a failed refresh keeps the last list, and its age grows).",
+        (),
+        lambda s: _optional(s.listing_age()),
     ),
     Family(
         "scanner_http_front_restarts_total",
@@ -862,8 +884,11 @@ class Metrics:
         counts[bisect.bisect_left(DURATION_BUCKETS, scan.duration)] += 1
         state.duration_counts = counts
         state.duration_sum += scan.duration
+        last: Counter[tuple[str, str]] = Counter()
         for stats in scan.stats:
-            self._count_calls(stats)
+            self.count_calls(stats)
+            last.update({key: op.calls for key, op in stats.by_operation().items()})
+        state.last_scan_calls = last
         state.engine_disagreements += scan.engine_disagreements
         state.alarm_history_disagreements += scan.alarm_history_disagreements
         state.failed_alarm_actions += scan.failed_alarm_actions
@@ -889,7 +914,8 @@ class Metrics:
         success.update((v.id, scan.finished) for v in scan.accounts if v.state in DECIDED)
         return success
 
-    def _count_calls(self, stats: CallStats) -> None:
+    def count_calls(self, stats: CallStats) -> None:
+        """Add calls to the API counters (a scan's, or a listing made between scans)."""
         state = self.state
         calls, throttles = Counter(state.calls), Counter(state.throttles)
         throttled = Counter(state.throttled_responses)

@@ -1,10 +1,11 @@
 """The daemon's heart: one scan's pipeline, and the scheduler that runs it forever.
 
 A scan: the cached account list cut to this shard (:mod:`.accounts`) -> collect (the covered
-accounts plus what they depend on) -> evaluate (in a thread: it is CPU work) -> keep the
-covered accounts' findings -> record them in the state store in ONE transaction, which computes
-the transitions and fills the alert outbox -> update the metrics -> wake the alert dispatcher,
-which delivers in the background with its own retries.
+accounts plus what they depend on, on the service's long-lived AWS session) -> evaluate (in a
+thread: it is CPU work) -> keep the covered accounts' findings -> record them in the state
+store in ONE transaction, which computes the transitions and fills the alert outbox -> update
+the metrics -> wake the alert dispatcher, which delivers in the background with its own
+retries.
 
 Invariants:
 
@@ -17,6 +18,13 @@ Invariants:
   before anything else, so a restarted daemon is ready at once with what it knew.
 * A scan that cannot run (no credentials, Organizations refused, the deadline) changes no
   finding: it is counted, logged in one line and retried at the next tick.
+* Scans are warm after the first: one :class:`~scanner.aws.session.AwsSession` lives as long
+  as the service (member credentials kept in memory and renewed before they expire, the caller's
+  identity known, clients kept), and the organization's listing is reused, refreshed in the
+  background (:meth:`Service.refresh_listing`, run beside the schedule) every
+  ``organization.account_list_refresh`` and at once on a membership event. A warm scan makes no
+  AssumeRole for an account whose keys are still good, no GetCallerIdentity and no
+  Organizations call; a role refused in one scan is tried again in the next.
 * Between scans the service keeps the last inventory (every collected account) and what the
   event consumer (:mod:`.events`) needs to re-judge part of it: :meth:`Service.rejudge` takes
   some accounts read again, merges them and commits the findings of the accounts they can have
@@ -32,6 +40,7 @@ import contextlib
 import dataclasses
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +49,7 @@ from typing import Any, Protocol
 import structlog
 
 from scanner.aws import CallStats, CollectResult, ScanError, ScanOptions, collect
+from scanner.aws.session import AwsSession
 from scanner.catalog import load_catalog
 from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
@@ -200,6 +210,9 @@ class Service:
         if self.accounts is not None:
             accounts = self.accounts
             metrics.state.account_list_fallbacks = lambda: accounts.fallbacks
+            metrics.state.listing_age = accounts.age
+        self._session: AwsSession | None = None  # built at first use, in the service's loop
+        self._refreshing = False  # the background refresh of the listing runs
         self.health = Health()
         self._lock = asyncio.Lock()
         self._collecting = False
@@ -219,6 +232,20 @@ class Service:
         self.announced: set[str] = set()
         self._scan_soon = asyncio.Event()
         self._index: tuple[Inventory | None, dict[str, Account]] = (None, {})
+
+    # ---------------------------------------------------------------------------- AWS
+
+    def aws_session(self) -> AwsSession:
+        """The long-lived AWS session every scan, listing and event of the service uses."""
+        if self._session is None:
+            self._session = AwsSession(self.options, clock=self.clock)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the AWS session (its connections); a later scan would open a new one."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     # ---------------------------------------------------------------------------- state
 
@@ -267,6 +294,7 @@ class Service:
         started = self.clock()
         stats: list[CallStats] = []
         self._collecting = True
+        self.aws_session().begin_scan()  # what was refused is tried again, listing included
         try:
             async with asyncio.timeout(self.config.schedule.deadline):
                 inventory, covered, names, collected = await self._gather(stats)
@@ -337,11 +365,56 @@ class Service:
         return self._lock
 
     def scan_soon(self, reason: str, *, relist: bool = False) -> None:
-        """Run the next scheduled scan now (``relist``: list the organization again first)."""
+        """Run the next scheduled scan now (``relist``: list the organization again first: the
+        background refresh lists at once and then asks for the scan)."""
         if relist and self.accounts is not None:
-            self.accounts.listed_at = None
+            self.accounts.request()
+            if self._refreshing:
+                log.info("listing_requested", reason=reason)
+                return
         log.info("scan_requested", reason=reason, relist=relist)
         self._scan_soon.set()
+
+    async def refresh_listing(self, stop: asyncio.Event) -> None:
+        """Keep the organization's listing fresh between scans, until ``stop``: list it again
+        every ``organization.account_list_refresh`` after the first successful scan, and at once
+        when :meth:`scan_soon` asks (a membership event), then run a scan on it. A failed
+        listing keeps the last good one (:class:`~scanner.daemon.accounts.AccountList`); its
+        calls are counted in the API call metrics (no scan's)."""
+        accounts = self.accounts
+        if accounts is None or not await _until(stop, self.scanned.wait()):
+            return
+        self._refreshing = True
+        try:
+            while not stop.is_set():
+                if accounts.due_in() > 0:
+                    await _until(stop, _wait(accounts.requested, accounts.due_in()))
+                if stop.is_set():
+                    break
+                requested = accounts.requested.is_set()
+                accounts.requested.clear()
+                if accounts.due_in() > 0:
+                    continue
+                try:
+                    organization, stats = await accounts.get(self.aws_session())
+                except ScanError as err:  # no list yet: the next scan lists (cannot happen here)
+                    log.warning("listing_refresh_failed", error=str(err))
+                    continue
+                if stats is not None:
+                    self.metrics.count_calls(stats)
+                    self._recheck, self._listed = True, organization.listed()
+                    log.info(
+                        "organization_listed",
+                        accounts=len(organization.accounts),
+                        calls=stats.calls,
+                        incomplete=len(organization.incomplete),
+                        requested=requested,
+                    )
+                if requested:
+                    log.info("scan_requested", reason="organization listed again", relist=False)
+                    self._scan_soon.set()
+        finally:
+            self._refreshing = False
 
     def account(self, account_id: str) -> Account | None:
         """The last inventory's account (an index, rebuilt when the inventory is replaced)."""
@@ -478,13 +551,18 @@ class Service:
         self, stats: list[CallStats]
     ) -> tuple[Inventory, frozenset[str], dict[str, str] | None, tuple[str, ...]]:
         """Collect; the inventory, covered ids, their names (for the store), collected ids."""
+        session = self.aws_session()
         if self.accounts is None:  # the caller's own account
-            result = await self.collect_fn(self.options)
+            result = await self.collect_fn(dataclasses.replace(self.options, session=session))
             stats.append(result.stats)
             ids = [a.id for a in result.inventory.accounts if self.shard.owns(a.id)]
             names = {a.id: a.name for a in result.inventory.accounts if a.id in ids}
             return result.inventory, frozenset(ids), names, tuple(ids)
-        organization, listing = await self.accounts.get()
+        accounts = self.accounts
+        if self._refreshing and accounts.organization is not None:  # warm: the cached list
+            organization, listing = accounts.organization, None
+        else:  # the first scan (cold), or no background refresh: list if due
+            organization, listing = await accounts.get(self.aws_session())
         if listing is not None:
             stats.append(listing)
             self._recheck, self._listed = True, organization.listed()
@@ -493,7 +571,9 @@ class Service:
         if not cover.covered:
             return Inventory(), frozenset(), names, ()
         options = scan_options(self.config, include_accounts=tuple(sorted(cover.covered_ids)))
-        result = await self.collect_fn(dataclasses.replace(options, listing=organization))
+        result = await self.collect_fn(
+            dataclasses.replace(options, listing=organization, session=session)
+        )
         stats.append(result.stats)
         collected = tuple(a.id for a in result.inventory.accounts)
         return result.inventory, cover.covered_ids, names, collected
@@ -552,6 +632,10 @@ class Service:
         states = dict.fromkeys(ACCOUNT_STATES, 0)
         for view in record.accounts:
             states[view.state] += 1
+        calls: Counter[tuple[str, str]] = Counter()
+        for stats in record.stats:
+            calls.update({key: op.calls for key, op in stats.by_operation().items()})
+        age = self.accounts.age() if self.accounts is not None else None
         log.info(
             "scan_completed",
             seconds=round(record.duration, 3),
@@ -561,6 +645,12 @@ class Service:
             findings=len(record.findings),
             **counts,
             api_calls=sum(s.calls for s in record.stats),
+            # What a warm scan saves: 0 on a scan that reused keys, identity and listing.
+            assume_role_calls=calls[("sts", "AssumeRole")],
+            caller_identity_calls=calls[("sts", "GetCallerIdentity")],
+            organizations_calls=sum(n for (svc, _), n in calls.items() if svc == "organizations"),
+            credential_refreshes=sum(s.credential_refreshes for s in record.stats),
+            listing_age_seconds=round(age, 1) if age is not None else None,
             transitions=len(transitions) if transitions is not None else None,
             shard=self.shard.ordinal,
             total_shards=self.shard.total,
@@ -583,8 +673,10 @@ class Service:
         return (health.loop_running or health.restoring or health.starting) and not stuck
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Scan now, then every interval, until ``stop`` is set; returns promptly after it."""
+        """Scan now, then every interval, until ``stop`` is set; returns promptly after it.
+        The listing's background refresh runs beside it (:meth:`refresh_listing`)."""
         self.health.loop_running = True
+        refresh = asyncio.create_task(self.refresh_listing(stop))
         try:
             while not stop.is_set():
                 await self._scan_until(stop)
@@ -593,6 +685,9 @@ class Service:
                 await self._wait(stop, self.next_delay())
         finally:
             self.health.loop_running = False
+            refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refresh
 
     async def _wait(self, stop: asyncio.Event, delay: float) -> None:
         """Until the next scan is due, ``stop`` is set, or :meth:`scan_soon` asks for one."""
@@ -631,6 +726,30 @@ def _notified_owners(account: Account) -> set[str]:
         for arn in (*alarm.alarm_actions, *alarm.ok_actions, *alarm.insufficient_data_actions)
         if arn.startswith("arn:") and ":sns:" in arn and arn_account(arn) != account.id
     } - {""}
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until ``event`` is set or ``seconds`` have passed."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+
+
+async def _until(stop: asyncio.Event, work: Awaitable[Any]) -> bool:
+    """``await work`` unless ``stop`` is set first (the work is then cancelled); whether the work
+    finished."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 def _utc(timestamp: float) -> datetime:

@@ -131,8 +131,11 @@ class Listing:
             (OrgAccount(A, "own", ou_ids=("r-ab12", "ou-ab12-sandbox11"), ou_names=("Sandbox",)),),
         )
 
-    async def get(self) -> tuple[Organization, CallStats | None]:
+    async def get(self, session: object = None) -> tuple[Organization, CallStats | None]:
         return self.organization, CallStats()
+
+    def age(self) -> float | None:
+        return None
 
 
 def test_the_daemon_warns_of_an_ou_not_in_the_organization_after_each_listing(
