@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from scanner.catalog import _controls
@@ -121,7 +122,12 @@ class Rule:
     def controls(self) -> dict[str, str]:
         """Every number the standards give this rule: the CIS versions newest first, then
         Security Hub and CloudGuard (``{"cis-5.0": "4.4", ..., "securityhub": "CloudWatch.4"}``).
+        A new dictionary each time (every finding carries one), ordered once per rule.
         """
+        return dict(self._controls_in_order)
+
+    @cached_property
+    def _controls_in_order(self) -> tuple[tuple[str, str], ...]:
         newest_first = sorted(
             self.cis_sections.items(), key=lambda kv: _version(kv[0]), reverse=True
         )
@@ -130,7 +136,7 @@ class Rule:
             number = self.identifier(key)
             if number is not None:
                 found[key] = number
-        return found
+        return tuple(found.items())
 
     def identifier(self, key: str) -> str | None:
         """The rule's number in an identifier family (``cis-1.4``, ``securityhub``, ...)."""

@@ -191,6 +191,9 @@ class Walker:
         self.profile = profile
         self.stuck_after = stuck_after
         self._cache: dict[tuple[Trail, str], _Replay] = {}
+        # (pattern text, rule id) -> whether the filter concerns the rule: asked of each filter
+        # of each member's own log group, whose patterns are as often as not the same text.
+        self._concerning: dict[tuple[str, str], bool] = {}
 
     # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
 
@@ -307,7 +310,7 @@ class Walker:
                 base, links=_complete([*head, _result(Link.FILTER, BROKEN, detail, at)])
             )
         else:
-            relevant = [f for f in group.metric_filters if _concerns(f, rule, self.profile)]
+            relevant = [f for f in group.metric_filters if self._concerns(f, rule)]
             if not relevant:
                 count = len(group.metric_filters)
                 detail = (
@@ -319,6 +322,14 @@ class Walker:
                 )
             for metric_filter in _likely_first(relevant, rule, self.profile):
                 yield from self._filter_chains(base, head, metric_filter, rule)
+
+    def _concerns(self, metric_filter: MetricFilter, rule: Rule) -> bool:
+        """:func:`_concerns`, once per pattern text and rule."""
+        key = (metric_filter.pattern, rule.id)
+        found = self._concerning.get(key)
+        if found is None:
+            found = self._concerning[key] = _concerns(metric_filter, rule, self.profile)
+        return found
 
     def _log_group_link(
         self, trail: Trail, name: str, at: _At

@@ -53,6 +53,7 @@ import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from scanner.catalog import Catalog, Reference, Rule, load_catalog
 from scanner.evaluate import delivery
@@ -258,41 +259,41 @@ def _patterns(chains: Iterable[Chain]) -> tuple[str, ...]:
 def _finding(
     inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[Chain]
 ) -> Finding:
+    # The finding's fields are gathered first and the finding is built once (twice for a FAIL,
+    # whose fix is planned from it): a finding per (account, rule) is the evaluation's unit of
+    # work, and each rebuilt frozen dataclass cost as much as the rest of a PASS.
     preferred = rule.accepted_in(profile)[0]
-    base = _unexplained(account, rule, profile, "")
     seen: list[Chain] = []
     picked = _pick(_recorded(chains, seen))
     if picked is None:
         picked = Status.FAIL, no_trail(account)
     status, chain = picked
     verdict = chain.verdict
-    finding = dataclasses.replace(
-        base,
-        status=status,
-        chain=chain.links,
-        reference=verdict.reference.name if verdict is not None else preferred.name,
-        notes=tuple(dict.fromkeys(chain.notes)),
-        patterns=_patterns((chain,)),
-    )
+    fields: dict[str, Any] = {
+        "status": status,
+        "chain": chain.links,
+        "reference": verdict.reference.name if verdict is not None else preferred.name,
+        "notes": tuple(dict.fromkeys(chain.notes)),
+        "patterns": _patterns((chain,)),
+    }
     if status is Status.PASS and chain.union:
         parts = "; ".join(
             f"({i}) {_holds(c)}{_elsewhere(c, account)}" for i, c in enumerate(chain.union, 1)
         )
         covered = chain.union_reference.name if chain.union_reference else ""
-        return dataclasses.replace(
-            finding,
-            reference=covered or finding.reference,
-            reason=f"{len(chain.union)} chains together cover {covered}: {parts}",
-            patterns=_patterns(chain.union),
-        )
+        fields["reference"] = covered or fields["reference"]
+        fields["reason"] = f"{len(chain.union)} chains together cover {covered}: {parts}"
+        fields["patterns"] = _patterns(chain.union)
+        return _made(account, rule, profile, fields)
     if status is Status.PASS:
-        return dataclasses.replace(finding, reason=_holds(chain) + _elsewhere(chain, account))
+        fields["reason"] = _holds(chain) + _elsewhere(chain, account)
+        return _made(account, rule, profile, fields)
     link = chain.first(UNKNOWN if status is Status.ERROR else BROKEN)
     assert link is not None  # by _pick: an ERROR chain has an unknown link, a FAIL one a broken
-    finding = dataclasses.replace(finding, reason=link.detail + _elsewhere(chain, account))
+    fields["reason"] = link.detail + _elsewhere(chain, account)
     if status is Status.ERROR:
-        return finding
-    finding = dataclasses.replace(finding, broken_link=link.link)
+        return _made(account, rule, profile, fields)
+    fields["broken_link"] = link.link
     union = chain.union_coverage
     if (
         union is not None
@@ -304,21 +305,18 @@ def _finding(
         )
     ):
         names = ", ".join(dict.fromkeys(_part(c) for c in chain.union))
-        finding = dataclasses.replace(
-            finding,
-            reference=chain.union_reference.name,
-            reason=f"metric filters {names}, whose chains work, together miss "
-            f"{missed_summary(union)} of {chain.union_reference.name}",
-            missed_events=tuple(union.missed),
-            gaps=tuple(gap.description for gap in union.gaps),
-            patterns=_patterns(chain.union),
+        fields["reference"] = chain.union_reference.name
+        fields["reason"] = (
+            f"metric filters {names}, whose chains work, together miss "
+            f"{missed_summary(union)} of {chain.union_reference.name}"
         )
+        fields["missed_events"] = tuple(union.missed)
+        fields["gaps"] = tuple(gap.description for gap in union.gaps)
+        fields["patterns"] = _patterns(chain.union)
     elif verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
-        finding = dataclasses.replace(
-            finding,
-            missed_events=tuple(verdict.missed),
-            gaps=tuple(gap.description for gap in verdict.gaps),
-        )
+        fields["missed_events"] = tuple(verdict.missed)
+        fields["gaps"] = tuple(gap.description for gap in verdict.gaps)
+    finding = _made(account, rule, profile, fields)
     reference = verdict.reference if verdict is not None else preferred
     fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
     own = _own_chain(seen, chain, account)
@@ -476,6 +474,16 @@ def each_finding(
 
 def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
     """An ERROR finding of the rule with ``reason`` and no chain: where every finding starts."""
+    return _made(account, rule, profile, {"reason": reason})
+
+
+def _made(account: Account, rule: Rule, profile: str, fields: dict[str, Any]) -> Finding:
+    """The finding of the rule in the account: :func:`_unexplained`'s, with ``fields`` set."""
+    known: dict[str, Any] = {
+        "status": Status.ERROR,
+        "reference": rule.accepted_in(profile)[0].name,
+        **fields,
+    }
     return Finding(
         account_id=account.id,
         account_name=account.name,
@@ -483,10 +491,8 @@ def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Fin
         title=rule.title,
         severity=rule.severity,
         profile=profile,
-        status=Status.ERROR,
-        reason=reason,
-        reference=rule.accepted_in(profile)[0].name,
         controls=rule.controls,
+        **known,
     )
 
 

@@ -37,8 +37,14 @@ _KINDS: dict[type, str] = {
 }
 
 
+# Values that encode as themselves, by exact type (an enum that is also a ``str`` is not one).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def encode(value: Any) -> Any:
     """A JSON-ready copy of a model value (dataclasses, enums, tuples, dicts, scalars)."""
+    if type(value) in _PLAIN:  # most values: asked first, it halves a report's encoding
+        return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return encode_object(value)
     if isinstance(value, enum.Enum):

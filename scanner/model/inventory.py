@@ -22,6 +22,7 @@ Invariants, which every other module relies on:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from scanner.model.arns import arn_account
@@ -322,12 +323,19 @@ class Account:
         return min(candidates, key=rank, default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Inventory:
     """Every account collected. ``reported_accounts`` names those whose findings are wanted
     (``None``: all); the others were collected only because those depend on them: the
     management account, whose organization trails cover every member, and the owners of topics
-    that alarms notify across accounts (a scan narrowed to some accounts, a daemon's shard)."""
+    that alarms notify across accounts (a scan narrowed to some accounts, a daemon's shard).
+
+    :meth:`account` and :meth:`reported` are asked for every finding (the evaluator, every
+    report format): they look up indexes built on first use, not the tuples, whose scan made a
+    scan's CPU grow with the square of the organization (issue 18.3). The indexes are not
+    fields (no slots, so :func:`~functools.cached_property` can keep them): equality, the JSON
+    codec and :func:`dataclasses.replace` see the fields only, and a replaced inventory builds
+    its own."""
 
     management_account_id: str | None = None
     organization_id: str | None = None
@@ -338,13 +346,22 @@ class Inventory:
     collected_at: str | None = None
 
     def reported(self, account_id: str) -> bool:
-        return self.reported_accounts is None or account_id in self.reported_accounts
+        return self.reported_accounts is None or account_id in self._reported
 
     def account(self, account_id: str) -> Account | None:
+        return self._by_id.get(account_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Account]:
+        """Each account by id; the first of its id, as a scan of ``accounts`` would find."""
+        found: dict[str, Account] = {}
         for account in self.accounts:
-            if account.id == account_id:
-                return account
-        return None
+            found.setdefault(account.id, account)
+        return found
+
+    @cached_property
+    def _reported(self) -> frozenset[str]:
+        return frozenset(self.reported_accounts or ())
 
     @classmethod
     def from_json(cls, data: object) -> Inventory:

@@ -50,6 +50,7 @@ FULL: Final = "full"
 DETAILS: Final = (COMPACT, FULL)
 
 ID_DIGITS = 16
+_SAME_CHAINS = 1024  # chain objects recognised by identity (Tables.chain_id)
 _FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 
 
@@ -72,7 +73,10 @@ class Tables:
     """The distinct chains and fixes named so far, by id, in the order first named.
 
     Each finding's chain and fix are hashed once per distinct value (a dictionary keyed by the
-    model's own values finds a repeat before any JSON is written).
+    model's own values finds a repeat before any JSON is written). The findings of the members
+    an organization trail covers share the very tuple of links (the evaluator computes a
+    trail's chains once): that object is recognised by identity first, without hashing its
+    thirteen links again for each finding.
     """
 
     def __init__(self) -> None:
@@ -80,16 +84,26 @@ class Tables:
         self.fixes: dict[str, dict[str, str]] = {}
         self._chain_ids: dict[tuple[LinkResult, ...], str] = {}
         self._fix_ids: dict[tuple[tuple[str, str], ...], str] = {}
+        # id(links) -> (links, its id): the tuple is kept, so its id() is not reused meanwhile;
+        # bounded (a chain built for one finding alone would otherwise stay for the report).
+        self._same_chain: dict[int, tuple[tuple[LinkResult, ...], str]] = {}
 
     def chain_id(self, chain: tuple[LinkResult, ...]) -> tuple[str | None, bool]:
         """The chain's id (None for no chain) and whether it is named for the first time."""
         if not chain:
             return None, False
+        same = self._same_chain.get(id(chain))
+        if same is not None and same[0] is chain:
+            return same[1], False
+        if len(self._same_chain) >= _SAME_CHAINS:
+            self._same_chain.clear()
         known = self._chain_ids.get(chain)
         if known is not None:
+            self._same_chain[id(chain)] = (chain, known)
             return known, False
         links = encode(chain)
         ident = self._chain_ids[chain] = content_id(links)
+        self._same_chain[id(chain)] = (chain, ident)
         new = ident not in self.chains
         self.chains.setdefault(ident, links)
         return ident, new

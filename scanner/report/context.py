@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from scanner.catalog import Catalog, Profile, identifier_label
 from scanner.model import Account, Finding, Inventory, Link, LinkResult, LinkStatus, Status
@@ -95,9 +96,10 @@ class ReportContext:
             rationale={rule.id: rule.rationale for rule in catalog.rules_in(profile)},
         )
 
-    @property
+    @cached_property
     def timestamp(self) -> str:
-        """The scan time as RFC 3339 in UTC with a ``Z``: what ASFF, OCSF and JUnit accept."""
+        """The scan time as RFC 3339 in UTC with a ``Z``: what ASFF, OCSF and JUnit accept
+        (written on every finding: formatted once)."""
         text = self.scanned_at.astimezone(UTC).isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z")
 

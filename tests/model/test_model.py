@@ -184,6 +184,21 @@ def test_links_table_lists_every_link_once_in_chain_order() -> None:
     assert all(spec.checks and spec.failure_means for spec in LINKS)
 
 
+def test_account_lookups_find_the_first_of_an_id_and_follow_a_replaced_inventory() -> None:
+    first, second, other = Account("1", "first"), Account("1", "second"), Account("2", "other")
+    inventory = Inventory(accounts=(first, second, other), reported_accounts=("2",))
+    assert inventory.account("1") is first
+    assert inventory.account("2") is other
+    assert inventory.account("3") is None
+    assert not inventory.reported("1") and inventory.reported("2")
+    # The indexes are no fields: equality, JSON and replace() see the accounts only.
+    assert inventory == Inventory(accounts=(first, second, other), reported_accounts=("2",))
+    assert "_by_id" not in inventory.to_json()
+    replaced = dataclasses.replace(inventory, accounts=(other,), reported_accounts=None)
+    assert replaced.account("1") is None and replaced.reported("1")
+    assert inventory.account("1") is first
+
+
 def test_error_for_prefers_the_resource_then_the_region() -> None:
     on_trail = CollectionError(
         "cloudtrail", "GetTrailStatus", "AccessDenied", "no", "eu-west-1", "t"

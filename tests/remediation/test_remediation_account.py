@@ -95,6 +95,23 @@ def test_an_organization_trails_members_are_fixed_once_in_the_management_account
     assert f"in accounts {', '.join(MEMBERS)}" in cli
 
 
+def test_members_sharing_a_fix_keep_their_own_findings_in_its_plan() -> None:
+    # The evaluator plans a fix shared by every member once (scanner.remediation.render):
+    # the texts are the same, but each plan names its own finding, for grouping.
+    findings = [
+        fixed(dataclasses.replace(made(Link.FILTER), account_id=member)) for member in MEMBERS
+    ]
+    plans = [plan_of(finding) for finding in findings]
+    assert [p.finding.account_id for p in plans if p is not None] == list(MEMBERS)
+    assert findings[0].remediation == findings[1].remediation
+    # Any other input is another plan: another log group, another rule.
+    renamed = fixed(made(Link.FILTER), {**FULL, "log_group_name": "other-group"})
+    assert renamed.remediation["cli"] != findings[0].remediation["cli"]
+    assert "other-group" in renamed.remediation["cli"]
+    other_rule = fixed(made(Link.FILTER, rule_id="vpc-changes"))
+    assert other_rule.remediation["cli"] != findings[0].remediation["cli"]
+
+
 def test_accounts_are_fixed_apart_and_new_topics_in_two_regions_get_two_names(
     tmp_path: Path,
 ) -> None:
