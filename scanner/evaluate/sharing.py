@@ -1,82 +1,65 @@
 """Equal values of one evaluation's findings, held once.
 
-At 10,000 accounts an evaluation makes 180,000 findings, and most of what they carry repeats:
-the fix of a rule broken in the management account is the same text in every member the
-organization trail covers, the reason "monitored through trail org-trail ..." the same in
-every member, a rule's control numbers the same in each of its findings. Built one finding at a
-time, each holds its own copy: at 1,000 accounts (bench/README.md, "Findings in memory") 59 MB
-of findings, 24 MB of them fix texts of which nine in ten are repeats. The daemon keeps its
-findings between scans, so those copies are what its memory grows with. :class:`Sharing`
-hands out one object per distinct value for the life of an evaluation.
+At 10,000 accounts an evaluation makes 180,000 findings, and much of what they carry repeats:
+the reason "monitored through trail org-trail ..." is the same in every member the
+organization trail covers, a rule's control numbers the same in each of its findings, the
+judged pattern the same wherever one filter is judged. Built one finding at a time, each held
+its own copy of each; the daemon keeps its findings between scans, so those copies were what
+its memory grew with (bench/README.md, "Findings in memory"). The fix texts, the largest of
+them, are written once per distinct fix by :mod:`scanner.remediation.render` already.
 
-Only :func:`~scanner.evaluate.evaluate`, which returns every finding at once, shares: a report
-that streams (:func:`~scanner.evaluate.each_finding`) holds one finding at a time, and a table
-of every distinct text would be all it kept.
+The evaluator passes every such value through one :class:`Sharing` per evaluation as it builds
+each finding, so a repeat costs a dictionary look-up, not a copy (sharing afterwards meant
+rebuilding each finding: a third of the evaluation's CPU).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Any
 
-from scanner.model import Finding
-from scanner.remediation import FindingPlan, Remediation
+from scanner.catalog import Rule
+
+# The fields of a finding that repeat across accounts and are texts, or tuples of texts.
+_TEXT = ("reason",)
+_TEXTS = ("patterns", "gaps")
 
 
 class Sharing:
-    """One object per distinct text and per distinct control numbering, for one evaluation."""
+    """One object per distinct text, tuple of texts and rule's control numbering."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._mappings: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._controls: dict[str, dict[str, str]] = {}
 
     def text(self, value: str) -> str:
         return self._texts.setdefault(value, value)
 
-    def finding(self, finding: Finding) -> Finding:
-        """``finding`` with its repeated values replaced by the ones handed out before (its
-        fix's plans too: a plan keeps the finding and the values its texts were written from)."""
-        fix = finding.remediation
-        if isinstance(fix, Remediation):
-            fix = Remediation(
-                {fmt: self.text(text) for fmt, text in fix.items()},
-                self._plan(fix.plan),
-                tuple((label, self._plan(plan)) for label, plan in fix.ways),
-            )
-        elif fix:
-            fix = self._mapping(fix)
-        return self._fields(finding, fix)
-
-    def _fields(self, finding: Finding, fix: dict[str, str]) -> Finding:
-        shared = {
-            "reason": self.text(finding.reason),
-            "controls": self._mapping(finding.controls),
-            "gaps": self._texts_of(finding.gaps),
-            "patterns": self._texts_of(finding.patterns),
-            "remediation": fix,
-        }
-        if all(value is getattr(finding, name) for name, value in shared.items()):
-            return finding  # the first of its values: nothing to replace
-        return dataclasses.replace(finding, **shared)  # type: ignore[arg-type]
-
-    def _texts_of(self, values: tuple[str, ...]) -> tuple[str, ...]:
-        return self._tuples.setdefault(values, tuple(self.text(value) for value in values))
-
-    def _mapping(self, mapping: dict[str, str]) -> dict[str, str]:
-        # Nothing mutates a finding's or a plan's mappings (both are frozen; reports, remediate
-        # and the daemon only read them), so one dict may serve every equal one.
-        key = tuple(mapping.items())
-        found = self._mappings.get(key)
+    def texts(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        found = self._tuples.get(values)
         if found is None:
-            found = self._mappings[key] = {name: self.text(value) for name, value in key}
+            found = self._tuples[values] = tuple(map(self.text, values))
         return found
 
-    def _plan(self, plan: FindingPlan) -> FindingPlan:
-        return dataclasses.replace(
-            plan,
-            finding=self._fields(plan.finding, plan.finding.remediation),
-            values=self._mapping(plan.values),
-        )
+    def fields(self, fields: dict[str, Any], rule: Rule) -> dict[str, Any]:
+        """A finding's fields (as the evaluator gathers them) with their repeats shared, and the
+        rule's control numbers."""
+        for name in _TEXT:
+            if name in fields:
+                fields[name] = self.text(fields[name])
+        for name in _TEXTS:
+            if name in fields:
+                fields[name] = self.texts(fields[name])
+        fields["controls"] = self.controls(rule)
+        return fields
+
+    def controls(self, rule: Rule) -> dict[str, str]:
+        """The rule's control numbers, one dict for all its findings: nothing mutates a
+        finding's mappings (findings are frozen; reports and the daemon only read them)."""
+        found = self._controls.get(rule.id)
+        if found is None:
+            found = self._controls[rule.id] = rule.controls
+        return found
 
 
 __all__ = ["Sharing"]

@@ -257,7 +257,13 @@ def _patterns(chains: Iterable[Chain]) -> tuple[str, ...]:
 
 
 def _finding(
-    inventory: Inventory, account: Account, rule: Rule, profile: str, chains: Iterable[Chain]
+    inventory: Inventory,
+    account: Account,
+    rule: Rule,
+    profile: str,
+    chains: Iterable[Chain],
+    *,
+    sharing: Sharing,
 ) -> Finding:
     # The finding's fields are gathered first and the finding is built once (twice for a FAIL,
     # whose fix is planned from it): a finding per (account, rule) is the evaluation's unit of
@@ -284,15 +290,15 @@ def _finding(
         fields["reference"] = covered or fields["reference"]
         fields["reason"] = f"{len(chain.union)} chains together cover {covered}: {parts}"
         fields["patterns"] = _patterns(chain.union)
-        return _made(account, rule, profile, fields)
+        return _made(account, rule, profile, sharing.fields(fields, rule))
     if status is Status.PASS:
         fields["reason"] = _holds(chain) + _elsewhere(chain, account)
-        return _made(account, rule, profile, fields)
+        return _made(account, rule, profile, sharing.fields(fields, rule))
     link = chain.first(UNKNOWN if status is Status.ERROR else BROKEN)
     assert link is not None  # by _pick: an ERROR chain has an unknown link, a FAIL one a broken
     fields["reason"] = link.detail + _elsewhere(chain, account)
     if status is Status.ERROR:
-        return _made(account, rule, profile, fields)
+        return _made(account, rule, profile, sharing.fields(fields, rule))
     fields["broken_link"] = link.link
     union = chain.union_coverage
     if (
@@ -316,7 +322,7 @@ def _finding(
     elif verdict is not None and not verdict.covered and link.link in (Link.FILTER, Link.ALARM):
         fields["missed_events"] = tuple(verdict.missed)
         fields["gaps"] = tuple(gap.description for gap in verdict.gaps)
-    finding = _made(account, rule, profile, fields)
+    finding = _made(account, rule, profile, sharing.fields(fields, rule))
     reference = verdict.reference if verdict is not None else preferred
     fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
     own = _own_chain(seen, chain, account)
@@ -440,9 +446,7 @@ def evaluate(
     ``inventory.collected_at`` cannot notify a new event (the evaluator has no clock: the scan
     time is data).
     """
-    sharing = Sharing()  # every finding is kept: equal values once (see the module)
-    findings = each_finding(inventory, profile, catalog, stuck_after_hours=stuck_after_hours)
-    return [sharing.finding(finding) for finding in findings]
+    return list(each_finding(inventory, profile, catalog, stuck_after_hours=stuck_after_hours))
 
 
 def each_finding(
@@ -458,6 +462,7 @@ def each_finding(
     name = catalog.profile(profile).name
     rules = catalog.rules_in(name)
     walker = Walker(inventory, name, timedelta(hours=stuck_after_hours))
+    sharing = Sharing()
     for account in inventory.accounts:
         if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
             continue
@@ -469,7 +474,7 @@ def each_finding(
         unlisted += _unknown_outside(inventory, account)
         for rule in rules:
             chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
-            yield _finding(inventory, account, rule, name, chains)
+            yield _finding(inventory, account, rule, name, chains, sharing=sharing)
 
 
 def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
@@ -484,6 +489,8 @@ def _made(account: Account, rule: Rule, profile: str, fields: dict[str, Any]) ->
         "reference": rule.accepted_in(profile)[0].name,
         **fields,
     }
+    if "controls" not in known:
+        known["controls"] = rule.controls
     return Finding(
         account_id=account.id,
         account_name=account.name,
@@ -491,7 +498,6 @@ def _made(account: Account, rule: Rule, profile: str, fields: dict[str, Any]) ->
         title=rule.title,
         severity=rule.severity,
         profile=profile,
-        controls=rule.controls,
         **known,
     )
 
