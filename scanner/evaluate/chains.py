@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from scanner.catalog import Reference, Rule, Verdict, judge
 from scanner.evaluate import alarms, composites, delivery
 from scanner.evaluate.alarms import num
+from scanner.evaluate.sharing import Sharing
 from scanner.evaluate.trails import KINDS, Watched, selectors_problem
 from scanner.model import (
     ACCOUNT_SUSPENDED,
@@ -182,7 +183,8 @@ def _quote(error: CollectionError | None) -> str:
 
 
 class Walker:
-    """Builds the chains of one rule; holds the inventory and caches per (trail, rule)."""
+    """Builds the chains of one rule; holds the inventory and caches per (trail, rule), and what
+    the findings built from the walk share."""
 
     def __init__(
         self, inventory: Inventory, profile: str, stuck_after: timedelta = STUCK_AFTER
@@ -194,6 +196,8 @@ class Walker:
         # (pattern text, rule id) -> whether the filter concerns the rule: asked of each filter
         # of each member's own log group, whose patterns are as often as not the same text.
         self._concerning: dict[tuple[str, str], bool] = {}
+        # The findings' repeated texts, one object each, for the walk's life (evaluate.sharing).
+        self.sharing = Sharing()
 
     # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
 

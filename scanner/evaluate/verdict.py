@@ -462,7 +462,6 @@ def each_finding(
     name = catalog.profile(profile).name
     rules = catalog.rules_in(name)
     walker = Walker(inventory, name, timedelta(hours=stuck_after_hours))
-    sharing = Sharing()
     for account in inventory.accounts:
         if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
             continue
@@ -474,7 +473,7 @@ def each_finding(
         unlisted += _unknown_outside(inventory, account)
         for rule in rules:
             chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
-            yield _finding(inventory, account, rule, name, chains, sharing=sharing)
+            yield _finding(inventory, account, rule, name, chains, sharing=walker.sharing)
 
 
 def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Finding:
@@ -545,7 +544,7 @@ def _decided(walker: Walker, account: Account, rule: Rule, profile: str) -> Find
     picked = _pick(chains)
     if picked is None or picked[0] is not Status.PASS:
         return None
-    return _finding(walker.inventory, account, rule, profile, chains)
+    return _finding(walker.inventory, account, rule, profile, chains, sharing=walker.sharing)
 
 
 class OutsideVerdicts:
@@ -604,7 +603,9 @@ def _unread_account(
         chains = list(_outside_chains(walker, account, rule))
         picked = _pick(chains)
         if picked is not None and picked[0] is Status.PASS:
-            finding = _finding(walker.inventory, account, rule, profile, chains)
+            finding = _finding(
+                walker.inventory, account, rule, profile, chains, sharing=walker.sharing
+            )
             if account.error is not None:
                 note = (
                     f"; account {account.id} could not be entered ({account.error.describe()}), "
@@ -628,7 +629,7 @@ def _unread_account(
         if picked is None or picked[0] is not Status.ERROR:
             yield _unexplained(account, rule, profile, own)
             continue
-        outside = _finding(walker.inventory, account, rule, profile, chains)
+        outside = _finding(walker.inventory, account, rule, profile, chains, sharing=walker.sharing)
         yield dataclasses.replace(
             outside, reason=f"{outside.reason}; and its own trails are unknown: {own}"
         )
