@@ -53,6 +53,7 @@ from scanner.aws.gateway import CallFailed
 from scanner.daemon.config.checks import ACCOUNT_ID, REGION
 from scanner.daemon.metrics import EventStats, Metrics
 from scanner.daemon.scheduler import Service
+from scanner.daemon.stopping import until
 from scanner.errors import ScanError
 from scanner.evaluate.change_events import FORWARDING_EVENTS, ORGANIZATION_EVENTS, links_for
 from scanner.model import Account, Link
@@ -239,7 +240,7 @@ class EventConsumer:
         Two loops: one receives (always long-polling, so the queue never waits for a commit),
         one re-judges the accounts whose debounce ran out (a commit costs the same for one
         account as for a hundred, so a backlog makes larger, not more, commits)."""
-        if not await _until(stop, self.service.scanned.wait()):
+        if not await until(stop, self.service.scanned.wait()):
             return
         self.service.events_active = True
         log.info("events_consuming", queue=self.url, shared=self.shared)
@@ -260,14 +261,14 @@ class EventConsumer:
                 await step(stop)
             except Exception:  # a bug must not end the event path: log it, go on
                 log.exception("event_step_failed", step=step.__name__)
-                await _until(stop, asyncio.sleep(BACKOFF[0]))
+                await until(stop, asyncio.sleep(BACKOFF[0]))
 
     async def receive(self, stop: asyncio.Event) -> None:
         """One long poll (after the backoff, if the last one failed), its messages sorted."""
         if self.backoff:
-            await _until(stop, asyncio.sleep(self.backoff))
+            await until(stop, asyncio.sleep(self.backoff))
         try:
-            received = await _until(
+            received = await until(
                 stop,
                 self.session.receive(self.url, self.config.batch_size, self.config.wait_seconds),
             )
@@ -288,12 +289,12 @@ class EventConsumer:
         """Wait for the first pending account's debounce to run out, then flush."""
         if not self.pending:
             self._arrived.clear()
-            await _until(stop, self._arrived.wait())
+            await until(stop, self._arrived.wait())
             return
         due = min(p.first for p in self.pending.values()) + self.config.debounce
         delay = due - self.clock()
         if delay > 0:
-            await _until(stop, asyncio.sleep(delay))
+            await until(stop, asyncio.sleep(delay))
         if not stop.is_set():
             await self.flush()
 
@@ -486,22 +487,6 @@ class EventConsumer:
             judged=len(outcome.judged),
             transitions=len(outcome.transitions),
         )
-
-
-async def _until(stop: asyncio.Event, work: Any) -> Any:
-    """``await work``, unless ``stop`` is set first (then ``None``; the work is cancelled)."""
-    task = asyncio.ensure_future(work)
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return None
-    return task.result()
 
 
 __all__ = ["BACKOFF", "DETAIL_TYPES", "ChangeEvent", "EventConsumer", "parse", "reads_for"]

@@ -56,6 +56,7 @@ from scanner.daemon.config import Config
 from scanner.daemon.config.suppressions import load_suppressions
 from scanner.daemon.metrics import ACCOUNT_STATES, AccountView, Metrics, ScanResult
 from scanner.daemon.sharding import Shard
+from scanner.daemon.stopping import until
 from scanner.errors import ConfigError
 from scanner.evaluate import Listed, Suppression, apply_suppressions, evaluate, unmatched
 from scanner.evaluate.confirm import Confirmation
@@ -382,13 +383,13 @@ class Service:
         listing keeps the last good one (:class:`~scanner.daemon.accounts.AccountList`); its
         calls are counted in the API call metrics (no scan's)."""
         accounts = self.accounts
-        if accounts is None or not await _until(stop, self.scanned.wait()):
+        if accounts is None or not await until(stop, self.scanned.wait()):
             return
         self._refreshing = True
         try:
             while not stop.is_set():
                 if accounts.due_in() > 0:
-                    await _until(stop, _wait(accounts.requested, accounts.due_in()))
+                    await until(stop, _wait(accounts.requested, accounts.due_in()))
                 if stop.is_set():
                     break
                 requested = accounts.requested.is_set()
@@ -732,24 +733,6 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
     """Until ``event`` is set or ``seconds`` have passed."""
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), seconds)
-
-
-async def _until(stop: asyncio.Event, work: Awaitable[Any]) -> bool:
-    """``await work`` unless ``stop`` is set first (the work is then cancelled); whether the work
-    finished."""
-    task = asyncio.ensure_future(work)
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return False
-    task.result()
-    return True
 
 
 def _utc(timestamp: float) -> datetime:
