@@ -12,10 +12,19 @@ names every rule it breaks, shows the filter pattern judged next to the events i
 each rule's chain folded, and one fix that names every rule it repairs (console steps open, the
 AWS CLI folded); an ERROR card says what to do (deploy the member role, check the ExternalId, or
 the call that failed). The rules that pass close the page, folded per account.
+
+An organization of :data:`LARGE_REPORT` accounts or more would make that page hundreds of
+megabytes (24.5 MB at 1,000 accounts, most of it the same fix repeated in every member the
+organization trail covers), so its page is a summary first: the tables by rule, by OU and by
+cause (the accounts each broken resource fails), then only the accounts with a FAIL or ERROR; a
+resource of another account that fails many accounts the same way is one card naming them;
+each distinct fix is written once at the end and the cards link to it; the passing rules are
+left to the by-rule counts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -25,8 +34,19 @@ from scanner.catalog import SEVERITIES
 from scanner.evaluate import SKIPPED_ACCOUNT_STATUSES
 from scanner.model import LINKS, Finding, Link, LinkStatus, Status
 from scanner.report import summaries
-from scanner.report.causes import Cause, causes, error_guidance, grouped_fix
+from scanner.report.causes import (
+    BOTH_WAYS,
+    Cause,
+    causes,
+    error_guidance,
+    grouped_fix,
+    severity_rank,
+)
 from scanner.report.context import ReportContext
+
+LARGE_REPORT = 1000  # accounts from which the page lists failing accounts only, each fix once
+BY_CAUSE_ROWS = 50  # the "By cause" table's rows at most (the most accounts first)
+NAMED_ACCOUNTS = 10  # accounts a card shared by many names before counting the rest
 
 STYLE = """
 :root { --pass: #1a7f37; --fail: #cf222e; --error: #9a6700; --muted: #59636e;
@@ -140,10 +160,49 @@ def _judged(cause: Cause, finding: Finding) -> bool:
     return at_pattern or bool(finding.missed_events or finding.gaps)
 
 
-def _fix(cause: Cause) -> Iterator[str]:
-    """One fix for the cause when there is one (naming every rule), else each rule's own."""
+class _Fixes:
+    """Each distinct fix text of a large page, numbered in the order the cards first link to
+    it; written once, after the cards."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+
+    def link(self, text: str) -> str:
+        number = self.numbers.setdefault(text, len(self.numbers) + 1)
+        return f'<a href="#fix-{number}">fix {number}</a>'
+
+    def write(self) -> Iterator[str]:
+        if not self.numbers:
+            return
+        yield "<h2>Fixes</h2>"
+        yield (
+            f"<p>{len(self.numbers)} distinct fixes, each written once: the cards above link to "
+            "the one they need.</p>"
+        )
+        for text, number in self.numbers.items():
+            first = text.splitlines()[0] if text else ""
+            yield (
+                f'<details id="fix-{number}"><summary>Fix {number}: {_e(first)}</summary>'
+                f"<pre>{_e(text)}</pre></details>"
+            )
+
+
+def _fix(cause: Cause, fixes: _Fixes | None = None) -> Iterator[str]:
+    """One fix for the cause when there is one (naming every rule), else each rule's own; on a
+    large page a link to it, the text being written once in "Fixes"."""
     console, cli = grouped_fix(cause, "console"), grouped_fix(cause, "cli")
     failing = [f for f in cause.findings if f.remediation]
+    if fixes is not None:
+        texts = (
+            [console or cli]
+            if console or cli
+            else [f.remediation.get("console") or f.remediation.get("cli", "") for f in failing]
+        )
+        links = ", ".join(fixes.link(text) for text in texts if text)
+        if links:
+            rules = f" (all {len(failing)} rules)" if len(failing) > 1 and (console or cli) else ""
+            yield f'<p class="label">Fix{rules}: {links}</p>'
+        return
     if console or cli:
         repairs = f": one for all {len(failing)} rules" if len(failing) > 1 else ""
         if console and console.count("\n") > LONG_FIX:
@@ -184,13 +243,68 @@ def _rule_item(finding: Finding, context: ReportContext) -> str:
     return f"<li>{text}</li>"
 
 
-def _card(cause: Cause, context: ReportContext, anchor: str) -> Iterator[str]:
+def _shared(found: list[Cause]) -> list[list[Cause]]:
+    """A large page's cards: the causes that one resource of another account explains in the
+    same rules (the organization trail's filter in the management account, for every member)
+    are one card, when one fix repairs them all; every other cause is a card of its own."""
+    groups: dict[tuple[object, ...], list[Cause]] = {}
+    cards: list[list[Cause]] = []
+    for cause in found:
+        # A fix given both ways (the member's own chain, or the organization trail's) acts in
+        # the member too: its card stays the member's.
+        elsewhere = cause.resource_account not in ("", cause.account_id) and not any(
+            BOTH_WAYS in text for f in cause.findings for text in f.remediation.values()
+        )
+        rules = tuple(f.rule for f in cause.findings)
+        key: tuple[object, ...] = (
+            (cause.status, cause.link, cause.resource, cause.resource_account, *rules)
+            if elsewhere
+            else (id(cause),)
+        )
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = []
+            cards.append(group)
+        group.append(cause)
+    split: list[list[Cause]] = []
+    for group in cards:
+        if len(group) > 1 and not (
+            grouped_fix(_merged(group), "console") or grouped_fix(_merged(group), "cli")
+        ):
+            split += [[cause] for cause in group]  # each account needs its own fix
+        else:
+            split.append(group)
+    return split
+
+
+def _merged(group: list[Cause]) -> Cause:
+    """One cause of a shared card, with every account's findings (for the one fix)."""
+    if len(group) == 1:
+        return group[0]
+    return dataclasses.replace(group[0], findings=tuple(f for c in group for f in c.findings))
+
+
+def _card(
+    cause: Cause,
+    context: ReportContext,
+    anchor: str,
+    fixes: _Fixes | None = None,
+    group: list[Cause] | None = None,
+) -> Iterator[str]:
     status = str(cause.status)
     count = len(cause.findings)
     rules = f"{count} rules: " if count > 1 else ""
     ident = f' id="{anchor}"' if anchor else ""
     yield f'<article class="finding {status}"{ident}>'
-    yield f'<p class="where">{_where(cause.account_id, cause.account_name, context)}</p>'
+    if group is not None and len(group) > 1:
+        named = ", ".join(
+            f"<b>{_e(c.account_id)}</b> {_e(c.account_name)}" for c in group[:NAMED_ACCOUNTS]
+        )
+        more = len(group) - NAMED_ACCOUNTS
+        rest = f" and {more} more" if more > 0 else ""
+        yield f'<p class="where">{len(group)} accounts: {named}{rest}</p>'
+    else:
+        yield f'<p class="where">{_where(cause.account_id, cause.account_name, context)}</p>'
     yield (f'<h4><span class="badge {status}">{status}</span> {rules}{_e(cause.headline)}</h4>')
     if not cause.same_reason:  # one rule's words, the others' under "each rule"
         first = cause.findings[0]
@@ -223,16 +337,33 @@ def _card(cause: Cause, context: ReportContext, anchor: str) -> Iterator[str]:
                     yield f'<p class="reason">{_e(finding.reason)}</p>'
                 yield from _chain(finding)
             yield "</details>"
-    yield from _fix(cause)
+    yield from _fix(_merged(group) if group else cause, fixes)
     yield "</article>"
 
 
 def _accounts_table(
-    accounts: dict[str, list[Finding]], anchors: dict[str, str], context: ReportContext
+    accounts: dict[str, list[Finding]],
+    anchors: dict[str, str],
+    context: ReportContext,
+    *,
+    failing_only: bool = False,
 ) -> Iterator[str]:
-    yield "<h2>Accounts</h2><table><tr><th>Account</th><th>Name</th><th>OU path</th>"
+    listed = {
+        account_id: group
+        for account_id, group in accounts.items()
+        if not failing_only or any(f.status is not Status.PASS for f in group)
+    }
+    title = "Accounts with a FAIL or ERROR" if failing_only else "Accounts"
+    yield f"<h2>{title}</h2>"
+    if failing_only:
+        passing = len(accounts) - len(listed)
+        yield (
+            f"<p>{len(listed)} of {len(accounts)} accounts; the {passing} where every rule "
+            "holds are counted above and in the tables by rule and by OU.</p>"
+        )
+    yield "<table><tr><th>Account</th><th>Name</th><th>OU path</th>"
     yield '<th class="n">PASS</th><th class="n">FAIL</th><th class="n">ERROR</th></tr>'
-    for account_id, group in accounts.items():
+    for account_id, group in listed.items():
         tally = Counter(f.status for f in group)
         name = _e(account_id)
         cell = f'<a href="#{anchors[account_id]}">{name}</a>' if account_id in anchors else name
@@ -274,6 +405,37 @@ def _by_rule_and_ou(findings: list[Finding], context: ReportContext) -> Iterator
     yield "</div>"
 
 
+def _by_cause(found: list[Cause]) -> Iterator[str]:
+    """The broken (or unread) resources across accounts, the most accounts first: the page's
+    summary by cause, where one resource in the management account fails thousands."""
+    groups: dict[tuple[str, str, str, str], list[Cause]] = {}
+    for cause in found:
+        key = (str(cause.status), str(cause.link or ""), cause.resource, cause.resource_account)
+        groups.setdefault(key, []).append(cause)
+    ranked = sorted(
+        groups.values(),
+        key=lambda g: (-len({c.account_id for c in g}), -severity_rank(g[0].severity)),
+    )
+    yield "<h2>By cause (accounts)</h2><table><tr><th>Status</th><th>Link</th><th>Resource</th>"
+    yield '<th>Severity</th><th class="n">Accounts</th><th class="n">Rules</th></tr>'
+    for group in ranked[:BY_CAUSE_ROWS]:
+        first = group[0]
+        where = first.resource or "-"
+        if first.resource_account:
+            where += f" (account {first.resource_account})"
+        rules = {f.rule for cause in group for f in cause.findings}
+        yield (
+            f'<tr><td><span class="badge {first.status}">{first.status}</span></td>'
+            f"<td>{_e(first.link or 'none: no chain')}</td><td>{_e(where)}</td>"
+            f"<td>{_e(max((c.severity for c in group), key=severity_rank))}</td>"
+            f'<td class="n">{len({c.account_id for c in group})}</td>'
+            f'<td class="n">{len(rules)}</td></tr>'
+        )
+    yield "</table>"
+    if len(ranked) > BY_CAUSE_ROWS:
+        yield f"<p>and {len(ranked) - BY_CAUSE_ROWS} more causes, each in fewer accounts.</p>"
+
+
 def _not_scanned(context: ReportContext) -> Iterator[str]:
     """The accounts of the organization the scan skipped: suspended or closing ones."""
     skipped = [a for a in context.inventory.accounts if a.status in SKIPPED_ACCOUNT_STATUSES]
@@ -290,12 +452,16 @@ def _not_scanned(context: ReportContext) -> Iterator[str]:
     yield "</table>"
 
 
-def write_html(findings: Iterable[Finding], context: ReportContext) -> Iterator[str]:
-    """The whole page (the summary at the top needs every finding first)."""
+def write_html(
+    findings: Iterable[Finding], context: ReportContext, *, large: int = LARGE_REPORT
+) -> Iterator[str]:
+    """The whole page (the summary at the top needs every finding first); from ``large``
+    accounts on, the summary page described in the module's docstring."""
     every = list(findings)
     accounts: dict[str, list[Finding]] = {}
     for finding in every:
         accounts.setdefault(finding.account_id, []).append(finding)
+    fixes = _Fixes() if len(accounts) >= large else None
     counts = Counter(f.status for f in every)
     found = causes(every)
     anchors: dict[str, str] = {}
@@ -321,14 +487,32 @@ def write_html(findings: Iterable[Finding], context: ReportContext) -> Iterator[
         )
     yield f'<div class="tile"><b>{len(accounts)}</b>accounts</div>'
     yield f'<div class="tile"><b>{len(found)}</b>causes to fix</div></div>'
-    yield from _accounts_table(accounts, anchors, context)
+    if fixes is None:
+        yield from _accounts_table(accounts, anchors, context)
     if every:
         yield from _by_rule_and_ou(every, context)
+    if fixes is not None:  # a large page: the summaries first, then the failing accounts
+        if found:
+            yield from _by_cause(found)
+        yield from _accounts_table(accounts, anchors, context, failing_only=True)
     yield from _not_scanned(context)
     yield "<h2>What to fix, most severe first</h2>"
     if not found:
         yield "<p>Every control holds in every account.</p>"
     placed: set[str] = set()
+
+    def cards(level: list[Cause]) -> Iterator[str]:
+        for group in _shared(level) if fixes is not None else [[c] for c in level]:
+            cause = group[0]
+            first = cause.account_id not in placed
+            placed.add(cause.account_id)
+            for other in group[1:]:  # each account's row links to its first card
+                if other.account_id not in placed:
+                    placed.add(other.account_id)
+                    yield f'<span id="{anchors[other.account_id]}"></span>'
+            anchor = anchors[cause.account_id] if first else ""
+            yield from _card(cause, context, anchor, fixes, group)
+
     for severity in reversed(SEVERITIES):
         level = [c for c in found if c.severity == severity]
         if level:
@@ -336,17 +520,18 @@ def write_html(findings: Iterable[Finding], context: ReportContext) -> Iterator[
                 f'<h3><span class="sevhead">{_e(severity)}</span> · {len(level)} '
                 f"{'cause' if len(level) == 1 else 'causes'}</h3>"
             )
-        for cause in level:
-            first = cause.account_id not in placed
-            placed.add(cause.account_id)
-            yield from _card(cause, context, anchors[cause.account_id] if first else "")
-    other = [c for c in found if c.severity not in SEVERITIES]
-    for cause in other:
-        first = cause.account_id not in placed
-        placed.add(cause.account_id)
-        yield from _card(cause, context, anchors[cause.account_id] if first else "")
-    yield "<h2>Passing controls</h2>"
-    for group in accounts.values():
+        yield from cards(level)
+    yield from cards([c for c in found if c.severity not in SEVERITIES])
+    if fixes is not None:
+        yield from fixes.write()
+        yield "<h2>Passing controls</h2>"
+        yield (
+            f"<p>{counts[Status.PASS]} findings pass, counted per rule and per OU above; "
+            "`--format json` or the findings API lists each.</p>"
+        )
+    else:
+        yield "<h2>Passing controls</h2>"
+    for group in accounts.values() if fixes is None else ():
         passing = [f for f in group if f.status is Status.PASS]
         if not passing:
             continue

@@ -18,14 +18,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report.report_demo import Demo
+from report.report_demo import SCANNED_AT, Demo
 from tools import CHROMIUM_SCRIPT, require_tool
 
-from scanner.catalog import SEVERITIES
+from scanner.catalog import SEVERITIES, load_catalog
+from scanner.evaluate import evaluate
 from scanner.model import ACCOUNT_SUSPENDED, Finding, Link, LinkStatus, Status
 from scanner.report import render, summaries
 from scanner.report.causes import causes, severity_rank
-from scanner.report.context import focus
+from scanner.report.context import ReportContext, focus
+from scanner.report.html_page import write_html
+from scanner.testing import organization
 
 
 class Resources(HTMLParser):
@@ -276,3 +279,59 @@ def test_chromium_renders_the_demo_report(demo_report: Demo, tmp_path: Path) -> 
     width, height, distinct = png_facts(shot.read_bytes())
     assert (width, height) == (1280, 2000)
     assert distinct > 64, "the screenshot is blank"  # a blank page holds a handful of values
+
+
+# A large organization's page (LARGE_REPORT accounts and more): summaries, failing accounts,
+# one card for a resource that fails many accounts, each fix written once.
+
+
+def large_page(findings: list[Finding], context: ReportContext) -> str:
+    return "".join(write_html(findings, context, large=1))
+
+
+def test_a_large_page_lists_failing_accounts_only_and_writes_each_fix_once(
+    demo_report: Demo,
+) -> None:
+    text = large_page(demo_report.findings, demo_report.context)
+    small = page(demo_report)
+    assert len(text) < len(small)
+    by_account: dict[str, set[Status]] = {}
+    for finding in demo_report.findings:
+        by_account.setdefault(finding.account_id, set()).add(finding.status)
+    table = text[text.index("<h2>Accounts with a FAIL or ERROR</h2>") : text.index("<h2>What")]
+    assert text.index("<h2>By rule") < text.index("<h2>By cause") < text.index("Accounts with")
+    for account, statuses in by_account.items():
+        assert (f">{account}<" in table) == (statuses != {Status.PASS}), account
+    assert "Passing controls" in text and '<ul class="passing">' not in text
+    # Every fix once, each card's links resolve, no fix text left inside a card.
+    fixes = re.findall(r'<details id="(fix-\d+)">.*?<pre>(.*?)</pre>', text, re.S)
+    assert fixes and len({body for _, body in fixes}) == len(fixes)
+    ids = set(re.findall(r'id="([^"]+)"', text))
+    assert set(re.findall(r'href="#([^"]+)"', text)) <= ids
+    for status, card in cards(text):
+        assert not any(body in card for _, body in fixes)
+        assert status != "FAIL" or re.search(r'href="#fix-\d+"', card), card[:200]
+    # The by-cause table counts the accounts of each broken resource.
+    assert "<h2>By cause (accounts)</h2>" in text
+
+
+def test_a_resource_of_the_management_account_failing_every_member_is_one_card() -> None:
+    inventory = organization(12, rules=["iam-policy-changes"])
+    catalog = load_catalog()
+    context = ReportContext.of(catalog, catalog.profile(), inventory, SCANNED_AT)
+    findings = evaluate(inventory)
+    text = large_page(findings, context)
+    members = [a.id for a in inventory.accounts[1:]]
+    shared = [c for _, c in cards(text) if "12 accounts:" in c]
+    assert shared, "no card shared by the members"
+    for card in shared:
+        assert card.count('href="#fix-') == 1
+        assert " and 2 more" in card  # ten named, the rest counted
+    # Each member row of the accounts table still links to a card anchor.
+    for member in members:
+        assert f'id="account-{member}"' in text or f'href="#account-{member}"' not in text
+    rows = re.findall(r"<tr><td><span class=\"badge FAIL\">FAIL</span></td>.*?</tr>", text)
+    assert any('<td class="n">13</td>' in row for row in rows)  # members and the management
+    # The small page gives each member its own cards.
+    small = "".join(write_html(findings, context))
+    assert len(cards(small)) > len(cards(text))
