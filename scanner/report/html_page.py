@@ -255,9 +255,10 @@ def _shared(found: list[Cause]) -> list[list[Cause]]:
         elsewhere = cause.resource_account not in ("", cause.account_id) and not any(
             BOTH_WAYS in text for f in cause.findings for text in f.remediation.values()
         )
-        rules = tuple(f.rule for f in cause.findings)
+        # The same rules for the same reasons: the card's words are true of every account.
+        said = tuple((f.rule, f.reason) for f in cause.findings)
         key: tuple[object, ...] = (
-            (cause.status, cause.link, cause.resource, cause.resource_account, *rules)
+            (cause.status, cause.link, cause.resource, cause.resource_account, *said)
             if elsewhere
             else (id(cause),)
         )
