@@ -383,10 +383,15 @@ class Service:
         listing keeps the last good one (:class:`~scanner.daemon.accounts.AccountList`); its
         calls are counted in the API call metrics (no scan's)."""
         accounts = self.accounts
-        if accounts is None or not await until(stop, self.scanned.wait()):
+        if accounts is None:
             return
+        # From its start, a relist request is this loop's, even while it waits for the first
+        # scan: were it answered by a scan on the old listing, a new member would wait for
+        # the next one.
         self._refreshing = True
         try:
+            if not await until(stop, self.scanned.wait()):
+                return
             while not stop.is_set():
                 if accounts.due_in() > 0:
                     await until(stop, _wait(accounts.requested, accounts.due_in()))
