@@ -14,9 +14,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import yaml
-from deploy.test_iam import _CfnLoader, _unquote
+from deploy.test_iam import _CfnLoader, _unquote, terraform, tf_resource
 from tools import TEST_EXTRA, require_tool
 
 from scanner.catalog import load_changes
@@ -196,27 +195,8 @@ def test_cfn_lint_is_clean() -> None:
 # --- the Terraform modules -------------------------------------------------------------------
 
 
-def terraform(module: str) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for path in sorted((EVENTS / "terraform" / module).glob("*.tf")):
-        with path.open(encoding="utf-8") as handle:
-            for key, blocks in hcl2.load(handle).items():
-                merged.setdefault(key, []).extend(blocks)
-    return merged
-
-
-def tf_resource(module: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
-    for block in module["resource"]:
-        labels = {_unquote(k): v for k, v in block.items()}
-        named = {_unquote(k): v for k, v in labels.get(kind, {}).items()}
-        if name in named:
-            found: dict[str, Any] = named[name]
-            return found
-    raise AssertionError(f"no {kind}.{name}")
-
-
 def test_terraform_deploys_the_same_member_template_to_every_region() -> None:
-    module = terraform("member")
+    module = terraform(EVENTS / "terraform" / "member")
     stackset = tf_resource(module, "aws_cloudformation_stack_set", "events")
     assert _unquote(stackset["permission_model"]) == "SERVICE_MANAGED"
     assert "../../member-events.yaml" in stackset["template_body"]
@@ -234,7 +214,7 @@ def test_terraform_deploys_the_same_member_template_to_every_region() -> None:
 
 
 def test_terraform_central_is_the_same_bus_and_a_queue_per_shard() -> None:
-    module = terraform("central")
+    module = terraform(EVENTS / "terraform" / "central")
     policy = str(tf_resource(module, "aws_cloudwatch_event_bus_policy", "central")["policy"])
     assert "aws:PrincipalOrgID" in policy and "var.organization_id" in policy
     assert "events:PutEvents" in policy

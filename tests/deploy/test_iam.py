@@ -350,16 +350,17 @@ def _unquote(value: Any) -> Any:
     return value
 
 
-def terraform() -> dict[str, Any]:
+def terraform(module: Path | None = None) -> dict[str, Any]:
+    """A Terraform module's blocks (every ``.tf`` file of it merged): the IAM module by default."""
     merged: dict[str, Any] = {}
-    for path in sorted((IAM / "terraform").glob("*.tf")):
+    for path in sorted((module or IAM / "terraform").glob("*.tf")):
         with path.open(encoding="utf-8") as handle:
             for key, blocks in hcl2.load(handle).items():
                 merged.setdefault(key, []).extend(blocks)
     return merged
 
 
-def _resource(module: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
+def tf_resource(module: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
     for block in module["resource"]:
         labels = {_unquote(k): v for k, v in block.items()}
         named = {_unquote(k): v for k, v in labels.get(kind, {}).items()}
@@ -375,19 +376,19 @@ def test_terraform_grants_the_same_actions() -> None:
     assert sorted(local["account_read_actions"]) == sorted(ACCOUNT_READS)
     organizations = {a for a in HUB_ONLY if a.startswith("organizations:")}
     assert sorted(local["organization_read_actions"]) == sorted(organizations)
-    hub = str(_resource(module, "aws_iam_role_policy", "hub")["policy"])
+    hub = str(tf_resource(module, "aws_iam_role_policy", "hub")["policy"])
     assert "local.organization_read_actions" in hub
     assert '"sts:AssumeRole"' in hub
     assert "role/${var.member_role_name}" in hub
     assert "local.account_read_actions" in str(
-        _resource(module, "aws_iam_role_policy", "hub_read")["policy"]
+        tf_resource(module, "aws_iam_role_policy", "hub_read")["policy"]
     )
     assert sorted(local["event_queue_actions"]) == sorted(EVENT_QUEUE_ACTIONS)
-    events = _resource(module, "aws_iam_role_policy", "hub_events")
+    events = tf_resource(module, "aws_iam_role_policy", "hub_events")
     assert "local.event_queue_actions" in str(events["policy"])
     assert "var.event_queue_arns" in str(events["policy"])
     assert "length(var.event_queue_arns)" in str(events["count"])
-    trust = str(_resource(module, "aws_iam_role", "hub")["assume_role_policy"])
+    trust = str(tf_resource(module, "aws_iam_role", "hub")["assume_role_policy"])
     assert "sts:AssumeRoleWithWebIdentity" in trust
     assert "var.eks_pod_identity" in trust and "pods.eks.amazonaws.com" in trust
     assert "system:serviceaccount:${var.namespace}:${var.service_account_name}" in trust
@@ -398,12 +399,12 @@ def test_terraform_grants_the_same_actions() -> None:
 
 def test_terraform_deploys_the_cloudformation_member_role_as_a_stackset() -> None:
     module = terraform()
-    stackset = _resource(module, "aws_cloudformation_stack_set", "member")
+    stackset = tf_resource(module, "aws_cloudformation_stack_set", "member")
     assert _unquote(stackset["permission_model"]) == "SERVICE_MANAGED"
     assert "../member-role.yaml" in stackset["template_body"]
     assert stackset["auto_deployment"][0]["enabled"] is True
     parameters = stackset["parameters"]
     assert {_unquote(k) for k in parameters} == set(template("member-role.yaml")["Parameters"])
-    instance = _resource(module, "aws_cloudformation_stack_set_instance", "member")
+    instance = tf_resource(module, "aws_cloudformation_stack_set_instance", "member")
     targets = instance["deployment_targets"][0]["organizational_unit_ids"]
     assert "var.organizational_unit_ids" in targets
