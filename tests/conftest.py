@@ -13,6 +13,8 @@ import pytest
 import structlog
 from prometheus_stack import Process
 
+from scanner.testing import demo, emulation
+
 
 @pytest.fixture(autouse=True)
 def structlog_restored() -> Iterator[None]:
@@ -31,3 +33,23 @@ def processes() -> Iterator[list[Process]]:
     yield started
     for process in started:
         process.stop()
+
+
+# The demo organization in moto's server, for the tests that run the CLI against it as a user
+# would (AWS_ENDPOINT_URL and fake credentials in the environment). One emulator per module:
+# tests change what it holds. A directory's or a module's own ``endpoint``/``aws`` wins.
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> str:
+    return emulation.emulate(demo.ORGANIZATION).endpoint_url
+
+
+@pytest.fixture
+def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    for name in emulation.CLEARED_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in emulation.FAKE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    return endpoint

@@ -24,21 +24,6 @@ SCAN = ("scan", "--organization", "--regions", REGIONS, "--rate-limit", "organiz
 ACTIVE_ACCOUNTS = len([a for a in demo.ORGANIZATION.accounts if not a.suspended])
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> str:
-    return emulation.emulate(demo.ORGANIZATION).endpoint_url
-
-
-@pytest.fixture
-def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in emulation.CLEARED_ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in emulation.FAKE_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    return endpoint
-
-
 def throttle_one_ou(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """ListAccountsForParent of the first OU the scan asks about is throttled, always; the OU's
     id is appended to the returned list when it is chosen."""

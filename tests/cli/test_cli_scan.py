@@ -25,20 +25,11 @@ ORDERS_PROD = "210000000003"
 MANAGEMENT = emulation.MANAGEMENT_ACCOUNT_ID
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> str:
-    return emulation.emulate(demo.ORGANIZATION).endpoint_url
-
-
 @pytest.fixture
-def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in emulation.CLEARED_ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in emulation.FAKE_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+def aws(aws: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The demo's emulator (tests/conftest.py), colours allowed: some tests ask for them."""
     monkeypatch.delenv("NO_COLOR", raising=False)
-    return endpoint
+    return aws
 
 
 def test_the_management_account_alone_passes_and_exits_0(

@@ -18,7 +18,7 @@ import pytest
 import yaml
 from cli_run import run
 
-from scanner.testing import demo, emulation
+from scanner.testing import emulation
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(emulation.MOTO_ERROR_SHAPE_WARNING)]
 
@@ -71,21 +71,6 @@ COMMANDS = _alert_commands() + _readme_commands()
 
 def test_the_alerts_name_the_command_that_shows_a_failing_control() -> None:
     assert "ScannerControlMetricFailing.description" in {where for where, _ in COMMANDS}
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> str:
-    return emulation.emulate(demo.ORGANIZATION).endpoint_url
-
-
-@pytest.fixture
-def aws(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in emulation.CLEARED_ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in emulation.FAKE_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    return endpoint
 
 
 @pytest.mark.parametrize(("where", "command"), COMMANDS, ids=[w for w, _ in COMMANDS])
