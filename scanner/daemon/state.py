@@ -55,6 +55,7 @@ from scanner.daemon.transitions import (
     advance,
 )
 from scanner.errors import StateError
+from scanner.evaluate.sharing import Sharing
 from scanner.model import Finding, Status, decode, encode_object
 
 Target = WebhookConfig | SlackConfig | AlertmanagerConfig
@@ -249,9 +250,10 @@ class StateStore:
         rows = self._db.execute(
             "SELECT account_id, rule, streak, announced, announced_since, finding FROM tracks"
         )
+        sharing = Sharing()
         for account_id, rule, streak, announced, since, finding in rows:
             tracks[(account_id, rule)] = Track(
-                Finding.from_json(_unpack(finding)),
+                sharing.read_back(Finding.from_json(_unpack(finding))),
                 streak,
                 Status(announced) if announced else None,
                 since,

@@ -256,7 +256,14 @@ def advance(
                     detail=_rule_detail(kind, announced, settled, finding, streak),
                 )
             announced, since = settled, at
-        new_tracks[pair] = Track(finding, streak, announced, since)
+        if (
+            old is not None
+            and old.finding is finding
+            and (old.streak, old.announced, old.announced_since) == (streak, announced, since)
+        ):
+            new_tracks[pair] = old  # unchanged (the daemon hands back unchanged findings)
+        else:
+            new_tracks[pair] = Track(finding, streak, announced, since)
 
     for pair, old in tracks.items():
         if pair not in current and pair[0] in present and accounts is None:

@@ -15,22 +15,31 @@ rebuilding each finding: a third of the evaluation's CPU).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from scanner.catalog import Rule
+from scanner.model import Finding, LinkResult
 
 # The fields of a finding that repeat across accounts and are texts, or tuples of texts.
 _TEXT = ("reason",)
-_TEXTS = ("patterns", "gaps")
+_TEXTS = ("patterns", "gaps", "notes")
 
 
 class Sharing:
-    """One object per distinct text, tuple of texts and rule's control numbering."""
+    """One object per distinct text, tuple of texts and rule's control numbering, and one
+    empty fix."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._controls: dict[str, dict[str, str]] = {}
+        # The fix of a finding that has none (PASS, ERROR; a FAIL's is set after): one empty
+        # mapping, not one per finding (140,000 of them at 10,000 accounts, 9 MB).
+        self._no_fix: dict[str, str] = {}
+        self._chains: dict[tuple[LinkResult, ...], tuple[LinkResult, ...]] = {}
+        self._mappings: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
 
     def text(self, value: str) -> str:
         return self._texts.setdefault(value, value)
@@ -51,6 +60,7 @@ class Sharing:
             if name in fields:
                 fields[name] = self.texts(fields[name])
         fields["controls"] = self.controls(rule)
+        fields.setdefault("remediation", self._no_fix)
         return fields
 
     def controls(self, rule: Rule) -> dict[str, str]:
@@ -60,6 +70,36 @@ class Sharing:
         if found is None:
             found = self._controls[rule.id] = rule.controls
         return found
+
+    def mapping(self, value: Mapping[str, str]) -> dict[str, str]:
+        if not value:
+            return self._no_fix
+        key = tuple(value.items())
+        found = self._mappings.get(key)
+        if found is None:
+            found = self._mappings[key] = dict(value)
+        return found
+
+    def read_back(self, finding: Finding) -> Finding:
+        """A finding decoded from JSON (the daemon's state, at a restart) holding the repeats
+        the evaluator would have shared: each decoded finding has its own copy of its chain's
+        links, reason, ids and control numbers (at 10,000 accounts, 180,000 chains of thirteen
+        links), and the daemon keeps such a finding while the scans find it unchanged."""
+        chain = self._chains.setdefault(finding.chain, finding.chain)
+        return dataclasses.replace(
+            finding,
+            account_id=self.text(finding.account_id),
+            account_name=self.text(finding.account_name),
+            rule=self.text(finding.rule),
+            title=self.text(finding.title),
+            reason=self.text(finding.reason),
+            chain=chain,
+            patterns=self.texts(finding.patterns),
+            gaps=self.texts(finding.gaps),
+            notes=self.texts(finding.notes),
+            remediation=self.mapping(finding.remediation),
+            controls=self.mapping(finding.controls),
+        )
 
 
 __all__ = ["Sharing"]

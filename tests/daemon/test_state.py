@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import subprocess
@@ -16,7 +17,7 @@ from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
 from scanner.daemon.state import MIGRATIONS, StateStore, Target, iso
 from scanner.daemon.transitions import Kind, Transition
 from scanner.errors import StateError
-from scanner.model import Finding, Link, Status
+from scanner.model import Finding, Link, LinkResult, LinkStatus, Status
 from scanner.testing import synthetic_finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +75,29 @@ def test_a_restart_serves_the_last_state_at_once(tmp_path: Path) -> None:
         )
         assert (last.accounts, last.passed, last.failed, last.errored) == (2, 1, 1, 0)
         assert set(store.accounts()) == {ACCOUNT, OTHER}
+
+
+def test_a_restart_holds_what_findings_share_once(tmp_path: Path) -> None:
+    """Read back, the findings of the same rule in many accounts share one chain, one fix and
+    one set of control numbers, as the evaluator made them (a restart at 1,000 accounts used to
+    hold 320 MB where the scan that wrote the state held 90)."""
+    path = tmp_path / "state.db"
+    trail = LinkResult(Link.TRAIL, LinkStatus.OK, "arn:aws:cloudtrail:us-east-1:1:trail/t", "1")
+    alarm = LinkResult(Link.ALARM, LinkStatus.BROKEN, "a", "1", "us-east-1", "no alarm")
+    findings = [
+        dataclasses.replace(
+            finding(Status.FAIL, account), chain=(trail, alarm), controls={"cis-5.0": "4.3"}
+        )
+        for account in (ACCOUNT, OTHER)
+    ]
+    with StateStore.open(path) as store:
+        store.record_scan(findings, None, started=T0, finished=T0, error_after_scans=3, targets=())
+    with StateStore.open(path) as store:
+        mine, other = (store.last_findings()[(a, RULE)] for a in (ACCOUNT, OTHER))
+        assert [mine, other] == findings
+        assert mine.chain is other.chain
+        assert mine.remediation is other.remediation and mine.controls is other.controls
+        assert mine.rule is other.rule and mine.reason is other.reason
 
 
 def test_a_restart_does_not_alert_again(tmp_path: Path) -> None:
