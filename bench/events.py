@@ -48,6 +48,8 @@ import aiohttp
 from fakeaws_env import FAKEAWS, REPO, SCANNER_ENV  # a sibling: run as bench/<name>.py
 from soak import Daemon, fakeaws, free_port
 
+from scanner.report.compact import expand, expand_lines
+
 MANAGEMENT = "000000000001"
 MEMBER_REGION = "eu-west-1"
 QUEUE = "scanner-events"
@@ -178,9 +180,8 @@ async def daemon_verdicts(http: aiohttp.ClientSession, base: str) -> dict[tuple[
     while path is not None:
         async with http.get(base + path) as response:
             page = await response.json()
-        for f in page["findings"]:
-            account = f.get("account_id") or f["account"]["id"]
-            found[(account, f["rule"])] = f["status"]
+        for f in expand(page)["findings"]:  # compact or full, the full shape
+            found[(f["account_id"], f["rule"])] = f["status"]
         path = page.get("next")
     return found
 
@@ -205,11 +206,9 @@ async def rescan_verdicts(endpoint: str, directory: Path) -> dict[tuple[str, str
     )
     _, err = await process.communicate()
     found: dict[tuple[str, str], str] = {}
-    for line in output.read_text().splitlines():
-        item = json.loads(line)
-        if "rule" in item and "status" in item:
-            account = item.get("account_id") or item["account"]["id"]
-            found[(account, item["rule"])] = item["status"]
+    lines = output.read_text().splitlines()
+    for item in expand_lines(json.loads(line) for line in lines):  # the findings, in full
+        found[(item["account_id"], item["rule"])] = item["status"]
     if not found:
         raise RuntimeError(f"the re-scan produced nothing: {err.decode()[-2000:]}")
     return found

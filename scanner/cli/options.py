@@ -118,8 +118,9 @@ def format_option(sub: Parser, *, report: bool = True) -> None:
     sub.add_argument(
         "--detail",
         choices=DETAILS,
-        help="json and jsonl: 'compact' (default) writes each distinct chain and fix once and the "
-        "findings name them by id; 'full' embeds them in every finding",
+        help="json and jsonl: 'compact' (default) writes each distinct verdict (reason, "
+        "patterns, notes, ...), chain and fix once and the findings name them by id; 'full' "
+        "embeds everything in every finding",
     )
 
 

@@ -196,8 +196,8 @@ def report(
     """Print the findings (table, JSON or a format of :mod:`scanner.report`); the exit code.
 
     ``detail`` (``--detail``) is the shape of json and jsonl: ``compact`` writes each distinct
-    chain and fix once and the findings name them, ``full`` embeds them in every finding (see
-    :mod:`scanner.report.compact`).
+    verdict, chain and fix once and the findings name them, ``full`` embeds them in every
+    finding (see :mod:`scanner.report.compact`).
 
     ``selection`` narrows the findings (the summary and the exit code follow it) and says which
     statuses are listed (see :mod:`scanner.cli.selection`).
@@ -263,51 +263,64 @@ def _stream_json(
     inventory: Inventory,
     detail: str = COMPACT,
 ) -> int:
-    """``{"findings": [...], "chains": {...}, "fixes": {...}, "summary": {...}}`` written a
-    finding at a time, as they are decided; the tables of distinct chains and fixes the findings
-    name, and the summary, which counts them all, come last (``--detail full``: no tables, each
-    finding carries its own). The same document ``json.dumps(..., indent=2)`` would write."""
+    """``{"findings": [...], "verdicts": {...}, "chains": {...}, "fixes": {...}, "summary":
+    {...}}`` written a finding at a time, as they are decided; the tables of the distinct
+    verdicts, chains and fixes the findings name, and the summary, which counts them all, come
+    last. Each finding and each table entry is one line (``jq``, ``grep`` and a reader of a
+    line at a time still work), without the indentation that was a large share of the bytes.
+    ``--detail full``: no tables, each finding carries everything, the same document
+    ``json.dumps(..., indent=2)`` would write."""
     wanted = chosen.shown_in("json")
     briefs: list[_Brief] = []
-    tables = Tables() if detail != FULL else None
     write = out.stream.write
-    write('{\n  "findings": [')
+    tables = Tables()
+    write('{\n  "findings": [' if detail == FULL else '{"findings":[')
     written = 0
     for finding in findings:
         if not chosen.selects(finding):
             continue
         briefs.append(_Brief(finding.account_id, finding.rule, finding.status, finding.suppressed))
-        if finding.status in wanted:
-            data = finding.to_json() if tables is None else tables.compact(finding).finding
-            text = json.dumps(data, indent=2, ensure_ascii=False)
+        if finding.status not in wanted:
+            continue
+        if detail == FULL:
+            text = json.dumps(finding.to_json(), indent=2, ensure_ascii=False)
             write(("," if written else "") + "\n" + textwrap.indent(text, "    "))
-            written += 1
-    write("\n  ]" if written else "]")
-    if tables is not None:
-        write(',\n  "chains": ')
-        _write_object(write, tables.chains.items())
-        write(',\n  "fixes": ')
-        _write_object(write, tables.fixes.items())
+        else:
+            write(("," if written else "") + "\n" + _one_line(tables.compact(finding).finding))
+        written += 1
     totals = summary(briefs, profile)
     if facts is not None:
         totals.update(scan_summary(briefs, facts))
     totals.update(listing_summary(inventory))
-    text = json.dumps(totals, indent=2, ensure_ascii=False).replace("\n", "\n  ")
-    write(f',\n  "summary": {text}\n}}\n')
+    if detail == FULL:
+        write("\n  ]" if written else "]")
+        text = json.dumps(totals, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        write(f',\n  "summary": {text}\n}}\n')
+    else:
+        write("\n]" if written else "]")
+        for name, table in (
+            ("verdicts", tables.verdicts),
+            ("chains", tables.chains),
+            ("fixes", tables.fixes),
+        ):
+            write(f',\n"{name}":{{')
+            _write_entries(write, table.items())
+        write(f',\n"summary":{_one_line(totals)}\n}}\n')
     failed = any(b.status is not Status.PASS and not b.suppressed for b in briefs)
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
 
 
-def _write_object(write: Callable[[str], object], items: Iterable[tuple[str, Any]]) -> None:
-    """A JSON object one level down the document, an entry at a time, laid out as
-    ``json.dumps(..., indent=2)`` lays it out (a table of chains may be megabytes)."""
-    write("{")
+def _one_line(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _write_entries(write: Callable[[str], object], items: Iterable[tuple[str, Any]]) -> None:
+    """A table's entries (after its opening brace), one a line (a table may be megabytes)."""
     separator = "\n"
     for key, value in items:
-        text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-        write(f"{separator}    {json.dumps(key, ensure_ascii=False)}: {text}")
+        write(f"{separator}{_one_line(key)}:{_one_line(value)}")
         separator = ",\n"
-    write("}" if separator == "\n" else "\n  }")
+    write("}" if separator == "\n" else "\n}")
 
 
 def by_rule(out: Out, findings: Sequence[Finding], shown: Sequence[Finding]) -> None:

@@ -20,10 +20,13 @@
   token is configured (a file or an environment variable) ``/api/`` requires ``Authorization:
   Bearer <token>``, compared in constant time and read at each request so a rotated secret file
   takes effect at once.
-  A page names each finding's chain and fix by id and lists the ones it names once, in
-  ``chains`` (id: links) and ``fixes`` (id: the fix in every format); ``detail=full`` embeds them
-  in each finding instead (:mod:`scanner.report.compact`; its ``expand`` turns a compact page into
-  the full one). The ``next`` link keeps the filters and the detail.
+  A page's findings keep their own fields (account, rule, status, suppression) and name their
+  verdict by id (what findings of many accounts share: reason, broken link, patterns, missed
+  events, notes, control ids, the chain's and the fix's ids); the page lists the ones it names
+  once, in ``verdicts``, ``chains`` (id: links) and ``fixes`` (id: the fix in every format);
+  ``detail=full`` embeds them in each finding instead (:mod:`scanner.report.compact`; its
+  ``expand`` turns a compact page into the full one). The ``next`` link keeps the filters and
+  the detail.
 
 Probes must answer within 100 ms whatever the daemon does: ``scanner serve`` puts this
 application behind a front process (:mod:`.front`) that answers /healthz and /readyz itself,
@@ -77,7 +80,7 @@ class Query:
     filters: Mapping[str, frozenset[str]]
     limit: int = DEFAULT_LIMIT
     after: tuple[str, str] | None = None  # the (account_id, rule) the previous page ended at
-    detail: str = COMPACT  # full: each finding with its chain and fix inline
+    detail: str = COMPACT  # full: each finding with its verdict, chain and fix inline
 
     def matches(self, finding: Finding, accounts: Mapping[str, AccountView]) -> bool:
         f = self.filters
@@ -156,9 +159,9 @@ def parse_query(
 def findings_page(service: Service, query: Query, path: str) -> bytes:
     """One page of the findings API as JSON bytes (worker-thread work: it scans every finding).
 
-    Compact (the default): the findings name their chain and fix by id, and the page's
+    Compact (the default): the findings name their verdict by id, and the page's ``verdicts``,
     ``chains`` and ``fixes`` hold the ones its findings name, each once; ``detail=full``: each
-    finding carries its own (see :mod:`scanner.report.compact`)."""
+    finding carries everything (see :mod:`scanner.report.compact`)."""
     picture = service.metrics.state.picture  # one consistent scan, whatever happens meanwhile
     selected = [
         (key, f)
@@ -182,19 +185,17 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
         "remaining": len(selected) - len(page),
         "next": following,
     }
-    # Each text is encoded once per scan: the picture keeps what it encoded.
+    # The verdicts, chains and fixes are encoded once per scan (the picture keeps them); a
+    # finding's own few fields when its page is asked for.
     encoded = picture.encoded
     start = json.dumps(head, separators=(",", ":"))[:-1]
     if query.detail == FULL:
-        items = ",".join(encoded.full_text(key, finding) for key, finding in page)
+        items = ",".join(encoded.full_text(finding) for _, finding in page)
         return (start + f',"findings":[{items}]}}').encode()
-    texts = [encoded.compact_text(key, finding) for key, finding in page]
-    chains = dict.fromkeys(t.chain for t in texts if t.chain is not None)
-    fixes = dict.fromkeys(t.fix for t in texts if t.fix is not None)
+    texts = [encoded.compact_text(finding) for _, finding in page]
     items = ",".join(t.text for t in texts)
-    table = ",".join(f'"{ident}":{encoded.chains[ident]}' for ident in chains)
-    fixed = ",".join(f'"{ident}":{encoded.fixes[ident]}' for ident in fixes)
-    return (start + f',"findings":[{items}],"chains":{{{table}}},"fixes":{{{fixed}}}}}').encode()
+    tables = encoded.tables_text(t.verdict for t in texts)
+    return (start + f',"findings":[{items}],{tables}}}').encode()
 
 
 @web.middleware

@@ -173,9 +173,9 @@ class Picture:
     rules: tuple[tuple[str, str], ...] = ()  # (rule, severity)
     counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    # The findings API's JSON texts (scanner.daemon.encoded), filled as pages ask for them (by
-    # the HTTP render thread only): a page is then a join, not a serialisation; dropped with the
-    # picture.
+    # The findings API's JSON texts of the distinct verdicts, chains and fixes
+    # (scanner.daemon.encoded), filled as pages ask for them (by the HTTP render thread only);
+    # dropped with the picture.
     encoded: Encoded = field(default_factory=Encoded, compare=False, repr=False)
 
     @classmethod

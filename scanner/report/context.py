@@ -68,7 +68,8 @@ class ReportContext:
     version: str = ""  # the scanner's version, for the formats that name the producing tool
     rationale: Mapping[str, str] = field(default_factory=dict)  # rule id -> why it matters
     region: str = "us-east-1"  # where the findings are imported (ASFF's ProductArn)
-    # ``compact``: JSONL writes each chain and fix once (scanner.report.compact); ``full``: inline.
+    # ``compact``: JSONL writes each verdict, chain and fix once (scanner.report.compact);
+    # ``full``: inline.
     detail: str = COMPACT
 
     @classmethod

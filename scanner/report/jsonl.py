@@ -1,23 +1,28 @@
 """``--format jsonl``: one JSON object per line, written as each finding is produced.
 
-Compact (the default, ``--detail compact``): every line has one of three shapes, told apart by
+Compact (the default, ``--detail compact``): every line has one of four shapes, told apart by
 ``type`` (see :mod:`scanner.report.compact`):
 
 * ``{"type": "chain", "id": "...", "links": [...]}``: a chain, once per report;
 * ``{"type": "fix", "id": "...", "remediation": {"console": ..., "cli": ..., ...}}``: a fix, once;
-* ``{"type": "finding", ...}``: :meth:`Finding.to_json` — the same object as in ``--format
-  json``'s ``findings`` list, control ids included (``controls``: ``{"cis-5.0": "4.4", ...}``) —
-  whose ``chain`` and ``remediation`` are the ids of lines above it (``null``: none), plus
-  ``ou_path`` and ``scanned_at``, so a finding stands on its own in a log pipeline.
+* ``{"type": "verdict", "id": "...", "verdict": {...}}``: what findings of many accounts share
+  (title, severity, reason, broken link, patterns, missed events, notes, control ids, ...),
+  its ``chain`` and ``remediation`` the ids of lines above it (``null``: none), once;
+* ``{"type": "finding", ...}``: the same object as in ``--format json``'s ``findings`` list
+  (account, rule, status, the id of its verdict line above it, suppression) plus ``ou_path``
+  and ``scanned_at``.
 
-A chain or fix line comes before the first finding that names it: a reader going line by line
-always has it (:func:`scanner.report.compact.expand_lines` gives back the full lines), and
-``jq 'select(.type == "finding")'`` keeps the findings. ``--detail full`` writes the findings
-alone, each with its chain and fix inline and without ``type``: every line then has one shape.
+A chain or fix line comes before the first verdict that names it, a verdict line before the
+first finding that names it: a reader going line by line always has them
+(:func:`scanner.report.compact.expand_lines` gives back the full lines), and ``jq
+'select(.type == "finding")'`` keeps the findings (``status`` and account stay in them).
+``--detail full`` writes the findings alone, each with :meth:`Finding.to_json`'s every field
+(control ids: ``controls``: ``{"cis-5.0": "4.4", ...}``), its chain and fix inline, without
+``type``, plus ``ou_path`` and ``scanned_at``, so a finding stands on its own in a log pipeline.
 
 There is no summary line either way: the counts are a ``group by status`` away, and ``--format
-json`` carries the summary. Memory is bounded by one finding and the distinct chains and fixes
-seen so far: nothing else is collected before writing.
+json`` carries the summary. Memory is bounded by one finding and the distinct verdicts, chains
+and fixes seen so far: nothing else is collected before writing.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from scanner.model import Finding
-from scanner.report.compact import FULL, Tables, chain_line, fix_line
+from scanner.report.compact import FULL, Tables
 from scanner.report.context import ReportContext
 
 
@@ -57,10 +62,8 @@ def write_jsonl(findings: Iterable[Finding], context: ReportContext) -> Iterator
     tables = Tables()
     for finding in findings:
         compacted = tables.compact(finding)
-        if compacted.new_chain is not None:
-            yield _tight(chain_line(compacted.new_chain, tables.chains[compacted.new_chain]))
-        if compacted.new_fix is not None:
-            yield _tight(fix_line(compacted.new_fix, tables.fixes[compacted.new_fix]))
+        for line in tables.lines(compacted):
+            yield _tight(line)
         yield _tight(
             {
                 "type": "finding",

@@ -16,6 +16,7 @@ from cli_run import nacl_gaps_inventory, run
 
 from scanner.cli import main
 from scanner.cli.output import ProgressBar
+from scanner.report.compact import expand, expand_lines
 from scanner.testing import event_names
 
 NACL_EVENTS = event_names("nacl-changes")
@@ -81,11 +82,10 @@ def test_json_and_jsonl_carry_the_judged_pattern(
     capsys: pytest.CaptureFixture[str], inventory: str
 ) -> None:
     _, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--format", "json")
-    failed = [f for f in json.loads(out)["findings"] if f["status"] == "FAIL"]
+    failed = [f for f in expand(json.loads(out))["findings"] if f["status"] == "FAIL"]
     assert [f["patterns"] for f in failed] == [[NACL_PATTERN]] * 3
     _, out, _ = run(capsys, "evaluate", "--inventory", inventory, "--format", "jsonl")
-    lines = [json.loads(line) for line in out.splitlines()]
-    findings = [f for f in lines if f["type"] == "finding"]  # the others: chains and fixes
+    findings = list(expand_lines(json.loads(line) for line in out.splitlines()))
     assert [f["patterns"] for f in findings if f["status"] == "FAIL"] == [[NACL_PATTERN]] * 3
 
 

@@ -83,11 +83,12 @@ def test_the_organization_as_json_exits_1_with_findings_and_summary(
     finding = next(
         f for f in data["findings"] if f["account_id"] == DEV_SANDBOX and f["rule"] == "ssm-actions"
     )
-    assert finding["account_name"] == "dev-sandbox"
-    assert (finding["status"], finding["broken_link"]) == ("FAIL", "actions")
-    assert "actions disabled" in finding["reason"]
-    # The chain is written once in the report's table; the finding names it.
-    resources = [link["resource"] for link in data["chains"][finding["chain"]]]
+    assert (finding["account_name"], finding["status"]) == ("dev-sandbox", "FAIL")
+    # The verdict and its chain are written once in the report's tables; the finding names them.
+    verdict = data["verdicts"][finding["verdict"]]
+    assert verdict["broken_link"] == "actions"
+    assert "actions disabled" in verdict["reason"]
+    resources = [link["resource"] for link in data["chains"][verdict["chain"]]]
     assert f"arn:aws:cloudwatch:us-east-1:{DEV_SANDBOX}:alarm:SSMActionsAlarm" in resources
 
 

@@ -10,6 +10,8 @@ import pytest
 from cli_run import one_error_line, run
 from evaluate.stuck_alarm import RULE, alarm_in_alarm_for_three_hours
 
+from scanner.report.compact import expand
+
 
 def saved(directory: Path) -> str:
     """One account whose alarm has been in ALARM for 3 hours when the scan read it."""
@@ -27,7 +29,7 @@ def test_evaluate_judges_an_alarm_stuck_in_alarm_after_the_given_time(
     code, out, _ = run(
         capsys, "evaluate", "--inventory", inventory, "--rules", RULE, "--format", "json", *option
     )
-    (finding,) = json.loads(out)["findings"]
+    (finding,) = expand(json.loads(out))["findings"]
     assert finding["status"] == status
     if status == "FAIL":
         assert finding["broken_link"] == "alarm_condition"

@@ -18,7 +18,7 @@ from scanner.daemon.metrics import AccountView, Metrics
 from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
 from scanner.model import Finding, Link, LinkResult, LinkStatus, Status
-from scanner.report.compact import expand
+from scanner.report.compact import OWN, expand
 
 A, B = "111111111111", "222222222222"
 
@@ -348,26 +348,6 @@ def test_a_bearer_token_guards_the_api_and_is_reread_when_rotated(tmp_path: Path
     run(scenario())
 
 
-def test_a_findings_json_is_encoded_once_per_scan_and_never_served_stale() -> None:
-    async def scenario() -> None:
-        r = await serve()
-        try:
-            _, first, _ = await r.get("/api/v1/findings?limit=2")
-            picture = r.service.metrics.state.picture
-            assert set(picture.encoded.compact) == {(A, "nacl-changes"), (A, "vpc-changes")}
-            assert (await r.get("/api/v1/findings?limit=2"))[1] == first
-            await r.get("/api/v1/findings?limit=1&detail=full")
-            assert set(picture.encoded.full) == {(A, "nacl-changes")}
-            # A new picture (the next scan) starts afresh: the changed finding is served as is.
-            r.service.metrics.restore([finding(A, "nacl-changes", Status.FAIL)])
-            _, body, _ = await r.get("/api/v1/findings")
-            assert [f["status"] for f in json.loads(body)["findings"]] == ["FAIL"]
-        finally:
-            await r.server.close()
-
-    run(scenario())
-
-
 def test_a_finding_in_the_api_carries_the_pattern_it_judged() -> None:
     """The filter pattern the missed events were compared with, as the API's user reads it."""
     pattern = '{ ($.eventName = "CreateVpc") }'
@@ -380,8 +360,11 @@ def test_a_finding_in_the_api_carries_the_pattern_it_judged() -> None:
             )
             r.service.metrics.restore([failing], accounts=[AccountView(A, "a", "")])
             _, body, _ = await r.get(f"/api/v1/findings?account={A}&rule=vpc-changes")
-            (served,) = json.loads(body)["findings"]
-            assert served["patterns"] == [pattern]
+            page = json.loads(body)
+            (served,) = page["findings"]
+            assert page["verdicts"][served["verdict"]]["patterns"] == [pattern]
+            (full,) = expand(page)["findings"]
+            assert full["patterns"] == [pattern]
         finally:
             await r.server.close()
 
@@ -405,7 +388,7 @@ def shared_chain(account: str, rule: str, trail: str) -> Finding:
     )
 
 
-def test_a_page_lists_the_chains_and_fixes_its_findings_name_once() -> None:
+def test_a_page_lists_the_verdicts_chains_and_fixes_its_findings_name_once() -> None:
     members = [f"{n:012d}" for n in range(300000000001, 300000000006)]
     findings = [shared_chain(m, "vpc-changes", "org-trail") for m in members]
     findings.append(shared_chain(members[0], "nacl-changes", "own-trail"))
@@ -422,24 +405,64 @@ def test_a_page_lists_the_chains_and_fixes_its_findings_name_once() -> None:
                 url = pages[-1]["next"]
             assert [len(p["findings"]) for p in pages] == [4, 2]  # the cursor pages as before
             for page in pages:
-                named = {f["chain"] for f in page["findings"]}
-                assert set(page["chains"]) == named  # every id it names, nothing more
-                assert {f["remediation"] for f in page["findings"]} == set(page["fixes"])
-                assert all(isinstance(f["chain"], str) for f in page["findings"])
+                assert {f["verdict"] for f in page["findings"]} == set(page["verdicts"])
+                verdicts = page["verdicts"].values()
+                assert {v["chain"] for v in verdicts} == set(page["chains"])
+                assert {v["remediation"] for v in verdicts} == set(page["fixes"])
+                # A finding keeps what is its own; the rest is its verdict's.
+                assert all(list(f) == list(OWN) for f in page["findings"])
+                assert {f["account_id"] for f in page["findings"]} <= set(members)
             first, second = pages
-            # Page 1: the member's own trail's chain, then three findings on the organization
-            # trail's, written once; page 2 stands alone: it lists the organization trail's again.
-            assert (len(first["chains"]), len(first["fixes"])) == (2, 2)
-            assert (len(second["chains"]), len(second["fixes"])) == (1, 1)
+            # Page 1: the member's own trail's verdict, then three members' findings on the
+            # organization trail's, one verdict written once; page 2 stands alone: it lists the
+            # organization trail's verdict, chain and fix again.
+            assert [len(first[t]) for t in ("verdicts", "chains", "fixes")] == [2, 2, 2]
+            assert [len(second[t]) for t in ("verdicts", "chains", "fixes")] == [1, 1, 1]
+            assert set(second["verdicts"]) < set(first["verdicts"])
             assert set(second["chains"]) < set(first["chains"])
             # detail=full: the inline shape, page by page, and the next link keeps it.
             _, body, _ = await r.get("/api/v1/findings?limit=4&detail=full")
             full = json.loads(body)
             assert full["next"] == first["next"] + "&detail=full"
             assert expand(first) == {**full, "next": first["next"]}
-            assert "chains" not in full
+            assert expand(second)["findings"] == [f.to_json() for f in findings[3:5]]
+            assert not {"verdicts", "chains", "fixes"} & set(full)
             assert full["findings"][1] == findings[0].to_json()
+            assert list(full["findings"][0]) == list(findings[5].to_json())  # the same order
             assert (await r.get("/api/v1/findings?detail=inline"))[0] == 400
+        finally:
+            await r.server.close()
+
+    run(scenario())
+
+
+def test_the_api_keeps_the_texts_of_distinct_verdicts_not_of_findings_and_none_stale() -> None:
+    """What the daemon keeps after a walk of the API grows with the distinct verdicts, chains and
+    fixes, never with the findings; the next scan's picture starts afresh."""
+    members = [f"{n:012d}" for n in range(300000000001, 300000000041)]
+    findings = [shared_chain(m, "vpc-changes", "org-trail") for m in members]
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            r.service.metrics.restore(findings)
+            _, first, _ = await r.get("/api/v1/findings?limit=1000")
+            encoded = r.service.metrics.state.picture.encoded
+            (verdict,) = {f["verdict"] for f in json.loads(first)["findings"]}
+            assert set(encoded.verdicts) == {verdict}  # one for the forty members
+            assert (len(encoded.chains), len(encoded.fixes)) == (1, 1)
+            assert (await r.get("/api/v1/findings?limit=1000"))[1] == first
+            _, body, _ = await r.get("/api/v1/findings?limit=1000&detail=full")
+            assert json.loads(body)["findings"] == [f.to_json() for f in findings]
+            assert set(encoded.runs) == {verdict}
+            assert len(encoded.verdicts) + len(encoded.runs) < len(findings)
+            # A new picture (the next scan) starts afresh: the changed finding is served as is.
+            r.service.metrics.restore([finding(A, "nacl-changes", Status.FAIL)])
+            _, body, _ = await r.get("/api/v1/findings")
+            page = json.loads(body)
+            assert [f["status"] for f in page["findings"]] == ["FAIL"]
+            assert [v["reason"] for v in page["verdicts"].values()] == ["r"]
+            assert verdict not in r.service.metrics.state.picture.encoded.verdicts
         finally:
             await r.server.close()
 

@@ -33,6 +33,7 @@ from scanner.evaluate import evaluate
 from scanner.evaluate.alarm_history import DISAGREES, HISTORY
 from scanner.model import Link, Status
 from scanner.patterns import matches
+from scanner.report.compact import expand
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +76,7 @@ def test_a_pass_whose_latest_notification_failed_is_a_disagreement_never_a_new_v
         },
     )
     _, out, err = run(capsys, "scan", "--regions", "us-east-1", "--confirm", "--format", "json")
-    report = json.loads(out)
+    report = expand(json.loads(out))
     assert err == ""
     assert requests == [
         {"account": org.MANAGEMENT, "region": "us-east-1", "name": name, "kind": "Action"}
@@ -150,7 +151,7 @@ def test_without_confirm_no_history_is_read(
     failed = action_item(alarm(org.MANAGEMENT, name), chain["topic"], ago(1), succeeded=False)
     requests = history(monkeypatch, {name: [failed]})
     _, out, _ = run(capsys, "scan", "--regions", "us-east-1", "--format", "json")
-    report = json.loads(out)
+    report = expand(json.loads(out))
     assert requests == []
     assert "alarm_history_disagreements" not in report["summary"]
     assert not any(n.startswith(DISAGREES) for f in report["findings"] for n in f["notes"])

@@ -25,6 +25,7 @@ from scanner.evaluate import evaluate
 from scanner.evaluate.confirm import DISAGREES
 from scanner.model import Link, Status
 from scanner.patterns import matches
+from scanner.report.compact import expand
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,7 @@ def test_a_disagreement_is_a_note_and_a_count_never_a_new_verdict(
     history(monkeypatch, {})
     broken_root_filter()
     code, out, err = run(capsys, "scan", "--regions", "us-east-1", "--confirm", "--format", "json")
-    report = json.loads(out)
+    report = expand(json.loads(out))
     assert code == 1 and err == ""
     assert report["summary"]["engine_disagreements"] >= 1
     root = next(

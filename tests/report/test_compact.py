@@ -18,7 +18,7 @@ from scanner.cli.output import Out
 from scanner.cli.report import report
 from scanner.errors import InventoryError
 from scanner.model import Status
-from scanner.report.compact import COMPACT, FULL, content_id, expand, expand_lines
+from scanner.report.compact import COMPACT, FULL, OWN, content_id, expand, expand_lines
 
 
 def json_report(demo: Demo, detail: str, **options: Any) -> str:
@@ -30,11 +30,17 @@ def json_report(demo: Demo, detail: str, **options: Any) -> str:
     return stream.getvalue()
 
 
-def references(document: dict[str, Any]) -> tuple[set[str], set[str]]:
-    findings = document["findings"]
-    chains = {f["chain"] for f in findings if f["chain"] is not None}
-    fixes = {f["remediation"] for f in findings if f["remediation"] is not None}
-    return chains, fixes
+def references(document: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
+    """The verdicts the findings name, and the chains and fixes those verdicts name."""
+    verdicts = {f["verdict"] for f in document["findings"]}
+    named = [document["verdicts"][v] for v in verdicts]
+    chains = {v["chain"] for v in named if v["chain"] is not None}
+    fixes = {v["remediation"] for v in named if v["remediation"] is not None}
+    return verdicts, chains, fixes
+
+
+def tables(document: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
+    return set(document["verdicts"]), set(document["chains"]), set(document["fixes"])
 
 
 @pytest.fixture
@@ -48,7 +54,7 @@ def test_the_compact_report_expands_to_the_full_one_byte_for_byte(demo_report: D
     compact = json.loads(json_report(demo_report, COMPACT))
     full_text = json_report(demo_report, FULL)
     full = json.loads(full_text)
-    assert list(compact) == ["findings", "chains", "fixes", "summary"]
+    assert list(compact) == ["findings", "verdicts", "chains", "fixes", "summary"]
     assert list(full) == ["findings", "summary"]  # today's shape: nothing inline is missing
     assert full["findings"] == [f.to_json() for f in demo_report.findings]
     assert expand(compact) == full
@@ -58,25 +64,49 @@ def test_the_compact_report_expands_to_the_full_one_byte_for_byte(demo_report: D
 
 def test_each_table_holds_exactly_the_entries_the_findings_name(demo_report: Demo) -> None:
     document = json.loads(json_report(demo_report, COMPACT))
-    chains, fixes = references(document)
-    assert set(document["chains"]) == chains
-    assert set(document["fixes"]) == fixes
-    # Shared: the demo's members on the organization trail share its chains, one fix a rule.
-    assert len(chains) < len(document["findings"])
-    assert all(f["remediation"] is None for f in document["findings"] if f["status"] == "PASS")
-    failing = [f for f in document["findings"] if f["status"] == "FAIL"]
-    assert failing and all(f["chain"] and f["remediation"] for f in failing)
-    # Everything else of a finding stays in it.
+    assert tables(document) == references(document)  # every id named exists, none unused
+    findings = document["findings"]
+    # Shared: the demo's members on the organization trail share its verdicts and chains.
+    assert len(document["verdicts"]) < len(findings)
+    assert len(document["chains"]) < len(document["verdicts"])
+    # A finding keeps what is its own, the rest is its verdict's.
+    assert all(list(f) == list(OWN) for f in findings)
+    verdict = {f["verdict"]: document["verdicts"][f["verdict"]] for f in findings}
+    assert all(
+        verdict[f["verdict"]]["remediation"] is None for f in findings if f["status"] == "PASS"
+    )
+    failing = [verdict[f["verdict"]] for f in findings if f["status"] == "FAIL"]
+    assert failing and all(v["chain"] and v["remediation"] for v in failing)
     first = next(f for f in demo_report.findings if f.status is Status.FAIL and f.missed_events)
     (mine,) = [
-        f
-        for f in document["findings"]
-        if (f["account_id"], f["rule"]) == (first.account_id, first.rule)
+        f for f in findings if (f["account_id"], f["rule"]) == (first.account_id, first.rule)
     ]
-    assert mine["reason"] == first.reason
-    assert mine["broken_link"] == first.broken_link
-    assert len(mine["missed_events"]) == len(first.missed_events)
-    assert mine["controls"] == first.controls
+    assert mine["status"] == "FAIL"
+    said = document["verdicts"][mine["verdict"]]
+    assert list(said) == [k for k in first.to_json() if k not in OWN]
+    assert said["reason"] == first.reason
+    assert said["broken_link"] == first.broken_link
+    assert len(said["missed_events"]) == len(first.missed_events)
+    assert said["controls"] == first.controls
+    assert document["chains"][said["chain"]] == first.to_json()["chain"]
+    assert document["fixes"][said["remediation"]] == first.remediation
+
+
+def test_each_finding_and_each_entry_is_one_line(demo_report: Demo) -> None:
+    """No indentation: a line is a finding or an entry, which grep and a line reader still find."""
+    text = json_report(demo_report, COMPACT)
+    lines = text.splitlines()
+    assert not any(line.startswith(" ") for line in lines)  # no indentation
+    findings = [json.loads(line.rstrip(",")) for line in lines if line.startswith('{"account_id"')]
+    assert findings == json.loads(text)["findings"]
+    assert len(findings) == len(demo_report.findings)
+    document = json.loads(text)
+    for name in ("verdicts", "chains", "fixes"):
+        opening = lines.index(f'"{name}":{{')
+        entries = lines[opening + 1 : opening + 1 + len(document[name])]
+        parsed = json.loads("{" + "".join(entries) + "}")
+        assert parsed == document[name] and list(parsed) == list(document[name])
+    assert lines[-2].startswith('"summary":') and lines[-1] == "}"
 
 
 def test_a_table_holds_only_what_the_listed_findings_name(demo_report: Demo) -> None:
@@ -86,16 +116,18 @@ def test_a_table_holds_only_what_the_listed_findings_name(demo_report: Demo) -> 
     chosen = Selection(shown=frozenset({Status.FAIL}))
     document = json.loads(json_report(demo_report, COMPACT, selection=chosen))
     assert {f["status"] for f in document["findings"]} == {"FAIL"}
-    chains, fixes = references(document)
-    assert (set(document["chains"]), set(document["fixes"])) == (chains, fixes)
-    assert len(document["chains"]) < len(json.loads(json_report(demo_report, COMPACT))["chains"])
+    assert tables(document) == references(document)
+    every = json.loads(json_report(demo_report, COMPACT))
+    assert len(document["verdicts"]) < len(every["verdicts"])
+    assert len(document["chains"]) < len(every["chains"])
 
 
 def test_ids_are_the_same_in_every_run_and_on_every_machine(demo_report: Demo) -> None:
     assert json_report(demo_report, COMPACT) == json_report(demo_report, COMPACT)
     document = json.loads(json_report(demo_report, COMPACT))
-    for ident, links in document["chains"].items():
-        assert ident == content_id(links)
+    for name in ("verdicts", "chains", "fixes"):
+        for ident, entry in document[name].items():
+            assert ident == content_id(entry)
     # A hash of the canonical JSON, not of Python's per-process hash: pinned here.
     assert content_id({"cli": "aws cloudtrail start-logging --name t"}) == "af13957ea0b6345d"
     assert content_id({"b": 1, "a": 2}) == content_id({"a": 2, "b": 1})
@@ -108,6 +140,48 @@ def test_a_reference_to_a_missing_entry_is_an_error_naming_the_finding() -> None
     lines = [{"type": "finding", "rule": "r", "chain": None, "remediation": "abc"}]
     with pytest.raises(InventoryError, match=r"line 1\.remediation: no fix 'abc'"):
         list(expand_lines(lines))
+
+
+def test_a_reference_to_a_missing_verdict_is_an_error_naming_the_finding(
+    demo_report: Demo,
+) -> None:
+    document = json.loads(json_report(demo_report, COMPACT))
+    second = document["findings"][1]
+    del document["verdicts"][second["verdict"]]
+    named = [f["verdict"] for f in document["findings"]]
+    index = named.index(second["verdict"])  # the first finding naming it
+    with pytest.raises(InventoryError, match=rf"findings\[{index}\]\.verdict: no verdict '"):
+        expand(document)
+    verdict = json.loads(json_report(demo_report, COMPACT))["verdicts"][second["verdict"]]
+    chain = {"type": "chain", "id": verdict["chain"], "links": []}
+    lines = [chain, {"type": "finding", **second}]  # the verdict line is missing
+    with pytest.raises(InventoryError, match=r"line 2\.verdict: no verdict '"):
+        list(expand_lines(lines))
+
+
+def test_the_first_compact_shape_still_expands(demo_report: Demo) -> None:
+    """A report written before the verdicts table (each finding naming its chain and fix by id,
+    everything else inline) reads as it did."""
+    full = json.loads(json_report(demo_report, FULL))
+    chains: dict[str, Any] = {}
+    fixes: dict[str, Any] = {}
+    first: list[dict[str, Any]] = []
+    for finding in full["findings"]:
+        chain = content_id(finding["chain"]) if finding["chain"] else None
+        fix = content_id(finding["remediation"]) if finding["remediation"] else None
+        if chain:
+            chains[chain] = finding["chain"]
+        if fix:
+            fixes[fix] = finding["remediation"]
+        first.append({**finding, "chain": chain, "remediation": fix})
+    old = {"findings": first, "chains": chains, "fixes": fixes, "summary": full["summary"]}
+    assert expand(old) == full
+    lines = [
+        *({"type": "chain", "id": k, "links": v} for k, v in chains.items()),
+        *({"type": "fix", "id": k, "remediation": v} for k, v in fixes.items()),
+        *({"type": "finding", **f} for f in first),
+    ]
+    assert list(expand_lines(lines)) == full["findings"]
 
 
 def test_detail_on_the_command_line(

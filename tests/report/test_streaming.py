@@ -1,10 +1,11 @@
 """The streaming formats write each finding before the next one is computed, end to end.
 
 ``scan`` and ``evaluate`` hand the report :func:`scanner.evaluate.each_finding`, a generator; a
-streaming writer (csv, jsonl, ocsf, asff, and the JSON report, whose tables of chains and fixes and
-summary come last) turns each finding into text at once, so memory holds one finding and the
-distinct chains and fixes, not the organization's findings. The formats that
-need every finding first (junit, html, the table) collect them and still say the same.
+streaming writer (csv, jsonl, ocsf, asff, and the JSON report, whose tables of verdicts, chains
+and fixes and summary come last) turns each finding into text at once, so memory holds one
+finding and the distinct verdicts, chains and fixes, not the organization's findings. The
+formats that need every finding first (junit, html, the table) collect them and still say the
+same.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import itertools
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from report.report_demo import Demo
@@ -69,17 +71,38 @@ def test_the_other_formats_take_a_generator_too(demo_report: Demo, name: str) ->
     assert str(failing) in stream.getvalue()
 
 
+def one_line_each(document: dict[str, Any]) -> str:
+    """The compact layout: each finding and each table entry on a line of its own, no indent."""
+
+    def dumps(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def block(items: list[str], opening: str, closing: str) -> str:
+        return opening + ("\n" + ",\n".join(items) + "\n" if items else "") + closing
+
+    parts = [block([dumps(f) for f in document["findings"]], '{"findings":[', "]")]
+    for name in ("verdicts", "chains", "fixes"):
+        entries = [f"{dumps(k)}:{dumps(v)}" for k, v in document[name].items()]
+        parts.append(block(entries, f'"{name}":{{', "}"))
+    parts.append(f'"summary":{dumps(document["summary"])}\n}}\n')
+    return ",\n".join(parts)
+
+
 @pytest.mark.parametrize("detail", [COMPACT, FULL])
 def test_the_streamed_json_is_the_document_json_dumps_would_write(
     demo_report: Demo, detail: str
 ) -> None:
+    """Full: ``json.dumps(indent=2)``'s layout; compact: a line per finding and per entry."""
     stream = io.StringIO()
     profile = load_catalog().profile()
     inventory = demo_report.inventory
     report(Out(stream), each_finding(inventory), profile, inventory, fmt="json", detail=detail)
     text = stream.getvalue()
     document = json.loads(text)
-    assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if detail == FULL:
+        assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        assert text == one_line_each(document)
     assert expand(document)["findings"] == [f.to_json() for f in demo_report.findings]
     failing = sum(f.status is Status.FAIL for f in demo_report.findings)
     assert document["summary"]["FAIL"] == failing
@@ -92,6 +115,11 @@ def test_an_empty_streamed_json_is_still_json(demo_report: Demo, detail: str) ->
     profile = load_catalog().profile()
     report(Out(stream), iter(()), profile, demo_report.inventory, fmt="json", detail=detail)
     text = stream.getvalue()
-    assert json.loads(text)["findings"] == []
-    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
-    assert ("chains" in json.loads(text)) is (detail == COMPACT)
+    document = json.loads(text)
+    assert document["findings"] == []
+    if detail == FULL:
+        assert text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        assert "verdicts" not in document
+    else:
+        assert text == one_line_each(document)
+        assert [document[t] for t in ("verdicts", "chains", "fixes")] == [{}, {}, {}]
