@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import bisect
 import gzip
 import hmac
 import json
@@ -163,14 +164,16 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
     ``chains`` and ``fixes`` hold the ones its findings name, each once; ``detail=full``: each
     finding carries everything (see :mod:`scanner.report.compact`)."""
     picture = service.metrics.state.picture  # one consistent scan, whatever happens meanwhile
-    selected = [
-        (key, f)
-        for key, f in picture.findings.items()
-        if (query.after is None or key > query.after) and query.matches(f, picture.accounts)
-    ]
-    page = selected[: query.limit]
+    findings, accounts = picture.findings, picture.accounts
+    keys = picture.encoded.selection(
+        frozenset(query.filters.items()),
+        lambda: [key for key, f in findings.items() if query.matches(f, accounts)],
+    )
+    start = 0 if query.after is None else bisect.bisect_right(keys, query.after)
+    page = [(key, findings[key]) for key in keys[start : start + query.limit]]
+    remaining = len(keys) - start - len(page)
     following = None
-    if len(selected) > query.limit:
+    if remaining > 0:
         params: list[tuple[str, str]] = [
             (k, v) for k in _FILTERS for v in sorted(query.filters.get(k, ()))
         ]
@@ -182,7 +185,7 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
         "shard": {"ordinal": service.shard.ordinal, "total": service.shard.total},
         "last_successful_scan": service.metrics.state.last_success,
         "count": len(page),
-        "remaining": len(selected) - len(page),
+        "remaining": remaining,
         "next": following,
     }
     # The verdicts, chains and fixes are encoded once per scan (the picture keeps them); a

@@ -467,3 +467,41 @@ def test_the_api_keeps_the_texts_of_distinct_verdicts_not_of_findings_and_none_s
             await r.server.close()
 
     run(scenario())
+
+
+def test_a_filtered_walk_pages_through_every_match_once_in_order() -> None:
+    """Each page starts where the cursor left off (a bisection of the selection the filters
+    made once per picture, not a test of every finding after the cursor for each page), counts
+    what remains, and a new picture mid-walk is what the next page reads."""
+    members = [f"{n:012d}" for n in range(300000000001, 300000000041)]
+    findings = [shared_chain(m, "vpc-changes", "org-trail") for m in members]
+    findings += [finding(m, "nacl-changes", Status.PASS) for m in members]
+
+    async def scenario() -> None:
+        r = await serve()
+        try:
+            r.service.metrics.restore(findings)
+            seen: list[str] = []
+            remaining: list[int] = []
+            path: str | None = "/api/v1/findings?rule=vpc-changes&limit=7"
+            while path is not None:
+                _, body, _ = await r.get(path)
+                page = json.loads(body)
+                assert {f["rule"] for f in page["findings"]} == {"vpc-changes"}
+                seen += [f["account_id"] for f in page["findings"]]
+                remaining.append(page["remaining"])
+                path = page["next"]
+            assert seen == members
+            assert remaining == [33, 26, 19, 12, 5, 0]
+            _, body, _ = await r.get("/api/v1/findings?rule=vpc-changes&limit=30")
+            following = json.loads(body)["next"]
+            passed = [finding(m, "vpc-changes", Status.PASS) for m in members]
+            r.service.metrics.restore(passed)  # the next scan: every member passes
+            _, body, _ = await r.get(following)
+            page = json.loads(body)
+            assert [f["account_id"] for f in page["findings"]] == members[30:]
+            assert {f["status"] for f in page["findings"]} == {"PASS"}
+        finally:
+            await r.server.close()
+
+    run(scenario())
