@@ -158,7 +158,8 @@ def parse_query(
 
 
 def findings_page(service: Service, query: Query, path: str) -> bytes:
-    """One page of the findings API as JSON bytes (worker-thread work: it scans every finding).
+    """One page of the findings API as JSON bytes (worker-thread work: the first page of a
+    filter tests every finding, the next ones bisect what it selected).
 
     Compact (the default): the findings name their verdict by id, and the page's ``verdicts``,
     ``chains`` and ``fixes`` hold the ones its findings name, each once; ``detail=full``: each
@@ -169,9 +170,9 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
         frozenset(query.filters.items()),
         lambda: [key for key, f in findings.items() if query.matches(f, accounts)],
     )
-    start = 0 if query.after is None else bisect.bisect_right(keys, query.after)
-    page = [(key, findings[key]) for key in keys[start : start + query.limit]]
-    remaining = len(keys) - start - len(page)
+    first = 0 if query.after is None else bisect.bisect_right(keys, query.after)
+    page = [(key, findings[key]) for key in keys[first : first + query.limit]]
+    remaining = len(keys) - first - len(page)
     following = None
     if remaining > 0:
         params: list[tuple[str, str]] = [
