@@ -113,6 +113,8 @@ class ScanOptions:
       is decided outside it). ``deep``: enter every account and read all it holds.
       ``stuck_after_hours``: when an alarm in ALARM stops counting, as the evaluation will
       judge it (the plan must agree with the verdicts it saves calls for).
+    * ``owns``: of the accounts the filters keep, those this scan reports (the daemon's shard,
+      decided per account as the listing's pages arrive); ``None``: all of them.
     * ``session``: a long-lived :class:`~scanner.aws.session.AwsSession` to scan with (built
       from these options; its owner calls its ``begin_scan`` before each scan and closes it);
       ``None``: one for this scan only.
@@ -143,6 +145,7 @@ class ScanOptions:
     deep: bool = False
     stuck_after_hours: float = STUCK_AFTER_HOURS
     session: AwsSession | None = None
+    owns: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -424,6 +427,8 @@ class _Scan:
                     include_ous=self.options.include_ous,
                     exclude_ous=self.options.exclude_ous,
                 )
+                if self.options.owns is not None:
+                    picked = [a for a in picked if self.options.owns(a.id)]
                 chosen.extend(picked)
                 members = [a for a in picked if a.active and a.id != management]
                 self.total += len(members)

@@ -75,6 +75,12 @@ class AccountList:
         self.attempted_at = None
         self.requested.set()
 
+    def took(self, organization: Organization) -> None:
+        """Keep the list a scan's collector made while it collected (the daemon's first scan
+        enters members as the pages arrive, as ``scan --organization`` does), as if listed here."""
+        now = self.clock()
+        self.organization, self.attempted_at, self.listed_at = organization, now, now
+
     async def get(self, session: AwsSession | None = None) -> tuple[Organization, CallStats | None]:
         """The list (fresh or cached) and the stats of the listing if one was made now; with the
         long-lived ``session`` when given (no GetCallerIdentity once the identity is known).

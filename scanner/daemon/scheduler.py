@@ -579,9 +579,11 @@ class Service:
             names = {a.id: a.name for a in result.inventory.accounts if a.id in ids}
             return result.inventory, frozenset(ids), names, tuple(ids)
         accounts = self.accounts
-        if self._refreshing and accounts.organization is not None:  # warm: the cached list
+        if accounts.organization is None:  # the first scan: list while collecting
+            return await self._gather_listing(accounts, session, stats)
+        if self._refreshing:  # warm: the cached list
             organization, listing = accounts.organization, None
-        else:  # the first scan (cold), or no background refresh: list if due
+        else:  # no background refresh: list if due
             organization, listing = await accounts.get(self.aws_session())
         if listing is not None:
             stats.append(listing)
@@ -595,6 +597,26 @@ class Service:
             dataclasses.replace(options, listing=organization, session=session)
         )
         stats.append(result.stats)
+        collected = tuple(a.id for a in result.inventory.accounts)
+        return result.inventory, cover.covered_ids, names, collected
+
+    async def _gather_listing(
+        self, accounts: AccountList, session: AwsSession, stats: list[CallStats]
+    ) -> tuple[Inventory, frozenset[str], dict[str, str] | None, tuple[str, ...]]:
+        """The first scan (no list yet): the collector lists the organization and enters each
+        member of this shard as its page arrives, as ``scan --organization`` does. Listing first
+        and collecting after took the listing's time twice over at 10,000 accounts (Organizations'
+        ~280 s, then AssumeRole's ~250 s); the list it made is kept for the scans after."""
+        options = dataclasses.replace(self.options, session=session, owns=self.shard.owns)
+        result = await self.collect_fn(options)
+        stats.append(result.stats)
+        organization = result.listing
+        if organization is None:  # a collector that did not list (cannot happen with AWS)
+            raise ScanError("the collector returned no organization listing")
+        accounts.took(organization)
+        self._recheck, self._listed = True, organization.listed()
+        cover = coverage(organization, self.options, self.shard)
+        names = {a.id: a.name for a in cover.covered if a.active}
         collected = tuple(a.id for a in result.inventory.accounts)
         return result.inventory, cover.covered_ids, names, collected
 

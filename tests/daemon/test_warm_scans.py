@@ -193,6 +193,40 @@ def test_a_warm_scan_assumes_no_role_lists_nothing_and_finds_the_same(
     asyncio.run(scenario())
 
 
+def test_the_first_scan_enters_members_while_the_organization_is_still_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first scan does not list the whole organization before it enters a member (at
+    10,000 accounts that was Organizations' ~280 s, then AssumeRole's ~250 s): moto holds the
+    listing's next call (the root's OUs, asked after the root's accounts) until a member's role
+    is assumed, which only a scan collecting as the pages arrive does; the list it made is kept."""
+    emulator = emulate(ORGANIZATION)
+    assumed = threading.Event()
+    waited: list[bool] = []
+
+    def answer(call: Call) -> Fault | None:
+        if call.operation == "AssumeRole":
+            assumed.set()
+        elif call.operation == "ListOrganizationalUnitsForParent" and not waited:
+            waited.append(assumed.wait(10))  # moto's request thread; the scan's loop goes on
+        return None
+
+    hook(monkeypatch, answer)
+
+    async def scenario() -> None:
+        async with daemon(config(emulator.endpoint_url)) as service:
+            cold = await service.scan_once()
+            assert cold.record.outcome == "success", cold.error
+            assert waited == [True]
+            assert verdicts(service)[(SANDBOX, "iam-policy-changes")] is Status.FAIL
+            assert len({account for account, _ in verdicts(service)}) == len(MEMBERS) + 1
+            warm = await service.scan_once()
+            assert organizations(called(warm)) == 0  # the first scan's list, kept
+
+    with fake_credentials():
+        asyncio.run(scenario())
+
+
 def test_the_event_path_on_the_scans_session_reads_an_entered_account_without_assuming(
     aws: tuple[Requests, str],
 ) -> None:
