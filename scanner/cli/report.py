@@ -27,7 +27,7 @@ from scanner.cli.output import (
 from scanner.cli.selection import Selection
 from scanner.model import CollectionError, Finding, Inventory, Status
 from scanner.report import FORMATS, summaries
-from scanner.report.compact import COMPACT, FULL, Tables
+from scanner.report.compact import COMPACT, FULL, Tables, one_line
 
 if TYPE_CHECKING:
     from scanner.aws import CollectResult
@@ -286,7 +286,7 @@ def _stream_json(
             text = json.dumps(finding.to_json(), indent=2, ensure_ascii=False)
             write(("," if written else "") + "\n" + textwrap.indent(text, "    "))
         else:
-            write(("," if written else "") + "\n" + _one_line(tables.compact(finding).finding))
+            write(("," if written else "") + "\n" + one_line(tables.compact(finding).finding))
         written += 1
     totals = summary(briefs, profile)
     if facts is not None:
@@ -305,20 +305,16 @@ def _stream_json(
         ):
             write(f',\n"{name}":{{')
             _write_entries(write, table.items())
-        write(f',\n"summary":{_one_line(totals)}\n}}\n')
+        write(f',\n"summary":{one_line(totals)}\n}}\n')
     failed = any(b.status is not Status.PASS and not b.suppressed for b in briefs)
     return EXIT_FINDINGS if failed or "listing_incomplete" in totals else EXIT_OK
-
-
-def _one_line(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _write_entries(write: Callable[[str], object], items: Iterable[tuple[str, Any]]) -> None:
     """A table's entries (after its opening brace), one a line (a table may be megabytes)."""
     separator = "\n"
     for key, value in items:
-        write(f"{separator}{_one_line(key)}:{_one_line(value)}")
+        write(f"{separator}{one_line(key)}:{one_line(value)}")
         separator = ",\n"
     write("}" if separator == "\n" else "\n}")
 

@@ -232,7 +232,6 @@ class Service:
         self.events_active = False
         self.announced: set[str] = set()
         self._scan_soon = asyncio.Event()
-        self._index: tuple[Inventory | None, dict[str, Account]] = (None, {})
 
     # ---------------------------------------------------------------------------- AWS
 
@@ -419,13 +418,9 @@ class Service:
             self._refreshing = False
 
     def account(self, account_id: str) -> Account | None:
-        """The last inventory's account (an index, rebuilt when the inventory is replaced)."""
+        """The last inventory's account (the inventory's own index)."""
         inventory = self.inventory
-        if inventory is None:
-            return None
-        if self._index[0] is not inventory:
-            self._index = (inventory, {a.id: a for a in inventory.accounts})
-        return self._index[1].get(account_id)
+        return None if inventory is None else inventory.account(account_id)
 
     def dependents(self, changed: frozenset[str]) -> frozenset[str]:
         """The covered accounts whose findings the changed accounts' resources can move: the

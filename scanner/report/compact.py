@@ -81,6 +81,12 @@ OWN: Final = (
 VERDICT_FIELDS: Final = tuple(name for name in FIELDS if name not in OWN)
 
 
+def one_line(value: object) -> str:
+    """JSON without a space after ``,`` and ``:`` (a compact report's lines and entries: 4% of
+    a report, nothing a parser sees)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def content_id(value: object) -> str:
     """The stable id of a chain's links, a fix or a verdict (JSON data): a hash of its canonical
     JSON."""
@@ -345,5 +351,6 @@ __all__ = [
     "expand_finding",
     "expand_lines",
     "fix_line",
+    "one_line",
     "verdict_line",
 ]
