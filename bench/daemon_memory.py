@@ -33,6 +33,7 @@ from pathlib import Path
 from scanner.aws import CallStats, CollectResult, ScanOptions
 from scanner.daemon.alerts import AlertDispatcher
 from scanner.daemon.config import Config, from_mapping
+from scanner.daemon.heap import tune_heap
 from scanner.daemon.metrics import Metrics
 from scanner.daemon.scheduler import Service
 from scanner.daemon.sharding import Shard
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=4)
     parser.add_argument("--trace", action="store_true", help="tracemalloc (slow, inflates RSS)")
     args = parser.parse_args()
+    tune_heap()  # as the daemon does before its threads start
     text = args.inventory.read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory() as directory:
         state = os.path.join(directory, "state.db")

@@ -88,10 +88,10 @@ async def serve(config: Config, announce: Callable[[str], None] | None = None) -
 
 def _run(config: Config, announce: Callable[[str], None] | None = None) -> int:
     from scanner.daemon import logs
-    from scanner.daemon.heap import limit_arenas
+    from scanner.daemon.heap import tune_heap
 
     logs.configure(config.logging.format, config.logging.level)
-    limit_arenas()  # before any thread: see scanner.daemon.heap
+    tune_heap()  # before any thread: see scanner.daemon.heap
     try:
         asyncio.run(serve(config, announce))
     except (StateError, ShardingError) as err:

@@ -1,4 +1,4 @@
-"""The daemon caps glibc's malloc arenas unless the operator chose a number."""
+"""The daemon tunes glibc's malloc (arenas, mmap threshold) unless the operator chose values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from scanner.daemon.heap import limit_arenas
+from scanner.daemon.heap import fix_mmap_threshold, limit_arenas, tune_heap
 
 
 def test_the_operators_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -28,3 +28,30 @@ def test_on_glibc_the_arenas_are_capped() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert done.stdout.strip() == "True"
+
+
+def test_the_operators_threshold_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert fix_mmap_threshold() is False
+
+
+def test_on_glibc_the_daemon_sets_both() -> None:
+    if platform.libc_ver()[0] != "glibc":  # musl: neither option exists, nothing is set
+        assert tune_heap() == ()
+        return
+    code = "from scanner.daemon.heap import tune_heap; print(','.join(tune_heap()))"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "arenas,mmap_threshold"
+    # The operator's own setting is left as it is, the other one still set.
+    env["MALLOC_ARENA_MAX"] = "4"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "mmap_threshold"
