@@ -43,6 +43,7 @@ from aiobotocore.session import AioSession  # type: ignore[import-untyped, unuse
 from botocore.exceptions import NoCredentialsError  # type: ignore[import-untyped, unused-ignore]
 from botocore.httpsession import create_urllib3_context, get_cert_path  # type: ignore[import-untyped, unused-ignore]
 
+from scanner.aws.answers import check_answer
 from scanner.model.arns import arn_partition
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -212,6 +213,7 @@ class ClientPool:
                 "data_loader", self.base_session.get_component("data_loader")
             )
             session.register_component("credential_provider", _CallerCredentialProvider())
+            session.register("before-parse", check_answer)  # see scanner.aws.answers
             self._session = session
         return self._session
 

@@ -53,6 +53,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from scanner.aws.answers import UNREADABLE
 from scanner.aws.clients import Client, Renewable, acting
 from scanner.aws_defaults import (
     DEFAULT_BACKOFF,
@@ -312,8 +313,8 @@ class _Failure:
 
     @property
     def transient(self) -> bool:
-        if isinstance(self.error, BotoConnectionError | HTTPClientError):
-            return True
+        if isinstance(self.error, (BotoConnectionError, HTTPClientError, *UNREADABLE)):
+            return True  # an answer cut or replaced on its way (a proxy): the next may be whole
         return self.code in TRANSIENT_CODES or self.status >= 500
 
     @classmethod
@@ -331,8 +332,9 @@ class _Failure:
         if isinstance(error, CallFailed):
             # Renewing the credentials to sign the request failed (AssumeRole).
             return cls(error.code, error.error.message, 0, error)
-        # Timeouts, connection failures, missing credentials.
-        return cls(type(error).__name__, str(error), 0, error)
+        # Timeouts, connection failures, missing credentials, unreadable answers: one line
+        # (botocore's parser error quotes the body on a line of its own).
+        return cls(type(error).__name__, " ".join(str(error).split()), 0, error)
 
 
 class Caller:
@@ -404,7 +406,7 @@ class Caller:
                     async with self._in_flight:
                         with acting(client.identity):
                             response: dict[str, Any] = await method(**params)
-                except (ClientError, BotoCoreError, CallFailed) as error:
+                except (ClientError, BotoCoreError, CallFailed, *UNREADABLE) as error:
                     failure = _Failure.of(error)
                 else:
                     self.counter.record(

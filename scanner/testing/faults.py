@@ -57,6 +57,9 @@ class Fault:
     code: str
     message: str = "injected by the test"
     status: int = 400
+    # A body in no AWS protocol, sent as it is in place of the operation's answer (what a proxy,
+    # a captive portal or a cut connection can hand back): ``code`` and ``message`` unused.
+    body: str | None = None
 
 
 # The kinds of failure a scan meets in AWS, each as AWS answers it.
@@ -69,6 +72,9 @@ DENIED = Fault("AccessDenied", "User is not authorized to perform this operation
 INTERNAL = Fault("InternalFailure", "The request processing has failed", status=500)
 TIMED_OUT = Fault("RequestTimeout", "The request timed out", status=408)
 EXPIRED = Fault("ExpiredToken", "The security token included in the request is expired")
+GARBLED = Fault(
+    "", status=200, body="<html><body><h1>Proxy Error</h1>The upstream server hung up</body></html>"
+)
 
 Decide = Callable[[Call], Fault | None]
 Dispatch = Callable[[Any], Any]
@@ -98,6 +104,8 @@ def dispatching(decide: Decide, failed: list[Call]) -> Dispatch:
         if fault is None:
             return original(self)
         failed.append(call)
+        if fault.body is not None:
+            return fault.status, {"Content-Type": "text/html"}, fault.body
 
         def fail(*_: Any, **__: Any) -> Any:
             raise InjectedFault(fault.code, fault.message)
@@ -141,6 +149,7 @@ def _params(response: Any) -> Mapping[str, Any]:
 __all__ = [
     "DENIED",
     "EXPIRED",
+    "GARBLED",
     "INTERNAL",
     "THROTTLED",
     "THROTTLED_ORGANIZATIONS",

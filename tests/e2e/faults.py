@@ -22,6 +22,7 @@ from moto.core.responses import BaseResponse
 from scanner.testing.faults import (
     DENIED,
     EXPIRED,
+    GARBLED,
     INTERNAL,
     THROTTLED,
     THROTTLED_ORGANIZATIONS,
@@ -71,6 +72,7 @@ def hook(monkeypatch: pytest.MonkeyPatch, decide: Decide) -> list[Call]:
 __all__ = [
     "DENIED",
     "EXPIRED",
+    "GARBLED",
     "INTERNAL",
     "THROTTLED",
     "THROTTLED_ORGANIZATIONS",

@@ -41,6 +41,7 @@ KINDS = {
     "denied": faults.DENIED,
     "internal": faults.INTERNAL,
     "timeout": faults.TIMED_OUT,
+    "garbled": faults.GARBLED,  # a 200 whose body is no AWS protocol (a proxy's error page)
 }
 # Calls without which no scan can run: a fault there is a ScanError (one line, exit 2), which
 # is no verdict at all, not a false one.
@@ -263,6 +264,8 @@ EXPLICIT = [
     {Target("organizations", "ListAccountsForParent", MANAGEMENT): faults.THROTTLED_ORGANIZATIONS},
     {Target("logs", "DescribeMetricFilters", MANAGEMENT, "us-east-1"): faults.INTERNAL},
     {Target("sns", "ListSubscriptionsByTopic", MANAGEMENT): faults.TIMED_OUT},
+    {Target("cloudtrail", "DescribeTrails", MANAGEMENT): faults.GARBLED},
+    {Target("sns", "GetTopicAttributes", MANAGEMENT): faults.GARBLED},
 ]
 
 
