@@ -33,6 +33,7 @@ Targets are the configuration's own objects (:class:`.config.WebhookConfig`, ``S
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -47,6 +48,8 @@ from typing import Any, Literal
 
 from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
 from scanner.daemon.messages import slack_text
+from scanner.daemon.parts import OWN_COLUMNS, PartReader, PartWriter, unpack
+from scanner.daemon.parts import prune as prune_parts
 from scanner.daemon.transitions import (
     AlertmanagerAlert,
     PairKey,
@@ -133,9 +136,41 @@ MIGRATIONS: tuple[str, ...] = (
         last_success REAL
     ) WITHOUT ROWID;
     """,
+    # 3: each distinct verdict, chain and fix once (.parts); a track and a transition name their
+    # findings' verdicts. The tracks of before (a full finding each) wait in old_tracks, which
+    # load() moves into the new shape and drops (Python's job: ids are hashes of the content).
+    """
+    ALTER TABLE tracks RENAME TO old_tracks;
+    CREATE TABLE tracks (
+        account_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        status TEXT NOT NULL,
+        streak INTEGER NOT NULL,
+        announced TEXT,
+        announced_since TEXT,
+        account_name TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        suppressed INTEGER NOT NULL,
+        suppression TEXT,
+        PRIMARY KEY (account_id, rule)
+    ) WITHOUT ROWID;
+    CREATE TABLE verdict_parts (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        chain TEXT,
+        fix TEXT,
+        part BLOB NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE transitions ADD COLUMN verdict TEXT;
+    ALTER TABLE transitions ADD COLUMN previous_verdict TEXT
+    """,
 )
-# tracks.finding: zlib-compressed JSON (a BLOB); files written before hold TEXT and are read as is.
-_COMPRESSION = 6
+
+
+# A track's columns: its finding's own fields (the rest is its verdict's, in verdict_parts), then
+# what the state machine keeps.
+_TRACK_COLUMNS = ", ".join((*OWN_COLUMNS, "streak", "announced", "announced_since"))
+_TRACK_VALUES = ", ".join("?" * (len(OWN_COLUMNS) + 3))
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,18 +282,15 @@ class StateStore:
 
     def _load(self) -> None:
         tracks: dict[PairKey, Track] = {}
-        rows = self._db.execute(
-            "SELECT account_id, rule, streak, announced, announced_since, finding FROM tracks"
-        )
         sharing = Sharing()
-        for account_id, rule, streak, announced, since, finding in rows:
-            tracks[(account_id, rule)] = Track(
-                sharing.read_back(Finding.from_json(_unpack(finding))),
-                streak,
-                Status(announced) if announced else None,
-                since,
+        reader = PartReader(self._db, sharing)
+        rows = self._db.execute(f"SELECT {_TRACK_COLUMNS} FROM tracks")
+        for *own, streak, announced, since in rows:
+            finding = reader.finding(dict(zip(OWN_COLUMNS, own, strict=True)))
+            tracks[(finding.account_id, finding.rule)] = Track(
+                finding, streak, Status(announced) if announced else None, since
             )
-        self._tracks = tracks
+        self._tracks = self._move_old_tracks(tracks, sharing)
         self._accounts = dict(self._db.execute("SELECT account_id, name FROM accounts"))
         self._views = {
             account_id: (json.loads(view), last_success)
@@ -267,6 +299,37 @@ class StateStore:
             )
         }
         self._last = self._read_last_scan()
+
+    def _move_old_tracks(
+        self, tracks: dict[PairKey, Track], sharing: Sharing
+    ) -> dict[PairKey, Track]:
+        """``tracks`` and those a file of schema 2 or older held (``old_tracks``: a full finding
+        each), these moved into the new shape in one transaction, the old table dropped and
+        the space it held given back (``VACUUM``): once, at the first load after the upgrade."""
+        if not self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'old_tracks'"
+        ).fetchone():
+            return tracks
+        old: dict[PairKey, Track] = {}
+        rows = self._db.execute(
+            "SELECT account_id, rule, streak, announced, announced_since, finding FROM old_tracks"
+        )
+        for account_id, rule, streak, announced, since, stored in rows:
+            if (account_id, rule) in tracks:  # written since the upgrade: the newer one
+                continue
+            finding = sharing.read_back(Finding.from_json(unpack(stored)))
+            old[(finding.account_id, finding.rule)] = Track(
+                finding, streak, Status(announced) if announced else None, since
+            )
+        with self._transaction() as db:
+            writer = PartWriter(db)
+            for pair, track in old.items():
+                self._put_track(db, writer, pair, track)
+            db.execute("DROP TABLE old_tracks")
+        if old:
+            self._db.execute("VACUUM")
+            self._checkpoint()
+        return {**old, **tracks}
 
     def _read_last_scan(self) -> ScanSummary | None:
         row = self._db.execute(
@@ -342,7 +405,15 @@ class StateStore:
                 f"SELECT body FROM transitions {where} ORDER BY id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
-        return [Transition.from_json(json.loads(body)) for (body,) in rows]
+            reader = PartReader(self._db)
+            found = []
+            for (body,) in rows:
+                data = json.loads(body)
+                for name in ("finding", "previous"):  # full findings in rows of schema 2
+                    if data.get(name) is not None:
+                        data[name] = reader.expand(data[name])
+                found.append(Transition.from_json(data))
+        return found
 
     # ----------------------------------------------------------------------------------------
     # Recording a scan.
@@ -371,6 +442,7 @@ class StateStore:
         scan, at = iso(started), iso(finished)
         targets = list(targets)
         with self._transaction() as db:
+            writer = PartWriter(db)
             baseline = db.execute("SELECT 1 FROM scans LIMIT 1").fetchone() is None
             outcome = advance(
                 self._tracks,
@@ -404,9 +476,9 @@ class StateStore:
             except sqlite3.IntegrityError:
                 raise ValueError(f"scan {scan} is already recorded") from None
             scan_id = int(cursor.lastrowid or 0)
-            self._write_tracks(db, outcome.tracks)
+            rewritten = self._write_tracks(db, writer, outcome.tracks)
             self._write_accounts(db, outcome.accounts)
-            self._write_history(db, scan_id, outcome.transitions)
+            self._write_history(db, writer, scan_id, outcome.transitions)
             self._enqueue(
                 db,
                 targets=targets,
@@ -418,6 +490,8 @@ class StateStore:
             if views is not None:
                 self._write_views(db, views)
             self._prune(db, finished.timestamp())
+            if rewritten:  # what a replaced or deleted track named may be named no more
+                prune_parts(db)
         self._checkpoint()
         if views is not None:
             self._views = dict(views)
@@ -435,26 +509,36 @@ class StateStore:
         )
         return outcome.transitions
 
-    def _write_tracks(self, db: sqlite3.Connection, tracks: Mapping[PairKey, Track]) -> None:
-        """Write only what changed: a quiet organization rewrites almost nothing per scan."""
+    def _write_tracks(
+        self, db: sqlite3.Connection, writer: PartWriter, tracks: Mapping[PairKey, Track]
+    ) -> bool:
+        """Write only what changed: a quiet organization rewrites almost nothing per scan.
+        True if a row was written or deleted."""
+        rewritten = False
         for pair in self._tracks.keys() - tracks.keys():
             db.execute("DELETE FROM tracks WHERE account_id = ? AND rule = ?", pair)
+            rewritten = True
         for pair, track in tracks.items():
             before = self._tracks.get(pair)
             if before is track or before == track:  # kept tracks are the very same objects
                 continue
-            db.execute(
-                "INSERT OR REPLACE INTO tracks (account_id, rule, status, streak, announced,"
-                " announced_since, finding) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    *pair,
-                    track.finding.status.value,
-                    track.streak,
-                    track.announced.value if track.announced else None,
-                    track.announced_since,
-                    _pack(track.finding.to_json()),
-                ),
-            )
+            self._put_track(db, writer, pair, track)
+            rewritten = True
+        return rewritten
+
+    @staticmethod
+    def _put_track(db: sqlite3.Connection, writer: PartWriter, pair: PairKey, track: Track) -> None:
+        own = writer.own(track.finding)
+        own["account_id"], own["rule"] = pair
+        db.execute(
+            f"INSERT OR REPLACE INTO tracks ({_TRACK_COLUMNS}) VALUES ({_TRACK_VALUES})",
+            (
+                *(own[name] for name in OWN_COLUMNS),
+                track.streak,
+                track.announced.value if track.announced else None,
+                track.announced_since,
+            ),
+        )
 
     def _write_views(self, db: sqlite3.Connection, views: Mapping[str, AccountRecord]) -> None:
         for account_id in self._views.keys() - views.keys():
@@ -497,12 +581,25 @@ class StateStore:
                 )
 
     def _write_history(
-        self, db: sqlite3.Connection, scan_id: int, transitions: Sequence[Transition]
+        self,
+        db: sqlite3.Connection,
+        writer: PartWriter,
+        scan_id: int,
+        transitions: Sequence[Transition],
     ) -> None:
+        """Each transition's findings by their own fields and verdict (the parts), as tracks."""
         for t in transitions:
+            body = dataclasses.replace(t, finding=None, previous=None).to_json()
+            named: dict[str, str | None] = {}
+            for name in ("finding", "previous"):
+                finding: Finding | None = getattr(t, name)
+                own = None if finding is None else writer.own(finding)
+                body[name] = own
+                named[name] = None if own is None else own["verdict"]
             db.execute(
                 "INSERT INTO transitions (scan_id, key, kind, account_id, rule, from_status,"
-                " to_status, at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " to_status, at, body, verdict, previous_verdict)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     scan_id,
                     t.key,
@@ -512,7 +609,9 @@ class StateStore:
                     t.from_status.value if t.from_status else None,
                     t.to_status.value if t.to_status else None,
                     t.at,
-                    json.dumps(t.to_json(), sort_keys=True),
+                    json.dumps(body, sort_keys=True),
+                    named["finding"],
+                    named["previous"],
                 ),
             )
 
@@ -651,11 +750,3 @@ class StateStore:
 
 def _from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def _pack(data: Any) -> bytes:
-    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), _COMPRESSION)
-
-
-def _unpack(stored: bytes | str) -> Any:
-    return json.loads(zlib.decompress(stored) if isinstance(stored, bytes) else stored)
