@@ -14,8 +14,9 @@ what the first one left (run with ``--scans 1`` to see a restart close to alone)
 Prints, per scan, the process's RSS and its high-water mark (``/proc/self/status``), the
 scan's CPU seconds and the state file's size; for the restart, the seconds reading the state
 took (:meth:`~scanner.daemon.state.StateStore.load`, what a restarted daemon waits for before
-``/readyz``) and the restore into the metrics; with ``--trace``, tracemalloc's held and peak figures per scan and the
-lines holding the most at the end (tracemalloc inflates RSS: compare RSS without it).
+``/readyz``) and the restore into the metrics; with ``--trace``, tracemalloc's held and peak
+figures per scan and the lines holding the most at the end (tracemalloc inflates RSS: compare
+RSS without it).
 
 Prints figures; asserts nothing.
 """
