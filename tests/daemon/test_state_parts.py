@@ -124,6 +124,29 @@ def test_parts_no_longer_named_are_pruned_and_the_history_keeps_its_own(
         assert rows(path, "SELECT COUNT(DISTINCT verdict) FROM tracks") == [(1,)]
 
 
+def test_a_commit_of_some_accounts_leaves_the_pruning_to_the_next_whole_scan(
+    tmp_path: Path,
+) -> None:
+    """An event's commit (no listing) does not read every track to prune; the scan does."""
+    path = tmp_path / "state.db"
+    changed = [member(a, reason="after the event") for a in ACCOUNTS]
+    with StateStore.open(path) as store:
+        scan(store, 1, [member(a) for a in ACCOUNTS])
+        store.record_scan(
+            changed,
+            None,
+            started=T0 + timedelta(hours=2),
+            finished=T0 + timedelta(hours=2),
+            error_after_scans=3,
+            targets=(),
+        )
+        assert parts(path) == {"verdict": 2, "chain": 1, "fix": 1}
+        scan(store, 3, changed)
+        assert parts(path) == {"verdict": 1, "chain": 1, "fix": 1}
+    with StateStore.open(path) as store:
+        assert store.last_findings() == {(f.account_id, RULE): f for f in changed}
+
+
 def test_an_account_gone_takes_its_parts_along(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     own = synthetic_finding(Status.PASS, "999999999999", RULE)
