@@ -25,7 +25,8 @@ Invariants:
   (:mod:`.parts`), written in the transaction of the first row naming them, and pruned at the
   end of a whole scan once nothing names them. Read back, findings are equal to those recorded
   and share their equal parts, as the evaluator's do (10,000 accounts: 844 MB of full findings
-  before, see bench/README.md).
+  before, see bench/README.md). A webhook's or Slack's outbox row names its transition in the
+  history by its key (the history is never pruned, so it outlives the row).
 * **Nothing here reads a clock.** Times come in as arguments (epoch seconds or aware
   datetimes), so tests control them.
 
@@ -419,14 +420,7 @@ class StateStore:
                 (*params, limit),
             ).fetchall()
             reader = PartReader(self._db)
-            found = []
-            for (body,) in rows:
-                data = json.loads(body)
-                for name in ("finding", "previous"):  # full findings in rows of schema 2
-                    if data.get(name) is not None:
-                        data[name] = reader.expand(data[name])
-                found.append(Transition.from_json(data))
-        return found
+            return [Transition.from_json(_transition_json(reader, body)) for (body,) in rows]
 
     # ----------------------------------------------------------------------------------------
     # Recording a scan.
@@ -639,7 +633,7 @@ class StateStore:
                 self._enqueue_batch(db, target.name, alerts, scan, now)
                 continue
             for t in transitions:
-                payload: dict[str, Any] = {"transition": t.to_json()}
+                payload: dict[str, Any] = {}  # the transition: the history's, by its key
                 if isinstance(target, SlackConfig):  # no key to drop a repeat by: one text
                     payload["text"] = slack_text(t)
                 db.execute(
@@ -685,29 +679,37 @@ class StateStore:
 
     def pending(self, target: str, now: float) -> list[OutboxItem]:
         """The target's pending messages in enqueue order, up to the first one not yet due."""
+        items: list[OutboxItem] = []
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, target, kind, key, payload, created, attempts, next_attempt,"
-                " last_error FROM outbox WHERE target = ? AND state = 'pending' ORDER BY id",
+                "SELECT o.id, o.target, o.kind, o.key, o.payload, o.created, o.attempts,"
+                " o.next_attempt, o.last_error, t.body FROM outbox AS o LEFT JOIN transitions AS t"
+                " ON o.kind = 'transition' AND t.key = o.key"
+                " WHERE o.target = ? AND o.state = 'pending' ORDER BY o.id",
                 (target,),
             ).fetchall()
-        items: list[OutboxItem] = []
-        for row_id, name, kind, key, payload, created, attempts, next_attempt, error in rows:
-            if next_attempt > now:
-                break
-            items.append(
-                OutboxItem(
-                    id=row_id,
-                    target=name,
-                    kind=kind,
-                    key=key,
-                    payload=json.loads(payload),
-                    created=created,
-                    attempts=attempts,
-                    next_attempt=next_attempt,
-                    last_error=error,
+            reader = PartReader(self._db)
+            for row_id, name, kind, key, stored, created, attempts, due, error, body in rows:
+                if due > now:
+                    break
+                payload = json.loads(stored)
+                if kind == "transition" and "transition" not in payload:  # schema 3 on
+                    if body is None:
+                        raise StateError(f"state {self.path}: no transition {key} in the history")
+                    payload["transition"] = _transition_json(reader, body)
+                items.append(
+                    OutboxItem(
+                        id=row_id,
+                        target=name,
+                        kind=kind,
+                        key=key,
+                        payload=payload,
+                        created=created,
+                        attempts=attempts,
+                        next_attempt=due,
+                        last_error=error,
+                    )
                 )
-            )
         return items
 
     def next_attempt(self, target: str) -> float | None:
@@ -754,6 +756,16 @@ class StateStore:
                 (state, now, error, item_id),
             )
         return cursor.rowcount == 1
+
+
+def _transition_json(reader: PartReader, body: str) -> dict[str, Any]:
+    """A transition as the history holds it, its findings in the full shape (rows written
+    before schema 3 hold them so already)."""
+    data: dict[str, Any] = json.loads(body)
+    for name in ("finding", "previous"):
+        if data.get(name) is not None:
+            data[name] = reader.expand(data[name])
+    return data
 
 
 def _from_epoch(seconds: float) -> datetime:

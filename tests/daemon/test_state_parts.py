@@ -115,7 +115,8 @@ def test_parts_no_longer_named_are_pruned_and_the_history_keeps_its_own(
             (member(ACCOUNTS[0], reason="second reason"), passing[0])
         ]
         (item, *_) = store.pending("hook", now=1e12)
-        assert item.transition().previous == member(ACCOUNTS[0], reason="second reason")
+        assert item.transition() == history[0]  # the outbox names the history's, by its key
+        assert rows(path, f"SELECT payload FROM outbox WHERE id = {item.id}") == [("{}",)]
         # the history's two and the tracks' one; then that one is replaced, and pruned
         scan(store, 4, [member(a, Status.PASS, reason="still passing") for a in ACCOUNTS])
         assert parts(path) == {"verdict": 3, "chain": 2, "fix": 1}
@@ -211,6 +212,11 @@ def schema_2_file(path: Path, findings: list[Finding]) -> None:
         " at, body) VALUES (1, 'k1', 'failed', ?, ?, NULL, 'FAIL', ?, ?)",
         (findings[0].account_id, RULE, body["at"], json.dumps(body)),
     )
+    db.execute(
+        "INSERT INTO outbox (target, kind, key, payload, created, next_attempt)"
+        " VALUES ('hook', 'transition', 'k1', ?, 0, 0)",
+        (json.dumps({"transition": body}),),
+    )
     db.execute("COMMIT")
     db.close()
 
@@ -227,6 +233,8 @@ def test_a_file_of_the_schema_before_is_moved_to_the_parts_and_shrinks(tmp_path:
         assert back[(MANY[0], RULE)].chain is back[(MANY[1], RULE)].chain
         (old,) = store.history()
         assert (old.kind, old.finding) == (Kind.FAILED, findings[0])
+        (owed,) = store.pending("hook", now=1e12)  # enqueued by the scanner before, still owed
+        assert owed.transition() == old
         # the tracks carry on as they were: announced FAIL, so a PASS resolves
         assert scan(store, 2, [member(a, Status.PASS) for a in MANY]) == [Kind.RESOLVED] * len(MANY)
     tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type='table'")}
