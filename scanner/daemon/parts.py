@@ -9,7 +9,7 @@ a track (and a transition in the history) holds what is a finding's own (:data:`
 the ``verdict_parts`` table holds each distinct verdict, chain and fix once, zlib-compressed
 JSON in the compact report's shape, under the compact report's content id
 (:func:`~scanner.report.compact.content_id`: the same part has the same id in a report and in
-the state).
+the state). At 9,991 accounts: a 50 MB file, read back in 4 s (bench/README.md).
 
 Rules:
 

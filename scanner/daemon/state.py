@@ -35,10 +35,12 @@ applied); a file written by a newer scanner is refused rather than misread. A mi
 the one that needs Python (schema 3: a track's full finding becomes its own fields and parts,
 whose ids are hashes) leaves the old rows in ``old_tracks`` for :meth:`StateStore.load` to move
 (once, in a worker thread while the probes already answer; then ``VACUUM`` gives the space
-back), so opening stays quick. Transitions recorded before it keep their full findings and are
-read as they are. The store is safe to
-share between the event loop and worker threads (one connection under a lock): call
-:meth:`StateStore.record_scan` through ``asyncio.to_thread``; every other call is small.
+back), so opening stays quick. Transitions and outbox rows recorded before it keep their full
+findings and are read as they are.
+
+The store is safe to share between the event loop and worker threads (one connection under a
+lock): call :meth:`StateStore.record_scan` through ``asyncio.to_thread``; every other call is
+small.
 
 Targets are the configuration's own objects (:class:`.config.WebhookConfig`, ``SlackConfig``,
 ``AlertmanagerConfig``); the outbox is kept per target *name* (unique across kinds).
