@@ -11,9 +11,12 @@ picture and what they keep, not the AWS session. After the scans a second Servic
 state (as a restarted daemon does) and scans once more, in the same process: its figures add to
 what the first one left (run with ``--scans 1`` to see a restart close to alone).
 
-Prints, per scan, the process's RSS and its high-water mark (``/proc/self/status``) and the
-scan's CPU seconds; with ``--trace``, tracemalloc's held and peak figures per scan and the
-lines holding the most at the end (tracemalloc inflates RSS: compare RSS without it).
+Prints, per scan, the process's RSS and its high-water mark (``/proc/self/status``), the
+scan's CPU seconds and the state file's size; for the restart, the seconds reading the state
+took (:meth:`~scanner.daemon.state.StateStore.load`, what a restarted daemon waits for before
+``/readyz``) and the restore into the metrics; with ``--trace``, tracemalloc's held and peak
+figures per scan and the lines holding the most at the end (tracemalloc inflates RSS: compare
+RSS without it).
 
 Prints figures; asserts nothing.
 """
@@ -51,27 +54,40 @@ def rss() -> str:
     return f"RSS {found['VmRSS']:.0f} MB (peak {found['VmHWM']:.0f} MB)"
 
 
+def size(path: str) -> str:
+    """``state <file> MB (+ WAL)``: the state file and its write-ahead log."""
+    wal = f"{path}-wal"
+    extra = os.path.getsize(wal) if os.path.exists(wal) else 0
+    return f"state {os.path.getsize(path) / 1e6:.1f} MB (WAL {extra / 1e6:.1f} MB)"
+
+
 async def scans(config: Config, text: str, count: int, trace: bool, label: str) -> None:
     async def collect(options: ScanOptions) -> CollectResult:
         return CollectResult(Inventory.from_json(json.loads(text)), CallStats(), (), 0.0)
 
-    started = time.process_time()
-    store = StateStore.open(config.state.path)
+    started, wall = time.process_time(), time.perf_counter()
+    store = StateStore.connect(config.state.path)
     store.load()
+    loaded = time.perf_counter() - wall
     dispatcher = AlertDispatcher(store, config.alerts)
     service = Service(
         config, Shard(), Metrics(), store=store, dispatcher=dispatcher, collect_fn=collect
     )
     if service.restore():
         gc.collect()
-        print(f"{label}: restored in {time.process_time() - started:.1f} CPU-s, {rss()}")
+        print(
+            f"{label}: state read in {loaded:.1f} s, restored in"
+            f" {time.perf_counter() - wall:.1f} s ({time.process_time() - started:.1f} CPU-s),"
+            f" {rss()}, {size(config.state.path)}"
+        )
     for number in range(1, count + 1):
         started = time.process_time()
         outcome = await service.scan_once()
         gc.collect()
         line = (
             f"{label} scan {number}: {outcome.record.outcome}, {len(outcome.record.findings)}"
-            f" findings, {time.process_time() - started:.1f} CPU-s, {rss()}"
+            f" findings, {time.process_time() - started:.1f} CPU-s, {rss()},"
+            f" {size(config.state.path)}"
         )
         if trace:
             held, peak = tracemalloc.get_traced_memory()

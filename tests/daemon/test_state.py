@@ -298,11 +298,11 @@ def test_an_unchanged_scan_rewrites_no_track(tmp_path: Path) -> None:
     with StateStore.open(path) as store:
         record(store, 1, Status.PASS, Status.FAIL)
         db = sqlite3.connect(path)
-        db.execute("UPDATE tracks SET finding = 'marker'")
+        db.execute("UPDATE tracks SET account_name = 'marker'")
         db.commit()
         db.close()
         record(store, 2, Status.PASS, Status.FAIL)
-    assert rows(path, "SELECT finding FROM tracks") == [("marker",), ("marker",)]
+    assert rows(path, "SELECT account_name FROM tracks") == [("marker",), ("marker",)]
     body = rows(path, "SELECT payload FROM outbox WHERE target = 'am' ORDER BY id DESC LIMIT 1")
     assert json.loads(str(body[0][0]))["alerts"][0]["account_id"] == OTHER
 
@@ -351,18 +351,10 @@ def test_account_views_are_kept_and_restored_and_findings_are_compact(tmp_path: 
     with StateStore.open(path) as store:
         assert store.account_views() == {ACCOUNT: (view, 1234.5)}
         assert store.last_findings()[(ACCOUNT, RULE)] == finding(Status.FAIL)
-    ((stored,),) = rows(path, "SELECT finding FROM tracks")
-    assert isinstance(stored, bytes)
-    assert len(stored) < len(json.dumps(finding(Status.FAIL).to_json()))
-
-
-def test_findings_stored_as_text_by_an_older_scanner_are_read(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    with StateStore.open(path) as store:
-        record(store, 1, Status.FAIL)
-    db = sqlite3.connect(path)
-    db.execute("UPDATE tracks SET finding = ?", (json.dumps(finding(Status.FAIL).to_json()),))
-    db.commit()
-    db.close()
-    with StateStore.open(path) as store:
-        assert store.last_findings()[(ACCOUNT, RULE)] == finding(Status.FAIL)
+    ((verdict,),) = rows(path, "SELECT verdict FROM tracks")
+    parts = {str(kind): part for kind, part in rows(path, "SELECT kind, part FROM verdict_parts")}
+    assert set(parts) == {"verdict", "fix"}  # no chain: the finding has none
+    stored = [part for part in parts.values() if isinstance(part, bytes)]
+    assert len(stored) == 2  # compressed
+    assert sum(map(len, stored)) < len(json.dumps(finding(Status.FAIL).to_json()))
+    assert rows(path, "SELECT id FROM verdict_parts WHERE kind = 'verdict'") == [(verdict,)]
