@@ -29,6 +29,16 @@ Theory of operation:
   it is asked for; if that fails and the keys are no longer usable, the account is refused as
   if assumed afresh (and tried again next scan). Keys live in memory only: never written, never
   logged (:class:`RoleKeys` does not print them).
+* Such a process also renews the kept keys ahead of its scans, between them
+  (:meth:`Credentials.renew_due`, run by the daemon's background task): the first scan assumes
+  every member's role within minutes, so without it one scan in every ~45 minutes would find
+  every key old and assume every role again itself (at 10,000 members, ~250 s of AssumeRole
+  inside that scan). It goes through the same renewal as a request (:class:`RoleCredentials`,
+  through the Caller: paced by the sts rate, counted), a bounded number at a time, the hub
+  before the members. A renewal that fails is logged and keeps the old keys, which are left to
+  the scans' own renewal from then on (one background attempt per key: a withdrawn role costs
+  no AssumeRole a minute). Identities that could not be had are not renewed: the next scan
+  tries them afresh.
 """
 
 from __future__ import annotations
@@ -54,6 +64,7 @@ SESSION_NAME = "cloudtrail-monitoring-scanner"
 ROLE_SESSION_SECONDS = 3600  # the cap for chained roles
 ADVISORY_REFRESH_SECONDS = 15 * 60  # renew when fewer remain; a failure keeps the old keys
 MANDATORY_REFRESH_SECONDS = 10 * 60  # ... until fewer than these remain: then it fails the call
+RENEWAL_CONCURRENCY = 8  # background renewals in flight: plenty for the sts rate (40/s)
 
 log = structlog.get_logger(__name__)
 
@@ -118,22 +129,49 @@ class RoleCredentials:
         self._clock = clock
         self._generation = 0
         self._lock = asyncio.Lock()
+        # A background renewal of these keys failed: left to the scans' renewal from then on.
+        self.renewal_refused = False
 
     @property
     def generation(self) -> int:
         return self._generation
+
+    @property
+    def account_id(self) -> str:
+        return self._account_id
+
+    def seconds_left(self) -> float:
+        """Seconds until the keys expire, by the clock (negative once they have)."""
+        return self._keys.expires - self._clock()
 
     async def renew(self, generation: int) -> None:
         """Assume the role again unless someone did since ``generation``; raises CallFailed."""
         async with self._lock:
             if generation != self._generation:
                 return
-            keys = await self._assume()
-            self._keys = keys
-            self._frozen = ReadOnlyCredentials(
-                keys.access_key, keys.secret_key, keys.token, self._account_id
-            )
-            self._generation += 1
+            await self._assume_again()
+
+    async def renew_ahead(self, horizon: float) -> bool:
+        """Assume the role again if fewer than ``horizon`` seconds remain; whether it did.
+
+        The age is checked under the renewal lock, so keys a request renewed meanwhile (or is
+        renewing) are not renewed twice. Raises :class:`CallFailed`, the keys unchanged.
+        """
+        async with self._lock:
+            if self.seconds_left() >= horizon:
+                return False
+            await self._assume_again()
+            return True
+
+    async def _assume_again(self) -> None:
+        """With the lock held: the new keys replace the old in one step."""
+        keys = await self._assume()
+        self._keys = keys
+        self._frozen = ReadOnlyCredentials(
+            keys.access_key, keys.secret_key, keys.token, self._account_id
+        )
+        self._generation += 1
+        self.renewal_refused = False
 
     async def usable(self) -> None:
         """Renew the keys now if they are old (as a request would); raises :class:`CallFailed`
@@ -221,6 +259,68 @@ class Credentials:
         for account_id in failed:
             del self._accounts[account_id]
         return len(failed)
+
+    def kept(self) -> list[RoleCredentials]:
+        """The assumed keys held for the identities that work: the hub's first, then the
+        members' (each once: the caller's own account is entered as the hub)."""
+        futures = [self._caller_identity] if self._caller_identity is not None else []
+        futures.extend(self._accounts.values())
+        kept: dict[int, RoleCredentials] = {}
+        for future in futures:
+            if not future.done() or _failed(future):
+                continue  # being assumed by a scan, or could not be had: the next scan's
+            credentials = future.result().credentials
+            if isinstance(credentials, RoleCredentials):
+                kept.setdefault(id(credentials), credentials)
+        return list(kept.values())
+
+    def _hub(self) -> RoleCredentials | None:
+        """The hub role's keys, once it was assumed (None without ``role_arn``)."""
+        future = self._caller_identity
+        if future is None or not future.done() or _failed(future):
+            return None
+        credentials = future.result().credentials
+        return credentials if isinstance(credentials, RoleCredentials) else None
+
+    async def renew_due(self, horizon: float, *, concurrency: int = RENEWAL_CONCURRENCY) -> int:
+        """Renew every kept key with fewer than ``horizon`` seconds left, ``concurrency`` at a
+        time, the hub's first (the members' are assumed from it); the number renewed.
+
+        A key whose renewal fails keeps its old value, is logged, and is not renewed here again:
+        the scans' own renewal (and its rule that keys too old to use refuse the account) takes
+        it over. Raises nothing but cancellation.
+        """
+        due = [c for c in self.kept() if not c.renewal_refused and c.seconds_left() < horizon]
+        renewed = 0
+
+        async def renew(credentials: RoleCredentials) -> None:
+            nonlocal renewed
+            try:
+                if await credentials.renew_ahead(horizon):
+                    renewed += 1
+            except CallFailed as failed:
+                credentials.renewal_refused = True
+                log.warning(
+                    "background_renewal_failed",
+                    account=credentials.account_id,
+                    seconds_left=round(credentials.seconds_left()),
+                    error=str(failed),
+                )
+
+        hub = self._hub()
+        if hub is not None and hub in due:
+            due.remove(hub)
+            await renew(hub)
+        pending = iter(due)
+
+        async def worker() -> None:
+            for credentials in pending:
+                await renew(credentials)
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(due))):
+                group.create_task(worker())
+        return renewed
 
     async def for_account(self, account_id: str) -> Identity:
         """The identity acting in the account; raises :class:`CallFailed` (sts AssumeRole)."""

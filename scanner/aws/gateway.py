@@ -27,7 +27,9 @@ Invariants:
   :func:`counting` (a scan, a listing), in that block's; elsewhere in the caller's own. So one
   long-lived caller (its pacing shared by the daemon's scans, listings and event path, which
   call the same accounts) still counts each scan apart, renewals of assumed credentials
-  included: they are made while signing the request that found the keys old, in its task.
+  included: they are made while signing the request that found the keys old, in its task. The
+  daemon's renewals ahead of the scans count in their own block
+  (:meth:`~scanner.aws.session.AwsSession.renew_keys`), never in a scan's.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ organization's listing and its event path (``ScanOptions.session``), so that:
 * member identities outlive a scan: a warm scan makes no AssumeRole for an account whose keys
   are still good, and no GetCallerIdentity (:class:`~scanner.aws.credentials.Credentials`
   renews keys before they expire, and forgets refusals when a scan starts, see
-  :meth:`begin_scan`);
+  :meth:`begin_scan`). The daemon renews the kept keys between scans (:meth:`renew_keys`),
+  so no scan has to renew them: their AssumeRole calls are counted apart from any scan's;
 * one :class:`~scanner.aws.gateway.Caller` paces every call of the process: scans and events
   call the same accounts, against the same per-account quotas. Each scan still counts its own
   calls (:func:`~scanner.aws.gateway.counting`); ``caller.stats`` holds the rest (the event
@@ -27,7 +28,7 @@ import structlog
 
 from scanner.aws.clients import ClientOptions, ClientPool
 from scanner.aws.credentials import Credentials
-from scanner.aws.gateway import Caller, RateLimits, RetryPolicy
+from scanner.aws.gateway import Caller, CallStats, RateLimits, RetryPolicy, counting
 from scanner.aws.regions import RegionScope
 
 if TYPE_CHECKING:
@@ -79,6 +80,15 @@ class AwsSession:
             if forgotten:
                 log.info("identity_failures_forgotten", accounts=forgotten)
         self.scans += 1
+
+    async def renew_keys(self, horizon: float) -> tuple[int, CallStats]:
+        """Renew the kept keys with fewer than ``horizon`` seconds left
+        (:meth:`Credentials.renew_due <scanner.aws.credentials.Credentials.renew_due>`): how many
+        were renewed, and the calls it took, counted apart from any scan running meanwhile."""
+        stats = CallStats()
+        with counting(stats):  # the workers it starts inherit it; a scan's tasks keep theirs
+            renewed = await self.credentials.renew_due(horizon)
+        return renewed, stats
 
     async def close(self) -> None:
         await self.pool.close()

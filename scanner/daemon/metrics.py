@@ -602,8 +602,8 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "scanner_credential_refreshes_total",
         "counter",
-        "Assumed-role credentials renewed during scans (ahead of expiry, or after AWS refused "
-        "them: ExpiredToken and kin).",
+        "Assumed-role credentials renewed: by scans (ahead of expiry, or after AWS refused "
+        "them: ExpiredToken and kin) and in the background between them.",
         (),
         lambda s: [((), float(s.credential_refreshes))],
     ),

@@ -22,8 +22,10 @@ Invariants:
   as the service (member credentials kept in memory and renewed before they expire, the caller's
   identity known, clients kept), and the organization's listing is reused, refreshed in the
   background (:meth:`Service.refresh_listing`, run beside the schedule) every
-  ``organization.account_list_refresh`` and at once on a membership event. A warm scan makes no
-  AssumeRole for an account whose keys are still good, no GetCallerIdentity and no
+  ``organization.account_list_refresh`` and at once on a membership event. The kept keys are
+  renewed in the background too (:meth:`Service.renew_keys`, beside the schedule, see
+  :mod:`.renewal`), ahead of the scans that would otherwise renew them all at once. A warm scan
+  makes no AssumeRole for an account whose keys are still good, no GetCallerIdentity and no
   Organizations call; a role refused in one scan is tried again in the next.
 * Between scans the service keeps the last inventory (every collected account) and what the
   event consumer (:mod:`.events`) needs to re-judge part of it: :meth:`Service.rejudge` takes
@@ -55,6 +57,7 @@ from scanner.daemon.accounts import AccountList, coverage
 from scanner.daemon.config import Config
 from scanner.daemon.config.suppressions import load_suppressions
 from scanner.daemon.metrics import ACCOUNT_STATES, AccountView, Metrics, ScanResult
+from scanner.daemon.renewal import RENEWAL_TICK_SECONDS, renewal_horizon
 from scanner.daemon.sharding import Shard
 from scanner.daemon.stopping import until
 from scanner.errors import ConfigError
@@ -192,6 +195,7 @@ class Service:
         confirm_fn: Confirm = default_confirm,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        renewal_tick: float = RENEWAL_TICK_SECONDS,
     ) -> None:
         self.config = config
         self.shard = shard
@@ -214,6 +218,12 @@ class Service:
             metrics.state.listing_age = accounts.age
         self._session: AwsSession | None = None  # built at first use, in the service's loop
         self._refreshing = False  # the background refresh of the listing runs
+        # What the background renewal of keys plans by: every round's pause, when the next
+        # scheduled scan starts (by ``clock``; None: one runs or none is scheduled yet) and how
+        # long the last scan took (seconds).
+        self.renewal_tick = renewal_tick
+        self.next_scan_at: float | None = None
+        self.scan_seconds = 0.0
         self.health = Health()
         self._lock = asyncio.Lock()
         self._collecting = False
@@ -283,12 +293,14 @@ class Service:
     async def scan_once(self) -> ScanOutcome:
         """Run one scan now (waiting for a running one to finish first)."""
         async with self._lock:
-            self.health.scan_started = time.monotonic()
+            self.next_scan_at = None
+            begun = self.health.scan_started = time.monotonic()
             try:
                 return await self._scan()
             finally:
                 self.health.scan_started = None
                 self._collecting = False
+                self.scan_seconds = time.monotonic() - begun
 
     async def _scan(self) -> ScanOutcome:
         started = self.clock()
@@ -416,6 +428,54 @@ class Service:
                     self._scan_soon.set()
         finally:
             self._refreshing = False
+
+    async def renew_keys(self, stop: asyncio.Event) -> None:
+        """Renew the kept keys ahead of the scans, until ``stop``: a round
+        (:meth:`renew_keys_now`) every ``renewal_tick`` seconds, measured from one round's start
+        to the next, so a long round does not push the next one back.
+
+        It does not take :attr:`lock`, on purpose. Under it, a round would wait for the scan in
+        progress (minutes at 10,000 accounts, while keys cross their threshold: the defect this
+        fixes) and delay the next scan and the event path while renewing. Beside them it is
+        safe: the session's caller is shared by design (its pacing and in-flight cap are the
+        process's, so renewals slow nothing beyond the sts rate they share); each key renews
+        under its own lock and re-checks its age there, so a scan's request and a round never
+        both assume the same role (the later one takes the new keys); new keys replace the old
+        in one step, and a request signing meanwhile uses the old ones, still valid. Its calls
+        are counted in its own stats, never in a scan's (this task runs outside any scan's
+        counting), and added to the process-lifetime counters.
+        """
+        while not stop.is_set():
+            started = time.monotonic()
+            await until(stop, self.renew_keys_now())
+            if stop.is_set():
+                break
+            pause = self.renewal_tick - (time.monotonic() - started)
+            await until(stop, asyncio.sleep(max(0.0, pause)))
+
+    async def renew_keys_now(self) -> int:
+        """One round of background renewal (see :mod:`.renewal`): the keys renewed."""
+        session = self._session
+        if session is None:  # nothing kept yet
+            return 0
+        now = self.clock()
+        ahead = self.next_scan_at - now if self.next_scan_at is not None else 0.0
+        horizon = renewal_horizon(
+            until_next_scan=ahead, scan_seconds=self.scan_seconds, tick=self.renewal_tick
+        )
+        if horizon is None:  # keys renewed now would be old again before the next scan
+            return 0
+        renewed, stats = await session.renew_keys(horizon)
+        if stats.calls:
+            self.metrics.count_calls(stats)
+            log.info(
+                "keys_renewed",
+                renewed=renewed,
+                failed=stats.errors,
+                calls=stats.calls,
+                horizon_seconds=round(horizon),
+            )
+        return renewed
 
     def account(self, account_id: str) -> Account | None:
         """The last inventory's account (the inventory's own index)."""
@@ -711,20 +771,28 @@ class Service:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan now, then every interval, until ``stop`` is set; returns promptly after it.
-        The listing's background refresh runs beside it (:meth:`refresh_listing`)."""
+        The listing's background refresh (:meth:`refresh_listing`) and the kept keys' background
+        renewal (:meth:`renew_keys`) run beside it."""
         self.health.loop_running = True
-        refresh = asyncio.create_task(self.refresh_listing(stop))
+        beside = [
+            asyncio.create_task(self.refresh_listing(stop)),
+            asyncio.create_task(self.renew_keys(stop)),
+        ]
         try:
             while not stop.is_set():
                 await self._scan_until(stop)
                 if stop.is_set():
                     break
-                await self._wait(stop, self.next_delay())
+                delay = self.next_delay()
+                self.next_scan_at = self.clock() + delay
+                await self._wait(stop, delay)
         finally:
             self.health.loop_running = False
-            refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresh
+            for task in beside:
+                task.cancel()
+            for task in beside:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _wait(self, stop: asyncio.Event, delay: float) -> None:
         """Until the next scan is due, ``stop`` is set, or :meth:`scan_soon` asks for one."""

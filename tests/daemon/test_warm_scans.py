@@ -20,6 +20,8 @@ from typing import Any
 
 import boto3
 import pytest
+import structlog
+import structlog.testing
 from daemon.test_e2e_events import cloudtrail_event
 from daemon.test_metrics import samples, value
 from e2e.faults import DENIED, WARNING_FILTER, Call, Fault, hook
@@ -97,6 +99,12 @@ class Requests:
     def mark(self) -> int:
         with self._lock:
             return len(self.calls)
+
+    def roles_assumed(self, start: int) -> list[str]:
+        """The accounts whose role was asked for, from the ``start``-th request on, sorted."""
+        with self._lock:
+            roles = [str(c.params.get("RoleArn", "")) for c in self.calls[start:]]
+        return sorted(role.split(":")[4] for role in roles if role)
 
 
 def config(endpoint: str, **organization: Any) -> Config:
@@ -497,5 +505,167 @@ def test_a_membership_event_lists_the_organization_at_once_then_scans_it(
                 stop.set()
                 await running
                 await session.close()
+
+    asyncio.run(scenario())
+
+
+def keys_by(clock_skew: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto issues keys for the duration asked from its own clock, the real one: patched to
+    issue them from the daemon's test clock (``time.time() + clock_skew[0]``), as AWS's clock
+    and the daemon's agree. Moving the skew on then ages the keys the daemon holds."""
+    original = STSBackend.assume_role
+
+    def assume_role(self: STSBackend, **kwargs: Any) -> Any:
+        return original(self, **{**kwargs, "duration": kwargs["duration"] + int(clock_skew[0])})
+
+    monkeypatch.setattr(STSBackend, "assume_role", assume_role)
+
+
+def test_kept_keys_near_expiry_are_renewed_between_scans_and_the_next_scan_assumes_nothing(
+    aws: tuple[Requests, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keys come due together, 45 minutes after the first scan assumed them: renewed by the
+    background round before any scan would have to, counted in the process's AssumeRole calls
+    and renewals, not in the warm scan after it."""
+    seen, endpoint = aws
+    skew = [0.0]
+    keys_by(skew, monkeypatch)
+
+    async def scenario() -> None:
+        async with daemon(config(endpoint), clock=lambda: time.time() + skew[0]) as service:
+            cold = await service.scan_once()
+            assert called(cold)["sts:AssumeRole"] == len(MEMBERS)
+            first = verdicts(service)
+            mark = seen.mark()
+            fresh = await service.renew_keys_now()  # an hour left: nothing due
+            assert fresh == 0 and seen.since(mark) == Counter()
+
+            skew[0] = 40 * 60.0  # 20 minutes left: due within the next round and a scan
+            mark = seen.mark()
+            renewed = await service.renew_keys_now()
+            assert renewed == len(MEMBERS)
+            assert seen.since(mark) == Counter({"sts:AssumeRole": len(MEMBERS)})
+            assert seen.roles_assumed(mark) == sorted(MEMBERS)
+            mark = seen.mark()
+            assert await service.renew_keys_now() == 0  # renewed for the hour
+            assert seen.since(mark) == Counter()
+
+            mark = seen.mark()
+            warm = await service.scan_once()
+            on_the_wire = seen.since(mark)
+            assert warm.record.outcome == "success", warm.error
+            assert on_the_wire["sts:AssumeRole"] == called(warm)["sts:AssumeRole"] == 0
+            assert sum(s.credential_refreshes for s in warm.record.stats) == 0
+            assert on_the_wire["cloudtrail:DescribeTrails"] == len(MEMBERS) + 1
+            assert verdicts(service) == first
+            metrics = service.metrics
+            last = {
+                s.labels["operation"]: s.value
+                for s in samples(metrics, "scanner_last_scan_api_calls")
+            }
+            assert "AssumeRole" not in last
+            total = value(metrics, "scanner_api_calls_total", operation="AssumeRole")
+            assert total == 2 * len(MEMBERS)
+            assert value(metrics, "scanner_credential_refreshes_total") == len(MEMBERS)
+
+    asyncio.run(scenario())
+
+
+def test_a_refused_renewal_keeps_the_old_keys_and_accounts_not_entered_are_not_renewed(
+    aws: tuple[Requests, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOCKED's role is refused from the start (no identity: nothing to renew); SANDBOX's is
+    withdrawn before its keys are renewed: the round logs it, keeps its keys (the next scan
+    still enters SANDBOX with them) and leaves them to the scans' own renewal."""
+    seen, endpoint = aws
+    skew = [0.0]
+    keys_by(skew, monkeypatch)
+
+    async def scenario() -> None:
+        async with daemon(config(endpoint), clock=lambda: time.time() + skew[0]) as service:
+            seen.refused = {LOCKED}
+            await service.scan_once()
+            first = verdicts(service)
+            assert {s for (a, _), s in first.items() if a == LOCKED} == {Status.ERROR}
+            sandbox = await service.aws_session().credentials.for_account(SANDBOX)
+            keys = await sandbox.credentials.get_frozen_credentials()
+
+            skew[0], seen.refused = 40 * 60.0, {LOCKED, SANDBOX}
+            mark = seen.mark()
+            with structlog.testing.capture_logs() as logs:
+                renewed = await service.renew_keys_now()
+            assert renewed == 1
+            assert seen.roles_assumed(mark) == [PAYMENTS, SANDBOX]  # never LOCKED's
+            failed = [e for e in logs if e["event"] == "background_renewal_failed"]
+            assert [(e["account"], e["log_level"]) for e in failed] == [(SANDBOX, "warning")]
+            assert "AccessDenied" in failed[0]["error"]
+            logged = repr(logs)
+            assert keys.access_key not in logged and keys.secret_key not in logged
+            assert keys.token not in logged
+            assert [e["renewed"] for e in logs if e["event"] == "keys_renewed"] == [1]
+            # Not tried again in the background: the scans renew SANDBOX's keys from now on.
+            mark = seen.mark()
+            assert await service.renew_keys_now() == 0
+            assert seen.roles_assumed(mark) == []
+
+            # 20 minutes left: the scan enters SANDBOX with its old keys, asks only LOCKED's
+            # role again (a refusal is retried each scan), and the verdicts stand.
+            mark = seen.mark()
+            warm = await service.scan_once()
+            assert seen.roles_assumed(mark) == [LOCKED]
+            assert verdicts(service) == first
+            assert await sandbox.credentials.get_frozen_credentials() is keys
+
+            # 13 minutes left: the scan renews SANDBOX's keys itself, as before, once granted.
+            skew[0], seen.refused = 47 * 60.0, {LOCKED}
+            mark = seen.mark()
+            await service.scan_once()
+            assert seen.roles_assumed(mark) == sorted([LOCKED, SANDBOX])
+            assert verdicts(service) == first
+        assert warm.record.outcome == "success", warm.error
+
+    asyncio.run(scenario())
+
+
+def test_the_daemon_renews_kept_keys_in_the_background_beside_its_schedule(
+    aws: tuple[Requests, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The running service (rounds every 50 ms here, every minute by default): once the keys
+    age, a round renews them with no scan in between; the scan asked for after it assumes
+    nothing."""
+    seen, endpoint = aws
+    skew = [0.0]
+    keys_by(skew, monkeypatch)
+
+    async def scenario() -> None:
+        cfg = config(endpoint, account_list_refresh="1h")
+        service = Service(
+            cfg, Shard(), Metrics(), clock=lambda: time.time() + skew[0], renewal_tick=0.05
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(service.run(stop))
+        try:
+            await eventually(lambda: service.health.scans == 1)
+            metrics = service.metrics
+            await asyncio.sleep(0.2)  # rounds run: an hour left, the next scan an hour off
+            assert value(metrics, "scanner_credential_refreshes_total") == 0
+            skew[0] = 40 * 60.0  # 20 minutes left, the next scan in 20
+            await eventually(
+                lambda: value(metrics, "scanner_credential_refreshes_total") == len(MEMBERS)
+            )
+            assert service.health.scans == 1
+            mark = seen.mark()
+            service.scan_soon("the test asks")
+            await eventually(lambda: service.health.scans == 2)
+            assert service.health.last_outcome == "success"
+            assert seen.since(mark)["sts:AssumeRole"] == 0
+            last = {s.labels["operation"] for s in samples(metrics, "scanner_last_scan_api_calls")}
+            assert "AssumeRole" not in last and "DescribeTrails" in last
+            total = value(metrics, "scanner_api_calls_total", operation="AssumeRole")
+            assert total == 2 * len(MEMBERS)
+        finally:
+            stop.set()
+            await running
+            await service.close()
 
     asyncio.run(scenario())
