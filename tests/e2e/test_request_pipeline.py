@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
+from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
 from botocore.useragent import UserAgentString
 from botocore.utils import parse_timestamp
 from e2e import emulated_org as org
 
-from scanner.aws.clients import ClientPool, _parse_timestamp
+from scanner.aws.clients import ClientPool, _parse_timestamp, _RequestSigner, _SigV4Auth
 from scanner.aws.credentials import Credentials
 from scanner.aws.gateway import Caller
 
@@ -135,3 +137,80 @@ def test_assumed_keys_expiry_is_parsed_by_the_fast_path(aws: str) -> None:
     # datetime.UTC is ours; botocore's parser gives dateutil's tzlocal() or tzutc().
     assert expiration.tzinfo is UTC, "botocore no longer takes the parser factory's defaults"
     assert expiration > datetime.now(UTC)
+
+
+# Query protocol (form body), JSON 1.1 (bytes body): what the scan calls, signed both ways.
+CALLS = [
+    ("sts", "GetCallerIdentity", {}),
+    ("cloudtrail", "DescribeTrails", {"includeShadowTrails": True}),
+    ("logs", "DescribeMetricFilters", {"logGroupName": "org-trail", "limit": 50}),
+    ("sns", "ListTopics", {}),
+]
+
+
+def test_each_request_is_signed_as_botocore_signs_it_as_its_caller(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = org.organization("alpha", "beta")
+    frozen: dict[str, Any] = {}  # access key -> the identity's keys
+    checked: list[tuple[str, str]] = []
+    signed_here: list[str] = []
+    add_auth = _SigV4Auth.add_auth
+
+    def counted(self: Any, request: Any) -> None:
+        signed_here.append(self._service_name)
+        add_auth(self, request)
+
+    monkeypatch.setattr(_SigV4Auth, "add_auth", counted)
+
+    def resign(request: Any, **_: Any) -> None:
+        """After our signer, botocore's own over the same request at the same instant."""
+        ours = request.headers["Authorization"]
+        scope = ours.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+        key, region, service = scope[0], scope[2], scope[3]
+        instant = datetime.strptime(request.context["timestamp"], SIGV4_TIMESTAMP)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=instant):
+            SigV4Auth(frozen[key], service, region).add_auth(request)
+        assert request.headers["Authorization"] == ours
+        checked.append((key, service))
+
+    async def scenario() -> list[str]:
+        pool, fresh = ClientPool(), ClientPool()
+        caller = Caller()
+        credentials = Credentials(pool, caller, home_region="us-east-1")
+        try:
+            identities = [
+                await credentials.caller_identity(),
+                await credentials.for_account(ids["alpha"]),
+                await credentials.for_account(ids["beta"]),
+            ]
+            for identity in identities:
+                keys = await identity.credentials.get_frozen_credentials()
+                frozen[keys.access_key] = keys
+            signed_here.clear()
+            accounts = []
+            for service, operation, params in CALLS:
+                clients = [await fresh.client(i, "us-east-1", service) for i in identities]
+                raw = clients[0].raw
+                assert type(raw._request_signer) is _RequestSigner
+                raw.meta.events.register(f"request-created.{service}", resign)
+                for client in clients:
+                    await caller.call(client, operation, **params)
+                    if service == "sts":
+                        who = await caller.call(client, "GetCallerIdentity")
+                        accounts.append(str(who["Account"]))
+            return accounts
+        finally:
+            await pool.close()
+            await fresh.close()
+
+    accounts = asyncio.run(scenario())
+    assert accounts == [org.MANAGEMENT, ids["alpha"], ids["beta"]]
+    services = [service for service, _, _ in CALLS]
+    # Every request through the scanner's signer, as the caller, as botocore would have signed it.
+    assert len(checked) == 15
+    assert sorted({s for _, s in checked}) == sorted(services)
+    assert {k for k, _ in checked} == set(frozen)
+    assert sorted(signed_here) == sorted(s for _, s in checked), (
+        "botocore no longer signs through the clients' _RequestSigner"
+    )
