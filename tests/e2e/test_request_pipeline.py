@@ -58,6 +58,8 @@ def test_each_request_carries_the_user_agent_botocore_builds_built_once_per_clie
             (header.decode() if isinstance(header, bytes) else header, botocores_own(creator))
         )
 
+    creator: Any = None  # the client's, once made
+
     async def scenario() -> list[str]:
         pool, fresh = ClientPool(), ClientPool()
         caller = Caller()
@@ -80,7 +82,6 @@ def test_each_request_carries_the_user_agent_botocore_builds_built_once_per_clie
             await pool.close()
             await fresh.close()
 
-    creator: Any = None
     accounts = asyncio.run(scenario())
     # Every call signed as its caller, through one client.
     assert accounts == [org.MANAGEMENT, ids["alpha"], ids["beta"]] * 3
@@ -140,7 +141,7 @@ def test_assumed_keys_expiry_is_parsed_by_the_fast_path(aws: str) -> None:
 
 
 # Query protocol (form body), JSON 1.1 (bytes body): what the scan calls, signed both ways.
-CALLS = [
+CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("sts", "GetCallerIdentity", {}),
     ("cloudtrail", "DescribeTrails", {"includeShadowTrails": True}),
     ("logs", "DescribeMetricFilters", {"logGroupName": "org-trail", "limit": 50}),
