@@ -21,16 +21,16 @@ in 17 regions made ~20 clients per account, 20,000 in all: most of its CPU and m
 * Every client uses :class:`_SharedSSLSession`, which builds the SSL context once per process.
 * botocore makes one attempt per call: retries are the gateway's (:mod:`.gateway`), which
   sees, counts and paces every attempt, and whose budget is per call, not per client.
-* A call on a live client is itself ~1-2 ms of CPU, all in botocore and aiohttp, which a scan
-  pays 2.75 times per account. The clients' session drops the per-request work whose answer
-  never changes, keeping every request byte for byte (bench/README.md, "The request pipeline"):
-  the User-Agent header is built once per client and set of features
-  (:class:`_RememberedUserAgent`), AWS's ISO 8601 timestamps are parsed without dateutil
-  (:func:`_parse_timestamp`), both through the session's components (``user_agent_creator``,
-  ``response_parser_factory``); and SigV4 signs without preparing the request twice over
-  (:class:`_SigV4Auth`), the one place that reaches into botocore: each client's request
-  signer is made a :class:`_RequestSigner`. tests/e2e/test_request_pipeline.py fails if
-  botocore stops using any of them or if a signature differs from botocore's own.
+* A call on a live client was itself ~1 ms of CPU in isolation (more in a scan), all in
+  botocore and aiohttp, paid 2.75 times per account. The clients drop a quarter of it: work
+  done per request whose answer never changes, keeping every request byte for byte
+  (bench/README.md, "The request pipeline"). The User-Agent header is built once per client
+  and set of features (:class:`_RememberedUserAgent`), AWS's ISO 8601 timestamps are parsed
+  without dateutil (:func:`_parse_timestamp`), both through the session's components
+  (``user_agent_creator``, ``response_parser_factory``). SigV4 signs without preparing the
+  request twice over (:class:`_SigV4Auth`), the one place that reaches into botocore: each
+  client's request signer is made a :class:`_RequestSigner`. tests/e2e/test_request_pipeline.py
+  fails if botocore stops using any of them or if a signature differs from botocore's own.
 
 aiobotocore has no type information: ``Any`` stays inside this module and :mod:`.gateway`;
 the rest of the package sees :class:`Client` and :class:`Identity`.
@@ -214,7 +214,7 @@ _ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z\Z")
 def _parse_timestamp(value: Any) -> Any:
     """botocore's timestamp parser, without dateutil's general parser for AWS's usual form.
 
-    ``2026-12-07T17:21:41Z`` costs 130 us through dateutil (AssumeRole's Expiration: 4% of a
+    ``2026-12-07T17:21:41Z`` costs 30-130 us through dateutil (AssumeRole's Expiration: 4% of a
     member's calls' CPU), 2 us here. Same instant, same ``isoformat()``; anything else (epoch
     numbers, offsets, RFC 822) is botocore's own parser's.
     """
