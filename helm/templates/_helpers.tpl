@@ -84,8 +84,8 @@ repository it was pushed to. An empty repository would pull a name that exists n
 {{- end }}
 
 {{/*
-The daemon's configuration: the user's `config` sections, plus what the chart owns (http, state,
-sharding, events, alert targets). Secrets appear only as file paths under the Secret's mount.
+The daemon's configuration: the user's `config` sections, plus what the chart owns (http, the
+state's path, sharding, events, alert targets). Secrets appear only as file paths under the Secret's mount.
 */}}
 {{- define "scanner.config" -}}
 {{- $config := deepCopy .Values.config }}
@@ -95,7 +95,9 @@ sharding, events, alert targets). Secrets appear only as file paths under the Se
 {{- $_ := set $http "bearer_token_file" (printf "%s/%s" $secretDir .Values.http.bearerTokenKey) }}
 {{- end }}
 {{- $_ := set $config "http" $http }}
-{{- $_ := set $config "state" (dict "path" (printf "%s/scanner-state.db" (include "scanner.stateDir" .))) }}
+{{- $state := deepCopy (default dict $config.state) }}
+{{- $_ := set $state "path" (printf "%s/scanner-state.db" (include "scanner.stateDir" .)) }}
+{{- $_ := set $config "state" $state }}
 {{- if .Values.suppressions }}
 {{- $rules := deepCopy (default dict $config.rules) }}
 {{- $_ := set $rules "suppressions" "/etc/scanner/suppressions/suppressions.yaml" }}

@@ -85,7 +85,9 @@ class Daemon:
 
     async def start(self) -> None:
         config = self.config
-        self.store = store = await asyncio.to_thread(StateStore.connect, config.state.path)
+        self.store = store = await asyncio.to_thread(
+            StateStore.connect, config.state.path, config.state.keep_history
+        )
         metrics = Metrics(self.shard)
         self.dispatcher = dispatcher = AlertDispatcher(
             store,

@@ -26,7 +26,8 @@ Invariants:
   end of a whole scan once nothing names them. Read back, findings are equal to those recorded
   and share their equal parts, as the evaluator's do (10,000 accounts: 844 MB of full findings
   before, see bench/README.md). A webhook's or Slack's outbox row names its transition in the
-  history by its key (the history is never pruned, so it outlives the row).
+  history by its key (the history is kept ``keep_history``, 90 days by default, and a
+  transition a pending row names is kept until the row is delivered: it outlives the row).
 * **Nothing here reads a clock.** Times come in as arguments (epoch seconds or aware
   datetimes), so tests control them.
 
@@ -85,6 +86,9 @@ OutboxKind = Literal["transition", "alertmanager"]
 # with it), only to look back at recent deliveries: transitions are kept a day, and of the
 # Alertmanager batches (each the whole firing set, ~1.7 KB per 1,000 accounts) only the last.
 KEEP_DELIVERED_SECONDS = 86400.0
+# The transitions (and the scans behind them) are kept this long, the configuration's
+# ``state.keep_history``; one that a pending message still names stays until it is delivered.
+KEEP_HISTORY_SECONDS = 90 * 86400.0
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -234,9 +238,15 @@ def iso(moment: datetime) -> str:
 class StateStore:
     """The SQLite state; open with :meth:`open`, close with :meth:`close` (or ``with``)."""
 
-    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: str,
+        keep_history: float = KEEP_HISTORY_SECONDS,
+    ) -> None:
         self._db = connection
         self.path = path
+        self.keep_history = keep_history  # seconds of transitions kept (see _prune)
         self._lock = threading.RLock()
         self._tracks: dict[PairKey, Track] = {}
         self._accounts: dict[str, str] = {}
@@ -247,21 +257,21 @@ class StateStore:
     # Opening.
 
     @classmethod
-    def open(cls, path: str | Path) -> StateStore:
+    def open(cls, path: str | Path, keep_history: float = KEEP_HISTORY_SECONDS) -> StateStore:
         """Open (creating or migrating) the state at ``path``; ``":memory:"`` keeps nothing."""
-        store = cls.connect(path)
+        store = cls.connect(path, keep_history)
         store.load()
         return store
 
     @classmethod
-    def connect(cls, path: str | Path) -> StateStore:
+    def connect(cls, path: str | Path, keep_history: float = KEEP_HISTORY_SECONDS) -> StateStore:
         """Open and migrate, without reading the state yet (:meth:`load`): quick at any size."""
         name = str(path)
         try:
             db = sqlite3.connect(name, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as err:
             raise StateError(f"state {name}: cannot open: {err}") from None
-        store = cls(db, name)
+        store = cls(db, name, keep_history)
         try:
             store._prepare()
         except (sqlite3.Error, ValueError) as err:
@@ -556,7 +566,21 @@ class StateStore:
                 )
 
     def _prune(self, db: sqlite3.Connection, now: float) -> None:
-        """Delivered rows kept only as long as :data:`KEEP_DELIVERED_SECONDS` says."""
+        """Delivered rows kept only as long as :data:`KEEP_DELIVERED_SECONDS` says; the history
+        as long as :attr:`keep_history` says, but for a transition a pending message still names
+        (it is read from the history when sent) and the last scan. The verdict parts only old
+        transitions named go at the next whole scan's prune of the parts."""
+        cutoff = now - self.keep_history
+        db.execute(
+            "DELETE FROM transitions WHERE at < ? AND key NOT IN"
+            " (SELECT key FROM outbox WHERE kind = 'transition' AND state = 'pending')",
+            (iso(_from_epoch(cutoff)),),
+        )
+        db.execute(
+            "DELETE FROM scans WHERE finished < ? AND id != (SELECT MAX(id) FROM scans)"
+            " AND id NOT IN (SELECT scan_id FROM transitions)",
+            (cutoff,),
+        )
         db.execute(
             "DELETE FROM outbox WHERE state != 'pending' AND done_at < ?",
             (now - KEEP_DELIVERED_SECONDS,),

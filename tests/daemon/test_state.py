@@ -358,3 +358,29 @@ def test_account_views_are_kept_and_restored_and_findings_are_compact(tmp_path: 
     assert len(stored) == 2  # compressed
     assert sum(map(len, stored)) < len(json.dumps(finding(Status.FAIL).to_json()))
     assert rows(path, "SELECT id FROM verdict_parts WHERE kind = 'verdict'") == [(verdict,)]
+
+
+def test_the_history_is_kept_as_configured_and_what_is_still_owed_stays(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with StateStore.open(path, keep_history=86400.0) as store:  # state.keep_history: 1d
+        record(store, 1, Status.PASS, targets=(HOOK, CHAT))
+        (old,) = record(store, 2, Status.FAIL, targets=(HOOK, CHAT))
+        (sent,) = store.pending("hook", now=1e12)
+        store.mark_sent(sent.id, now=1e10)
+        (new,) = record(store, 100, Status.PASS, targets=(HOOK, CHAT))  # two days on
+        # Older than a day, but the chat target has not been sent it yet: kept, and sent whole.
+        assert [h.key for h in store.history()] == [new.key, old.key]
+        owed = store.pending("chat", now=1e12)
+        assert [i.key for i in owed] == [old.key, new.key]
+        assert owed[0].transition() == old
+        for item in owed:
+            store.mark_sent(item.id, now=1e10)
+        record(store, 101, Status.PASS, targets=(HOOK, CHAT))
+        assert [h.key for h in store.history()] == [new.key]
+        assert store.last_scan() is not None
+    # The scans behind pruned transitions went with them; the recent ones and the last stay.
+    finished = [when for (when,) in rows(path, "SELECT finished FROM scans ORDER BY id")]
+    assert finished == [(T0 + timedelta(minutes=30 * n + 5)).timestamp() for n in (100, 101)]
+    with StateStore.open(path) as store:  # the default keeps 90 days
+        assert store.keep_history == 90 * 86400.0
+        assert [h.key for h in store.history()] == [new.key]

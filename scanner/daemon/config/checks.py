@@ -147,6 +147,15 @@ def at_least(minimum: float) -> Check:
     return Check(check, {"minimum": minimum})
 
 
+def at_least_duration(minimum: float) -> Check:
+    """A duration of at least ``minimum`` seconds, said in the units it is written in."""
+
+    def check(value: Any) -> str | None:
+        return None if value >= minimum else f"must be at least {format_duration(minimum)}"
+
+    return Check(check, {"minimum": minimum})
+
+
 def between(minimum: int, maximum: int) -> Check:
     """A whole number from ``minimum`` to ``maximum`` (an AWS API's own bounds)."""
 
@@ -236,6 +245,7 @@ __all__ = [
     "ROLE_ARN",
     "Check",
     "at_least",
+    "at_least_duration",
     "between",
     "choice",
     "duration_problem",

@@ -27,6 +27,7 @@ from scanner.daemon.config.checks import (
     ROLE_ARN,
     Check,
     at_least,
+    at_least_duration,
     choice,
     is_listen,
     is_url,
@@ -130,6 +131,11 @@ class HttpConfig:
 @dataclass(frozen=True)
 class StateConfig:
     path: str = "scanner-state.db"  # ":memory:" keeps nothing across restarts
+    # How long the history of transitions is kept (a day at least: a delivered message's
+    # transition outlives it). The tracks, the last scan and what is still to be sent stay.
+    keep_history: float = field(
+        default=90 * 86400.0, metadata={"duration": True, "check": at_least_duration(86400.0)}
+    )
 
 
 @dataclass(frozen=True)

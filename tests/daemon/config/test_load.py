@@ -59,6 +59,7 @@ WEBHOOK = (
             {},
             "config: schedule.jitter: must be shorter than schedule.interval",
         ),
+        ("state: {keep_history: 12h}\n", {}, "config: state.keep_history: must be at least 1d"),
         ("http: {listen: 9108}\n", {}, "config: http.listen: expected a string"),
         ("http: {listen: 'localhost'}\n", {}, "config: http.listen: not HOST:PORT"),
         ("organization: {enabled: maybe}\n", {}, "config: organization.enabled: expected true or"),
