@@ -183,6 +183,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE transitions ADD COLUMN verdict TEXT;
     ALTER TABLE transitions ADD COLUMN previous_verdict TEXT
     """,
+    # 4: the history pruned by age (state.keep_history) at every commit, without reading it all.
+    """
+    CREATE INDEX transitions_by_time ON transitions (at);
+    CREATE INDEX transitions_by_scan ON transitions (scan_id)
+    """,
 )
 
 
