@@ -558,7 +558,12 @@ class Caller:
         deadline: float | None = None,
         **params: Any,
     ) -> AsyncIterator[Mapping[str, Any]]:
-        """The responses of a paged operation, one page at a time; raises :class:`CallFailed`."""
+        """The responses of a paged operation, one page at a time; raises :class:`CallFailed`.
+
+        A page that hands back a token given before (none of these operations does, but a proxy
+        or cache in between can) would loop for ever, and stopping there would leave the listing
+        short: an alarm on a page never read reads as no alarm, a FAIL. So it fails the listing
+        (code ``RepeatedPageToken``): what it decides is an ERROR."""
         token_in, token_out = PAGINATION[operation]
         token: str | None = None
         seen: set[str] = set()
@@ -571,8 +576,20 @@ class Caller:
             )
             yield page
             next_token = page.get(token_out)
-            if not next_token or next_token in seen:  # a repeated token would loop forever
+            if not next_token:
                 return
+            if next_token in seen:
+                error = CollectionError(
+                    service=client.service,
+                    operation=operation,
+                    code="RepeatedPageToken",
+                    message=f"page {len(seen) + 1} gave a token an earlier page gave: the"
+                    " listing would never end, and what it read is not all",
+                    region=client.region,
+                    resource=resource,
+                )
+                log.info("aws_call_failed", account=client.account_id, **_log_fields(error))
+                raise CallFailed(error)
             seen.add(next_token)
             token = next_token
 

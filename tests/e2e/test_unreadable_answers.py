@@ -5,12 +5,15 @@ reads a JSON service's non-JSON body as ``{}`` (and an XML body whose root is no
 no members): ``DescribeTrails`` read so said "no trails", and every control of the account
 FAILed. moto has no fault injection: :func:`e2e.faults.hook` answers the chosen requests of
 moto's server in this process with the body of :data:`scanner.testing.faults.GARBLED` (or an
-empty one), as such a proxy would. The backoff is shrunk through the scan's options.
+empty one), as such a proxy would. The backoff is shrunk through the scan's options. A listing
+whose pages hand back a token given before is the same kind of answer: it fails, rather than
+stopping with the pages it read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 from e2e import emulated_org as org
 from e2e import faults
+from moto.logs.responses import LogsResponse
 
 from scanner.aws import ScanOptions, collect
 from scanner.aws.answers import UnreadableAnswer, check_answer
@@ -165,3 +169,35 @@ def test_answers_in_no_protocol_are_refused_with_what_came(
 def test_error_answers_and_empty_operations_are_left_to_botocore() -> None:
     check_answer(_model("json"), {"status_code": 503, "body": b"<html>busy</html>"})
     check_answer(_model("json", members=False), {"status_code": 200, "body": b""})
+
+
+def test_a_listing_whose_pages_repeat_a_token_is_an_error_not_a_short_list(
+    organization: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page handing back a token given before (a proxy or cache in between; AWS does not)
+    would loop for ever; stopping there would read the pages never reached as empty. moto is
+    patched in process: the management account's DescribeMetricFilters answers each page with
+    the same ``nextToken``."""
+    calm = findings(scan())
+    original = LogsResponse.describe_metric_filters
+    pages = [0]
+
+    def looping(self: Any) -> str:
+        answer = json.loads(original(self))
+        if self.current_account == org.MANAGEMENT:
+            pages[0] += 1
+            answer["nextToken"] = "the-same-token"
+        return json.dumps(answer)
+
+    monkeypatch.setattr(LogsResponse, "describe_metric_filters", looping)
+
+    pressed = findings(scan())
+
+    assert pages[0] >= 2  # the repeat was asked for, once, and the listing stopped there
+    broken = pressed[(org.MANAGEMENT, ROOT)]
+    assert calm[(org.MANAGEMENT, ROOT)].status is Status.PASS
+    assert broken.status is Status.ERROR
+    assert "DescribeMetricFilters" in broken.reason and "RepeatedPageToken" in broken.reason
+    for key, finding in pressed.items():
+        if finding.status is not calm[key].status:
+            assert finding.status is Status.ERROR, f"{key}: {calm[key].status} -> {finding.status}"
