@@ -37,21 +37,13 @@ from typing import Any, Final, Literal
 
 from scanner.evaluate.sharing import Sharing
 from scanner.model import Finding, LinkResult, Status
-from scanner.report.compact import Tables, expand_finding, one_line
+from scanner.report.compact import OWN, Tables, expand_finding, one_line
 
 PartKind = Literal["verdict", "chain", "fix"]
 _COMPRESSION = 6
 
-# A finding's own fields (compact.OWN, which a test holds equal), each a column of ``tracks``.
-OWN_COLUMNS: Final = (
-    "account_id",
-    "account_name",
-    "rule",
-    "status",
-    "verdict",
-    "suppressed",
-    "suppression",
-)
+# A finding's own fields in the compact shape, each a column of ``tracks`` (in this order).
+OWN_COLUMNS: Final = OWN
 
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(Finding))
 _AT: Final = {name: index for index, name in enumerate(_FIELDS)}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from daemon.test_state import rows
 
 from scanner.daemon.config import WebhookConfig
 from scanner.daemon.parts import OWN_COLUMNS
@@ -54,14 +55,6 @@ def scan(store: StateStore, n: int, findings: list[Finding]) -> list[Kind]:
         targets=(HOOK,),
     )
     return [t.kind for t in transitions]
-
-
-def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
-    db = sqlite3.connect(path)
-    try:
-        return db.execute(sql).fetchall()
-    finally:
-        db.close()
 
 
 def parts(path: Path) -> dict[str, int]:

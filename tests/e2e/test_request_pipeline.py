@@ -36,6 +36,15 @@ def _parts(header: str) -> list[object]:
     ]
 
 
+async def three_callers(credentials: Credentials, ids: dict[str, str]) -> list[Any]:
+    """The management account's own identity and the roles of members alpha and beta."""
+    return [
+        await credentials.caller_identity(),
+        await credentials.for_account(ids["alpha"]),
+        await credentials.for_account(ids["beta"]),
+    ]
+
+
 def test_each_request_carries_the_user_agent_botocore_builds_built_once_per_client(
     aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -65,11 +74,7 @@ def test_each_request_carries_the_user_agent_botocore_builds_built_once_per_clie
         caller = Caller()
         credentials = Credentials(pool, caller, home_region="us-east-1")
         try:
-            identities = [
-                await credentials.caller_identity(),
-                await credentials.for_account(ids["alpha"]),
-                await credentials.for_account(ids["beta"]),
-            ]
+            identities = await three_callers(credentials, ids)
             builds.clear()
             # A client no request has gone through yet, shared by the three identities.
             clients = [await fresh.client(i, "us-east-1", "sts") for i in identities]
@@ -180,11 +185,7 @@ def test_each_request_is_signed_as_botocore_signs_it_as_its_caller(
         caller = Caller()
         credentials = Credentials(pool, caller, home_region="us-east-1")
         try:
-            identities = [
-                await credentials.caller_identity(),
-                await credentials.for_account(ids["alpha"]),
-                await credentials.for_account(ids["beta"]),
-            ]
+            identities = await three_callers(credentials, ids)
             for identity in identities:
                 keys = await identity.credentials.get_frozen_credentials()
                 frozen[keys.access_key] = keys
