@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# Requests per second per (account, region, service): about half the documented quotas.
+# Requests per second per (account, region, service): about half the documented quotas, but
+# Organizations'.
 DEFAULT_RATES: Mapping[str, float] = {
     "cloudtrail": 5.0,  # DescribeTrails / GetTrailStatus / GetEventSelectors: 10/s
     "cloudwatch": 4.0,  # DescribeAlarms: 9/s
     "logs": 3.0,  # DescribeMetricFilters: 5/s
     "sns": 5.0,  # ListSubscriptionsByTopic: 10/s (30/s in us-east-1), Get*Attributes: 30/s
     "kms": 5.0,  # DescribeKey: 2,000/s, GetKeyPolicy: 1,000/s, shared with every encryption
-    # Organizations: a few per second, one request in flight. Under 2/s, the throttle spaces the
-    # requests evenly (windows of one), so a request sent late (the event loop busy) does not
-    # make a burst of three within AWS's (and the fake's) bucket of 2/s.
-    "organizations": 1.8,
+    # Organizations: AWS publishes no rate, only TooManyRequestsException; bench's fake models
+    # 2/s and one request in flight. This is the one quota a scan is bound by (a listing of 10,000
+    # accounts is 500 pages), so it is used whole: windows of one request every 0.5 s keep half
+    # of the bucket in hand, and a throttled answer (another tool listing) slows this account's
+    # pace at once (scanner/aws/pacing.py).
+    "organizations": 2.0,
     # AssumeRole: 600/s per account (50/s in bench's fakeaws); every member is entered from the
     # caller's account, so this rate bounds how fast a scan enters accounts (40/s: 1,000 in 25 s).
     "sts": 40.0,

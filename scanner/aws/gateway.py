@@ -3,9 +3,10 @@
 Invariants:
 
 * AWS rate limits are per account, per region, per API family, so each ``(account, region,
-  service)`` has its own :class:`~asyncio_throttle.Throttler` at a rate well under the
-  documented quota (:data:`DEFAULT_RATES`), and one global semaphore caps the requests in
-  flight. Organizations is the exception: one request in flight per account, whatever the rate.
+  service)`` has its own :class:`~scanner.aws.pacing.Pace` at a rate under the documented
+  quota (:data:`DEFAULT_RATES`), slowed by each throttled answer and recovering with each
+  answered call, and one global semaphore caps the requests in flight. Organizations is the
+  exception: one request in flight per account, whatever the rate.
 * Retries are ours, not botocore's (its clients make one attempt): every attempt waits its turn,
   every throttled response and every retry is counted (:class:`CallStats`), and the budget is
   per call (:class:`RetryPolicy`). Data-plane calls get ``max_attempts``; throttling of the
@@ -37,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import math
 import random
 import time
 from collections import Counter
@@ -47,7 +47,6 @@ from typing import Any
 
 import botocore  # type: ignore[import-untyped, unused-ignore]
 import structlog
-from asyncio_throttle.throttler import Throttler
 from botocore.exceptions import (  # type: ignore[import-untyped, unused-ignore]
     BotoCoreError,
     ClientError,
@@ -57,6 +56,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from scanner.aws.answers import UNREADABLE
 from scanner.aws.clients import Client, Renewable, acting
+from scanner.aws.pacing import Pace
 from scanner.aws_defaults import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_ATTEMPTS,
@@ -282,18 +282,6 @@ def counting(stats: CallStats) -> Iterator[None]:
         _COUNTING.reset(token)
 
 
-def _throttler(rate: float) -> Throttler:
-    """At most ``rate`` requests per second, in windows of at least one request.
-
-    asyncio-throttle's waiters poll (every 10 ms) instead of being woken; measured against a
-    token bucket whose waiters sleep until their turn (bench/README.md), the difference is
-    tenths of a CPU-second per thousands of waiters, nothing next to the 1-3 ms of a call, and
-    a scan never has many waiters on one ``(account, region, service)``.
-    """
-    burst = max(1, math.floor(rate))
-    return Throttler(rate_limit=burst, period=burst / rate)
-
-
 @dataclass(slots=True)
 class _Attempts:
     """What happened to one call so far."""
@@ -352,7 +340,7 @@ class Caller:
         self.stats = stats or CallStats()
         self.retry = retry or RetryPolicy()
         self._in_flight = asyncio.Semaphore(self.limits.max_in_flight)
-        self._throttlers: dict[tuple[str, str, str], Throttler] = {}
+        self._paces: dict[tuple[str, str, str], Pace] = {}
         self._serial: dict[tuple[str, str], asyncio.Semaphore] = {}
 
     @property
@@ -361,11 +349,11 @@ class Caller:
         stats = _COUNTING.get()
         return self.stats if stats is None else stats
 
-    def _throttler_for(self, client: Client) -> Throttler:
+    def _pace_for(self, client: Client) -> Pace:
         key = (client.account_id, client.region, client.service)
-        found = self._throttlers.get(key)
+        found = self._paces.get(key)
         if found is None:
-            found = self._throttlers[key] = _throttler(self.limits.rate(client.service))
+            found = self._paces[key] = Pace(self.limits.rate(client.service))
         return found
 
     def _serial_for(self, client: Client) -> asyncio.Semaphore | None:
@@ -397,13 +385,13 @@ class Caller:
         account = charge_to or client.account_id
         method = getattr(client.raw, botocore.xform_name(operation))
         serial = self._serial_for(client)
-        throttler = self._throttler_for(client)
+        pace = self._pace_for(client)
         attempts = _Attempts(started=time.monotonic())
         async with serial or contextlib.nullcontext():
             while True:
                 credentials = client.identity.credentials
                 generation = getattr(credentials, "generation", 0)  # Renewable's, else unused
-                await throttler.acquire()  # type: ignore[no-untyped-call]
+                await pace.acquire()
                 try:
                     async with self._in_flight:
                         with acting(client.identity):
@@ -411,6 +399,7 @@ class Caller:
                 except (ClientError, BotoCoreError, CallFailed, *UNREADABLE) as error:
                     failure = _Failure.of(error)
                 else:
+                    pace.answered()
                     self.counter.record(
                         account,
                         client.service,
@@ -420,6 +409,8 @@ class Caller:
                         throttled=attempts.throttled,
                     )
                     return response
+                if failure.code in THROTTLING_CODES:
+                    pace.throttled()
                 if await self._again(client, failure, attempts, deadline) or await self._renewed(
                     credentials, generation, failure, attempts
                 ):

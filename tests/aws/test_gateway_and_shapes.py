@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from scanner.aws import _shapes
-from scanner.aws.gateway import CallStats, RateLimits, RetryPolicy, _throttler
+from scanner.aws.gateway import CallStats, RateLimits, RetryPolicy
 from scanner.aws.organization import OrgAccount, select
 from scanner.aws.regions import narrow
 from scanner.model import AdvancedEventSelector, EventSelector, FieldSelector, MetricStat
@@ -170,20 +167,6 @@ def test_rates_default_under_the_quotas_and_are_configurable() -> None:
     assert limits.rate("cloudwatch") == 4.0
     assert limits.rate("cloudtrail") == 5.0
     assert limits.rate("unknown") == 2.0
-
-
-def test_throttler_spaces_requests_at_the_rate() -> None:
-    async def five_at(rate: float) -> float:
-        throttler = _throttler(rate)
-        started = time.monotonic()
-        for _ in range(5):
-            await throttler.acquire()  # type: ignore[no-untyped-call]  # asyncio-throttle is untyped
-        return time.monotonic() - started
-
-    # 20/s: a window of 20 requests per second, so five go at once.
-    assert asyncio.run(five_at(20.0)) < 0.2
-    # 10/s with windows of 10: still at once; 4/s in windows of 4 per second: the 5th waits.
-    assert asyncio.run(five_at(4.0)) >= 0.95
 
 
 def test_backoff_grows_to_its_cap_with_jitter() -> None:

@@ -10,7 +10,9 @@ options (milliseconds instead of seconds), never by sleeping.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
+import time
 from typing import Any
 
 import pytest
@@ -22,6 +24,9 @@ from moto.organizations.responses import OrganizationsResponse
 from moto.sts.responses import TokenResponse
 
 from scanner.aws import ScanError, ScanOptions, collect
+from scanner.aws.clients import ClientPool
+from scanner.aws.credentials import Credentials
+from scanner.aws.gateway import Caller, RetryPolicy
 from scanner.aws.scan import CollectResult
 from scanner.daemon.accounts import AccountList
 from scanner.daemon.metrics import Metrics
@@ -249,3 +254,40 @@ def test_a_listing_missing_an_ou_takes_that_ous_accounts_from_the_cached_one(
     assert {a.id for a in again.accounts} == {a.id for a in first.accounts}
     assert [e.resource for e in again.incomplete] == [workloads]
     assert accounts.fallbacks == 1
+
+
+def test_throttled_organizations_answers_space_the_next_requests_further(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alone, a scan uses the Organizations quota whole (one request every 0.5 s at 2/s); once
+    AWS answers TooManyRequestsException (another tool is listing), its requests leave further
+    apart, and come back to the quota only gradually. Timed where moto receives them."""
+    org.organization("alpha")
+    received: list[float] = []
+
+    def decide(call: faults.Call) -> faults.Fault | None:
+        if call.service != "organizations":
+            return None
+        received.append(time.monotonic())
+        return faults.THROTTLED_ORGANIZATIONS if len(received) in (2, 3) else None
+
+    faults.hook(monkeypatch, decide)
+
+    async def scenario() -> None:
+        pool = ClientPool()
+        caller = Caller(retry=RetryPolicy(base_delay=0.001, max_delay=0.01))
+        try:
+            identity = await Credentials(pool, caller, home_region="us-east-1").caller_identity()
+            client = await pool.client(identity, "us-east-1", "organizations")
+            for _ in range(4):  # the second one is throttled twice, then answered
+                await caller.call(client, "ListRoots")
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    gaps = [later - earlier for earlier, later in itertools.pairwise(received)]
+    assert len(gaps) == 5
+    assert 0.45 <= gaps[0] < 0.75  # alone: 2/s
+    assert gaps[1] >= 1 / 1.5 - 0.03  # after one throttled answer: 1.5/s
+    assert gaps[2] >= 1 / 1.125 - 0.03  # after two: 1.125/s
+    assert all(gap >= 0.8 for gap in gaps[3:])  # each answer gives back only 0.04/s
