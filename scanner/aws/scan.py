@@ -4,7 +4,7 @@ This is the package's entry point (the CLI, the demo and the daemon call :func:`
 
 The plan (issue 9: calls in proportion to what is monitored):
 
-1. DescribeOrganization names the management account; it is collected at once, with the topics
+1. ListRoots (its ARN) names the management account; it is collected at once, with the topics
    its alarms notify in other accounts (read there), while the listing of the organization goes
    on: accounts flow in page by page with their OU paths (Organizations' quota makes listing a
    thousand accounts take half a minute).
@@ -57,10 +57,9 @@ from scanner.aws.organization import (
     Described,
     OrgAccount,
     Organization,
-    describe_organization,
     list_organization,
+    open_organization,
     select,
-    walk_organization,
 )
 from scanner.aws.regions import listing_region
 from scanner.aws.session import DEFAULT_HOME_REGION, AwsSession
@@ -238,8 +237,7 @@ class _Scan:
             return Described(known.id, known.management_account_id), one_page()
         region = ORGANIZATIONS_REGION.get(me.partition, self.home)
         client = await self.pool.client(me, region, "organizations")
-        described = await describe_organization(self.caller, client)
-        return described, walk_organization(self.caller, client, self.listing_gaps)
+        return await open_organization(self.caller, client, self.listing_gaps)
 
     async def member_of_organization(self, account_id: str) -> OrgAccount | None:
         """The account as the listing shows it, waiting for its page; ``None`` if not listed."""

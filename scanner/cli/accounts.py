@@ -9,10 +9,9 @@ parents, and the exit code is 1; nothing listed at all is one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
-from scanner.cli import validate
+from scanner.cli import running, validate
 from scanner.cli.output import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -38,7 +37,7 @@ def _accounts_list(args: argparse.Namespace, out: Out) -> int:
         organization=True, profile=args.aws_profile, role_arn=args.role_arn, **patience
     )
     try:
-        listing, _ = asyncio.run(list_accounts(options))
+        listing, _ = running.run(list_accounts(options))
     except ScanError as err:
         raise UsageError(str(err)) from None
     data = listing_to_json(listing)

@@ -15,7 +15,6 @@ The AWS layer is imported only when a command calls AWS, so ``scanner rules`` st
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scanner.catalog import load_catalog
-from scanner.cli import validate
+from scanner.cli import running, validate
 from scanner.cli.output import PROG, Parser, ProgressBar
 from scanner.errors import InventoryError, UsageError
 from scanner.model import Inventory
@@ -278,7 +277,7 @@ def collect(options: ScanOptions, *, quiet: bool = False) -> Collected:
         listing = options.listing
         if listing is None:
             try:
-                listing, stats = asyncio.run(list_accounts(options))
+                listing, stats = running.run(list_accounts(options))
             except ScanError as err:
                 raise UsageError(str(err)) from None
         validate.check_selection(
@@ -301,7 +300,7 @@ def collect(options: ScanOptions, *, quiet: bool = False) -> Collected:
         options = dataclasses.replace(options, listing=listing)
     bar = None if quiet else ProgressBar.on_terminal(sys.stderr)
     try:
-        return Collected(asyncio.run(collect(options, bar)), stats)
+        return Collected(running.run(collect(options, bar)), stats)
     except ScanError as err:
         raise UsageError(str(err)) from None
     finally:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 from pathlib import Path
 
 from scanner.catalog import load_catalog
-from scanner.cli import validate, written
+from scanner.cli import running, validate, written
 from scanner.cli.options import (
     collect,
     detail_of,
@@ -101,7 +100,7 @@ def _scan(args: argparse.Namespace, out: Out) -> int:
 
         # Confirming needs every finding at once (one question per filter, however many
         # members share it): the report then reads them from the list.
-        confirmation, stats = asyncio.run(confirm(options, result.inventory, list(findings)))
+        confirmation, stats = running.run(confirm(options, result.inventory, list(findings)))
         findings = iter(confirmation.findings)
         facts = dataclasses.replace(
             facts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scanner.aws import _shapes
 from scanner.aws.gateway import CallStats, RateLimits, RetryPolicy
-from scanner.aws.organization import OrgAccount, select
+from scanner.aws.organization import Described, OrgAccount, described_by, select
 from scanner.aws.regions import narrow
 from scanner.model import AdvancedEventSelector, EventSelector, FieldSelector, MetricStat
 
@@ -175,3 +175,14 @@ def test_backoff_grows_to_its_cap_with_jitter() -> None:
         delays = [policy.delay(retry) for _ in range(200)]
         assert all(0.0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling / 2  # jitter spreads over the whole range
+
+
+def test_the_root_arn_names_the_organization_and_its_management_account() -> None:
+    arn = "arn:aws:organizations::111122223333:root/o-a1b2c3d4e5/r-ab12"
+    assert described_by([{"Id": "r-ab12", "Arn": arn}]) == Described("o-a1b2c3d4e5", "111122223333")
+    gov = "arn:aws-us-gov:organizations::111122223333:root/o-a1b2c3d4e5/r-ab12"
+    assert described_by([{"Arn": gov}]) == Described("o-a1b2c3d4e5", "111122223333")
+    # Not a root's ARN in AWS's shape: DescribeOrganization must say.
+    for odd in ("", "arn:aws:organizations:::root", "arn:aws:iam::111122223333:root", "r-ab12"):
+        assert described_by([{"Arn": odd}]) is None
+    assert described_by([]) is None

@@ -8,6 +8,7 @@ patches moto's response dispatch in this process and says so.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import boto3
@@ -495,3 +496,49 @@ def test_a_log_group_without_filters_exists_and_has_no_filter(aws: str) -> None:
 
     assert (finding.status, finding.broken_link) == (Status.FAIL, Link.FILTER)
     assert 'log group "main-trail-logs" has no metric filter' in finding.reason
+
+
+def organization_id() -> str:
+    return str(boto3.client("organizations").describe_organization()["Organization"]["Id"])
+
+
+def test_the_listing_spends_no_organizations_request_on_describing_the_organization(
+    aws: str,
+) -> None:
+    """The root's ARN names the management account and the organization: every request of
+    Organizations' small quota goes to the walk itself."""
+    ids = org.organization("alpha", "beta", ou="Workloads")
+
+    result = asyncio.run(collect(ScanOptions(organization=True, rate_limits=FAST)))
+
+    calls = {op: s.calls for (service, op), s in result.stats.by_operation().items()}
+    assert calls["ListRoots"] == 1
+    assert "DescribeOrganization" not in calls
+    assert result.inventory.organization_id == organization_id()
+    assert result.inventory.management_account_id == org.MANAGEMENT
+    assert {a.id for a in result.inventory.accounts} == {org.MANAGEMENT, *ids.values()}
+
+
+def test_a_root_arn_that_does_not_name_the_management_account_asks_describe_organization(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An emulator or proxy whose root ARN is not AWS's shape: DescribeOrganization answers."""
+    from moto.organizations.responses import OrganizationsResponse
+
+    org.organization("alpha")
+    list_roots = OrganizationsResponse.list_roots
+
+    def without_arn(self: Any) -> str:
+        answer = json.loads(list_roots(self))
+        for root in answer["Roots"]:
+            root["Arn"] = "arn:aws:organizations:::root"
+        return json.dumps(answer)
+
+    monkeypatch.setattr(OrganizationsResponse, "list_roots", without_arn)
+
+    result = asyncio.run(collect(ScanOptions(organization=True, rate_limits=FAST)))
+
+    calls = {op: s.calls for (service, op), s in result.stats.by_operation().items()}
+    assert calls["DescribeOrganization"] == 1
+    assert result.inventory.management_account_id == org.MANAGEMENT
+    assert result.inventory.organization_id == organization_id()
