@@ -68,3 +68,37 @@ def test_a_throttled_answer_spaces_the_next_requests_further_until_answers_bring
         pace.answered()
     assert pace.current == 2.0
     assert sent_at(pace, 3)[-1] < 1.1
+
+
+def test_requests_leave_in_the_order_they_asked() -> None:
+    async def run() -> list[int]:
+        pace = Pace(4.0)
+        order: list[int] = []
+
+        async def one(i: int) -> None:
+            await pace.acquire()
+            order.append(i)
+
+        await asyncio.gather(*(one(i) for i in range(6)))
+        return order
+
+    assert asyncio.run(run()) == list(range(6))
+
+
+def test_a_cancelled_waiter_does_not_let_the_next_ones_leave_early() -> None:
+    async def run() -> list[float]:
+        pace = Pace(2.0)
+        await pace.acquire()
+        started = time.monotonic()
+        waiting = asyncio.create_task(pace.acquire())
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        times = []
+        for _ in range(2):
+            await pace.acquire()
+            times.append(time.monotonic() - started)
+        return times
+
+    times = asyncio.run(run())
+    # The cancelled request's turn (0.5 s) is not reused: the next ones leave at 1.0 and 1.5 s.
+    assert times[0] >= 0.95 and times[1] >= 1.45, times

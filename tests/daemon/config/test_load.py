@@ -127,7 +127,7 @@ def test_checking_a_configuration_loads_no_aws_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     loaded = set(json.loads(done.stdout))
-    assert not loaded & {"botocore", "aiobotocore", "aiohttp", "asyncio_throttle"}
+    assert not loaded & {"botocore", "aiobotocore", "aiohttp"}
     assert "yaml" in loaded  # the check above would pass vacuously if nothing was parsed
 
 
