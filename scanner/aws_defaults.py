@@ -20,8 +20,8 @@ DEFAULT_RATES: Mapping[str, float] = {
     "kms": 5.0,  # DescribeKey: 2,000/s, GetKeyPolicy: 1,000/s, shared with every encryption
     # Organizations: AWS publishes no rate, only TooManyRequestsException; bench's fake models
     # 2/s and one request in flight. This is the one quota a scan is bound by (a listing of 10,000
-    # accounts is 500 pages), so it is used whole: windows of one request every 0.5 s keep half
-    # of the bucket in hand, and a throttled answer (another tool listing) slows this account's
+    # accounts is 500 pages), so it is used whole: windows of one request every 0.5 s keep one
+    # of its two tokens in hand, and a throttled answer (another tool listing) slows this account's
     # pace at once (scanner/aws/pacing.py).
     "organizations": 2.0,
     # AssumeRole: 600/s per account (50/s in bench's fakeaws); every member is entered from the

@@ -1,13 +1,15 @@
-"""How fast one ``(account, region, service)`` is called: its rate, in windows that leave half
-of AWS's bucket in hand, a step back when AWS answers that the quota is busy, and waiters that
-sleep until their turn.
+"""How fast one ``(account, region, service)`` is called: its rate, in windows that keep one
+token of AWS's bucket in hand, a step back when AWS answers that the quota is busy, and waiters
+that sleep until their turn.
 
-Why windows of half the rate. AWS's quotas are token buckets holding about a second of refill
-(Organizations: 2 at 2/s). Sending a whole second's requests back to back, just as the last
-ones' tokens come back, turns any jitter on the way into a throttle. At most ``burst`` requests
-leave in any window of ``burst / rate`` seconds, ``burst`` being half the rate (one request
-every 0.5 s at 2/s, two every 0.4 s at 5/s): never more than half the bucket at once, and the
-same average rate.
+Why windows one short of a second's requests. AWS's quotas are token buckets holding about a
+second of refill (Organizations: 2 at 2/s). Where our rate is the quota itself (Organizations),
+sending a whole second's requests back to back just as the last ones' tokens come back turns
+any jitter on the way into a throttle. At most ``burst`` requests leave in any window of
+``burst / rate`` seconds, ``burst`` being one less than a second's requests (one request every
+0.5 s at 2/s, four every 0.8 s at 5/s): the bucket keeps a token in hand, the average rate is
+the same, and the data plane's short sequences (three CloudTrail reads of a trail) still leave
+at once.
 
 Why a step back. Our calls share each account's quotas with its own workload, and the
 Organizations quota with every tool of the organization. A throttled answer says someone else
@@ -43,7 +45,7 @@ class Pace:
     def __init__(self, rate: float) -> None:
         self.rate = rate  # the configured rate, requests per second
         self.current = rate  # the pace now, lowered by throttled answers
-        self.burst = max(1, math.floor(rate / 2))  # requests per window
+        self.burst = max(1, math.ceil(rate) - 1)  # requests per window
         # The departures of the last ``burst`` requests, reserved when they asked.
         self._departures: deque[float] = deque(maxlen=self.burst)
 
