@@ -104,11 +104,11 @@ def plan(accounts: int, events: int) -> list[dict[str, Any]]:
         changes.extend(_change(breaking, account) for account in members)
         changes.extend(_change(repairing, account) for account in members)
         start, kind = start + group, kind + 1
+    # The standing breaks, each on its own member: a second break of the same member would
+    # change nothing (the fake refuses it), so with fewer members than that the plan is shorter.
     breaking = PAIRS[kind % len(PAIRS)][0]
-    while len(changes) < events:
-        account = owners[start % len(owners)]
-        changes.append(_change(breaking, account))
-        start += 1
+    left = [owners[(start + i) % len(owners)] for i in range(len(owners))]
+    changes.extend(_change(breaking, account) for account in left[: events - len(changes)])
     return changes[:events]
 
 
@@ -275,6 +275,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
                     # 2. The measured changes, paced over the window.
                     changes = plan(args.accounts, args.events)
+                    figures["events"] = len(changes)
                     batch = 10
                     pace = args.seconds / max(1, len(changes) / batch)
                     began = time.monotonic()
