@@ -22,12 +22,13 @@ Why not asyncio-throttle (which this replaces). Its waiters poll every 10 ms: 21
 second per waiting task, measured, and a listing of 10,000 accounts has a task waiting for
 Organizations' next slot for four minutes (~5 CPU-seconds). Here each request reserves its
 departure when it asks, and sleeps once until then: the same windows, first come first
-served, ~0.03 ms per request (bench/README.md).
+served, ~0.02 ms per request (bench/README.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import deque
 
@@ -46,8 +47,9 @@ class Pace:
         self.rate = rate  # the configured rate, requests per second
         self.current = rate  # the pace now, lowered by throttled answers
         self.burst = max(1, math.ceil(rate) - 1)  # requests per window
-        # The departures of the last ``burst`` requests, reserved when they asked.
-        self._departures: deque[float] = deque(maxlen=self.burst)
+        # The departures reserved, in order, while they can still hold a request back (a
+        # departure more than a window ago cannot): the ``burst`` last ones judge the window.
+        self._departures: deque[float] = deque()
 
     @property
     def window(self) -> float:
@@ -55,26 +57,35 @@ class Pace:
         return self.burst / self.current
 
     async def acquire(self) -> None:
-        """Wait for this request's turn: ``burst`` requests after the one that left a window
-        ago at most. A cancelled waiter's turn is not given back (it only spaces the next)."""
+        """Wait for this request's turn: never before one that asked earlier, and ``burst``
+        requests after the one that left a window ago at most. A waiter cancelled before its
+        turn gives the turn back (a scan stopped at its deadline leaves no queue behind)."""
         loop = asyncio.get_running_loop()
         now = loop.time()
         departures = self._departures
+        window = self.window
+        while departures and departures[0] + window <= now:
+            departures.popleft()
         leaves = now
-        if departures:  # never before a request that asked earlier
+        if departures:
             leaves = max(now, departures[-1])
-            if len(departures) == self.burst:
-                leaves = max(leaves, departures[0] + self.window)
-        departures.append(leaves)  # the oldest drops out
-        if leaves > now:
-            # Woken at that instant, not after a delay from a later "now": requests leave in
-            # the order they asked.
-            turn = loop.create_future()
-            timer = loop.call_at(leaves, _release, turn)
-            try:
-                await turn
-            finally:
-                timer.cancel()
+            if len(departures) >= self.burst:
+                leaves = max(leaves, departures[-self.burst] + window)
+        departures.append(leaves)
+        if leaves <= now:
+            return
+        # Woken at that instant, not after a delay from a later "now": requests leave in the
+        # order they asked.
+        turn = loop.create_future()
+        timer = loop.call_at(leaves, _release, turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):  # gone already (more than a window ago)
+                departures.remove(leaves)
+            raise
+        finally:
+            timer.cancel()
 
     def throttled(self) -> None:
         self.current = max(self.rate * LOWEST, self.current * SLOW_DOWN)
