@@ -25,6 +25,7 @@ from scanner.model import (
     Alarm,
     CollectionError,
     CompositeAlarm,
+    Finding,
     Inventory,
     Link,
     LinkResult,
@@ -198,6 +199,10 @@ class Walker:
         self._concerning: dict[tuple[str, str], bool] = {}
         # The findings' repeated texts, one object each, for the walk's life (evaluate.sharing).
         self.sharing = Sharing()
+        # (rule id, what of the member was not read, its chains' ids) -> (those chains, the PASS
+        # they gave a member without a chain of its own): the next member they pass alike gets
+        # the same finding under its own name (evaluate.verdict._judged_alike).
+        self.passed_outside: dict[tuple[object, ...], tuple[tuple[Chain, ...], Finding]] = {}
 
     # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
 

@@ -100,3 +100,29 @@ def test_not_entered_round_trips_through_json() -> None:
     for account in data["accounts"]:
         account.pop("entered")
     assert all(a.entered for a in Inventory.from_json(data).accounts)
+
+
+def test_members_judged_alike_get_what_each_would_get_alone() -> None:
+    """Members whose chains are all the organization trail's share one PASS per rule, given
+    each member's name (evaluate.verdict._judged_alike): each finding must equal the one the
+    member gets evaluated on its own, where nothing is shared, whatever else it holds."""
+    members = [
+        Account("333333333301", "not entered", entered=False),
+        Account("333333333302", "not entered either", entered=False),
+        Account("333333333303", "entered, no trail of its own"),
+        Account("333333333304", "entered, nothing either"),
+        Account("333333333305", "refused", error=REFUSED),
+        builders.healthy_account("333333333306", "own chains", rules=RULES[5:], profile=PROFILE),
+    ]
+    together = builders.organization(members, rules=SOME, profile=PROFILE)
+    shared = {(f.account_id, f.rule): f for f in evaluate(together, PROFILE)}
+    for member in members:
+        alone = builders.organization([member], rules=SOME, profile=PROFILE)
+        for finding in evaluate(alone, PROFILE):
+            if finding.account_id == member.id:
+                assert shared[(member.id, finding.rule)] == finding
+    passes = [shared[(m.id, SOME[0])] for m in members[:4]]
+    assert {f.account_id for f in passes} == {m.id for m in members[:4]}
+    assert all(f.status is Status.PASS for f in passes)
+    # The two not entered share one reason, not a copy each.
+    assert passes[0].reason is passes[1].reason
