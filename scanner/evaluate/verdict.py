@@ -608,10 +608,11 @@ def _judged_alike(
 
     Most members of an organization hold no chain of their own, and such a finding depends on
     the member only through its name and id once the chains are the same objects (the walk's)
-    and none of them is the member's: building it anew for each member was a third of an
-    evaluation of 10,000 accounts (bench/README.md), and a daemon held one copy of its reason
-    per member. A FAIL is built for each member: its fix is planned for it. ``unread`` says
-    what of the member was not read, for a member not entered."""
+    and none of them is the member's. Built anew for each member, the PASS of a member not
+    entered held a reason of its own in a daemon, one per rule and member; shared, it is one
+    object (the evaluation's CPU moved by less than its runs' spread, bench/README.md). A FAIL
+    is built for each member: its fix is planned for it. ``unread`` says what of the member was
+    not read, for a member not entered."""
     key = (rule.id, unread, *map(id, chains))
     known = walker.passed_outside.get(key)
     if (
