@@ -11,6 +11,9 @@ silently pay the old cost. Through moto's server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
@@ -36,13 +39,31 @@ def _parts(header: str) -> list[object]:
     ]
 
 
-async def three_callers(credentials: Credentials, ids: dict[str, str]) -> list[Any]:
-    """The management account's own identity and the roles of members alpha and beta."""
-    return [
-        await credentials.caller_identity(),
-        await credentials.for_account(ids["alpha"]),
-        await credentials.for_account(ids["beta"]),
-    ]
+@dataclass
+class Callers:
+    """The management account's own identity and the roles of members alpha and beta, the
+    caller they call through, and a pool whose clients no request has gone through yet."""
+
+    identities: list[Any]
+    caller: Caller
+    fresh: ClientPool
+
+
+@contextlib.asynccontextmanager
+async def three_callers(ids: dict[str, str]) -> AsyncIterator[Callers]:
+    pool, fresh = ClientPool(), ClientPool()
+    caller = Caller()
+    credentials = Credentials(pool, caller, home_region="us-east-1")
+    try:
+        identities = [
+            await credentials.caller_identity(),
+            await credentials.for_account(ids["alpha"]),
+            await credentials.for_account(ids["beta"]),
+        ]
+        yield Callers(identities, caller, fresh)
+    finally:
+        await pool.close()
+        await fresh.close()
 
 
 def test_each_request_carries_the_user_agent_botocore_builds_built_once_per_client(
@@ -70,22 +91,18 @@ def test_each_request_carries_the_user_agent_botocore_builds_built_once_per_clie
     creator: Any = None  # the client's, once made
 
     async def scenario() -> list[str]:
-        pool, fresh = ClientPool(), ClientPool()
-        caller = Caller()
-        credentials = Credentials(pool, caller, home_region="us-east-1")
-        try:
-            identities = await three_callers(credentials, ids)
+        async with three_callers(ids) as callers:
             builds.clear()
             # A client no request has gone through yet, shared by the three identities.
-            clients = [await fresh.client(i, "us-east-1", "sts") for i in identities]
+            clients = [
+                await callers.fresh.client(i, "us-east-1", "sts") for i in callers.identities
+            ]
             nonlocal creator
             creator = clients[0].raw._user_agent_creator
             clients[0].raw.meta.events.register("before-send.sts", capture)
-            answers = [await caller.call(c, "GetCallerIdentity") for _ in range(3) for c in clients]
+            call = callers.caller.call
+            answers = [await call(c, "GetCallerIdentity") for _ in range(3) for c in clients]
             return [str(a["Account"]) for a in answers]
-        finally:
-            await pool.close()
-            await fresh.close()
 
     accounts = asyncio.run(scenario())
     # Every call signed as its caller, through one client.
@@ -181,18 +198,15 @@ def test_each_request_is_signed_as_botocore_signs_it_as_its_caller(
         checked.append((key, service))
 
     async def scenario() -> list[str]:
-        pool, fresh = ClientPool(), ClientPool()
-        caller = Caller()
-        credentials = Credentials(pool, caller, home_region="us-east-1")
-        try:
-            identities = await three_callers(credentials, ids)
+        async with three_callers(ids) as callers:
+            identities, caller = callers.identities, callers.caller
             for identity in identities:
                 keys = await identity.credentials.get_frozen_credentials()
                 frozen[keys.access_key] = keys
             signed_here.clear()
             accounts = []
             for service, operation, params in CALLS:
-                clients = [await fresh.client(i, "us-east-1", service) for i in identities]
+                clients = [await callers.fresh.client(i, "us-east-1", service) for i in identities]
                 raw = clients[0].raw
                 assert type(raw._request_signer) is _RequestSigner
                 raw.meta.events.register(f"request-created.{service}", resign)
@@ -202,9 +216,6 @@ def test_each_request_is_signed_as_botocore_signs_it_as_its_caller(
                         who = await caller.call(client, "GetCallerIdentity")
                         accounts.append(str(who["Account"]))
             return accounts
-        finally:
-            await pool.close()
-            await fresh.close()
 
     accounts = asyncio.run(scenario())
     assert accounts == [org.MANAGEMENT, ids["alpha"], ids["beta"]]
