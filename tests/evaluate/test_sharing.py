@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from scanner.evaluate import each_finding, evaluate
 from scanner.model import Finding, Status
-from scanner.remediation import plan_accounts
+from scanner.remediation import plan_accounts, plan_of
 from scanner.testing import organization
 
 
@@ -29,6 +29,12 @@ def test_repeated_texts_controls_and_fixes_are_one_object_each() -> None:
         failing = [f for f in found if f.status is Status.FAIL and f.account_id != management]
         for fmt in failing[0].remediation if failing else ():
             assert _one_object_per_value([f.remediation[fmt] for f in failing]), (rule, fmt)
+        # One fix object for all the members, its plan made for whichever finding asks.
+        assert len({id(f.remediation) for f in failing}) <= 1, rule
+        for finding in failing:
+            plan = plan_of(finding)
+            assert plan is not None and plan.finding is finding
+            assert plan.account_id == management
     assert sum(f.status is Status.FAIL for f in findings) >= 6 * (len(by_rule) - 1)
     assert _one_object_per_value([f.reason for f in findings])
     assert _one_object_per_value([f.patterns for f in findings if f.patterns])
