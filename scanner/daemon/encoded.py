@@ -65,15 +65,13 @@ class Encoded:
     # verdict id -> its runs of fields between a finding's own ones, chain and fix (detail=full)
     runs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     tables: Tables = field(default_factory=Tables)
-    # A query's filters -> the (account_id, rule) keys they select, in order: a walk of the API
-    # pages through one list by bisection instead of testing every finding after the cursor
-    # for each page (a walk of 180,000 findings cost ~58 CPU-s, quadratic in the findings).
-    selections: dict[Hashable, list[tuple[str, str]]] = field(default_factory=dict)
+    # A query's filters -> the findings they select, in (account_id, rule) order: a walk of the
+    # API pages through one list by bisection instead of testing every finding after the
+    # cursor for each page (a walk of 180,000 findings cost ~58 CPU-s, quadratic in them).
+    selections: dict[Hashable, list[Finding]] = field(default_factory=dict)
 
-    def selection(
-        self, filters: Hashable, select: Callable[[], list[tuple[str, str]]]
-    ) -> list[tuple[str, str]]:
-        """The keys ``filters`` select, computed by ``select`` the first time (a few kept)."""
+    def selection(self, filters: Hashable, select: Callable[[], list[Finding]]) -> list[Finding]:
+        """The findings ``filters`` select, computed by ``select`` the first time (a few kept)."""
         found = self.selections.get(filters)
         if found is None:
             if len(self.selections) >= _SELECTIONS:

@@ -166,19 +166,19 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
     finding carries everything (see :mod:`scanner.report.compact`)."""
     picture = service.metrics.state.picture  # one consistent scan, whatever happens meanwhile
     findings, accounts = picture.findings, picture.accounts
-    keys = picture.encoded.selection(
+    selected = picture.encoded.selection(
         frozenset(query.filters.items()),
-        lambda: [key for key, f in findings.items() if query.matches(f, accounts)],
+        lambda: [f for f in findings.values() if query.matches(f, accounts)],
     )
-    first = 0 if query.after is None else bisect.bisect_right(keys, query.after)
-    page = [(key, findings[key]) for key in keys[first : first + query.limit]]
-    remaining = len(keys) - first - len(page)
+    first = 0 if query.after is None else bisect.bisect_right(selected, query.after, key=_pair)
+    page = selected[first : first + query.limit]
+    remaining = len(selected) - first - len(page)
     following = None
     if remaining > 0:
         params: list[tuple[str, str]] = [
             (k, v) for k in _FILTERS for v in sorted(query.filters.get(k, ()))
         ]
-        params += [("limit", str(query.limit)), ("cursor", encode_cursor(page[-1][0]))]
+        params += [("limit", str(query.limit)), ("cursor", encode_cursor(_pair(page[-1])))]
         if query.detail != COMPACT:
             params.append(("detail", query.detail))
         following = f"{path}?{urlencode(params)}"
@@ -194,12 +194,17 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
     encoded = picture.encoded
     start = json.dumps(head, separators=(",", ":"))[:-1]
     if query.detail == FULL:
-        items = ",".join(encoded.full_text(finding) for _, finding in page)
+        items = ",".join(encoded.full_text(finding) for finding in page)
         return (start + f',"findings":[{items}]}}').encode()
-    texts = [encoded.compact_text(finding) for _, finding in page]
+    texts = [encoded.compact_text(finding) for finding in page]
     items = ",".join(t.text for t in texts)
     tables = encoded.tables_text(t.verdict for t in texts)
     return (start + f',"findings":[{items}],{tables}}}').encode()
+
+
+def _pair(finding: Finding) -> tuple[str, str]:
+    """A finding's place in the API's order, and its cursor."""
+    return finding.account_id, finding.rule
 
 
 @web.middleware

@@ -53,6 +53,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 
 from scanner.aws import CallStats
 from scanner.daemon.encoded import Encoded
+from scanner.daemon.pairs import ByAccount
 from scanner.daemon.reasons import REASON_CODES, reason_code
 from scanner.daemon.sharding import Shard
 from scanner.model import ACCOUNT_ACTIVE, Account, CollectionError, Finding, Status
@@ -164,7 +165,7 @@ class Picture:
     without locks, and a scrape costs no per-finding work beyond writing its series.
     """
 
-    findings: Mapping[tuple[str, str], Finding] = field(default_factory=dict)
+    findings: ByAccount[Finding] = field(default_factory=lambda: ByAccount((), {}))
     accounts: Mapping[str, AccountView] = field(default_factory=dict)
     account_success: Mapping[str, float] = field(default_factory=dict)
     # Derived: (account_id, rule, status, broken_link, reason code) of every non-PASS finding.
@@ -185,7 +186,7 @@ class Picture:
         accounts: Iterable[AccountView],
         account_success: Mapping[str, float],
     ) -> Picture:
-        by_pair = dict(sorted(((f.account_id, f.rule), f) for f in findings))
+        by_pair = ByAccount.of(((f.account_id, f.rule), f) for f in findings)
         controls: dict[str, Counter[str]] = {}
         failures = []
         for (account_id, rule), finding in by_pair.items():
@@ -217,24 +218,27 @@ class Picture:
         views = {a.id: a for a in accounts}
         fresh = {(f.account_id, f.rule): f for f in findings}
         judged = set(views) | {a for a, _ in fresh}
-        gone = [k for k in self.findings if k[0] in judged and k not in fresh]
-        if gone or any(k not in self.findings for k in fresh):  # a rule came or went: rebuild
+        rows: dict[str, dict[str, Finding]] = {a: {} for a in judged}
+        for (account_id, rule), finding in fresh.items():
+            rows[account_id][rule] = finding
+        if any(rule not in rows[a] for a in judged for rule, _ in self.findings.account(a)) or any(
+            k not in self.findings for k in fresh
+        ):  # a rule came or went: rebuild
             kept = [f for k, f in self.findings.items() if k[0] not in judged]
             return Picture.of(
                 [*kept, *fresh.values()], {**self.accounts, **views}.values(), account_success
             )
-        by_pair = dict(self.findings)
+        by_pair = self.findings.replaced(rows)
         counts, suppressed = Counter(self.counts), Counter(self.suppressed)
         controls = dict(self.controls)
         for key, finding in fresh.items():
-            old = by_pair[key]
+            old = self.findings[key]
             counts[(old.rule, old.severity, old.status.value)] -= 1
             counts[(finding.rule, finding.severity, finding.status.value)] += 1
             if old.suppressed:
                 suppressed[(old.rule, old.severity, old.status.value)] -= 1
             if finding.suppressed:
                 suppressed[(finding.rule, finding.severity, finding.status.value)] += 1
-            by_pair[key] = finding
         for account_id in {a for a, _ in fresh}:
             controls[account_id] = Counter()
         for (account_id, _), finding in fresh.items():

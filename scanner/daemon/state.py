@@ -64,6 +64,7 @@ from typing import Any, Literal
 
 from scanner.daemon.config import AlertmanagerConfig, SlackConfig, WebhookConfig
 from scanner.daemon.messages import slack_text
+from scanner.daemon.pairs import ByAccount
 from scanner.daemon.parts import OWN_COLUMNS, PartReader, PartWriter, unpack
 from scanner.daemon.parts import prune as prune_parts
 from scanner.daemon.transitions import (
@@ -253,7 +254,7 @@ class StateStore:
         self.path = path
         self.keep_history = keep_history  # seconds of transitions kept (see _prune)
         self._lock = threading.RLock()
-        self._tracks: dict[PairKey, Track] = {}
+        self._tracks: ByAccount[Track] = ByAccount((), {})
         self._accounts: dict[str, str] = {}
         self._views: dict[str, AccountRecord] = {}
         self._last: ScanSummary | None = None
@@ -321,7 +322,7 @@ class StateStore:
             tracks[(finding.account_id, finding.rule)] = Track(
                 finding, streak, _STATUS[announced] if announced else None, since
             )
-        self._tracks = self._move_old_tracks(tracks, sharing)
+        self._tracks = ByAccount.of(self._move_old_tracks(tracks, sharing).items())
         self._accounts = dict(self._db.execute("SELECT account_id, name FROM accounts"))
         self._views = {
             account_id: (json.loads(view), last_success)
@@ -534,16 +535,22 @@ class StateStore:
         return outcome.transitions
 
     def _write_tracks(
-        self, db: sqlite3.Connection, writer: PartWriter, tracks: Mapping[PairKey, Track]
+        self, db: sqlite3.Connection, writer: PartWriter, tracks: ByAccount[Track]
     ) -> None:
-        """Write only what changed: a quiet organization rewrites almost nothing per scan."""
-        for pair in self._tracks.keys() - tracks.keys():
-            db.execute("DELETE FROM tracks WHERE account_id = ? AND rule = ?", pair)
-        for pair, track in tracks.items():
-            before = self._tracks.get(pair)
-            if before is track or before == track:  # kept tracks are the very same objects
-                continue
-            self._put_track(db, writer, pair, track)
+        """Write only what changed: a quiet organization rewrites almost nothing per scan, and
+        an event's commit looks only at the accounts it re-judged."""
+        for account_id in tracks.differing(self._tracks):
+            before = dict(self._tracks.account(account_id))
+            after = dict(tracks.account(account_id))
+            for rule in before.keys() - after.keys():
+                db.execute(
+                    "DELETE FROM tracks WHERE account_id = ? AND rule = ?", (account_id, rule)
+                )
+            for rule, track in after.items():
+                old = before.get(rule)
+                if old is track or old == track:  # kept tracks are the very same objects
+                    continue
+                self._put_track(db, writer, (account_id, rule), track)
 
     @staticmethod
     def _put_track(db: sqlite3.Connection, writer: PartWriter, pair: PairKey, track: Track) -> None:

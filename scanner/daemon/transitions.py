@@ -44,6 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.daemon.pairs import ByAccount
 from scanner.model import Finding, Status, decode, encode_object
 
 PairKey = tuple[str, str]  # (account_id, rule)
@@ -126,7 +127,7 @@ class AlertmanagerAlert:
 class Outcome:
     """The state after a scan and what to tell receivers about it."""
 
-    tracks: dict[PairKey, Track]
+    tracks: ByAccount[Track]
     accounts: dict[str, str]  # account id -> name, every account known after this scan
     transitions: list[Transition]
     alerts: list[AlertmanagerAlert] = field(default_factory=list)
@@ -265,9 +266,9 @@ def advance(
         else:
             new_tracks[pair] = Track(finding, streak, announced, since)
 
-    for pair, old in tracks.items():
-        if pair not in current and pair[0] in present and accounts is None:
-            new_tracks[pair] = old  # the listing failed: what we knew still stands
+    kept = (
+        _kept(tracks, new_tracks, present) if accounts is None else ByAccount.of(new_tracks.items())
+    )
 
     gone = sorted(set(known_accounts) - present) if accounts is not None else []
     if judged_accounts:
@@ -281,11 +282,30 @@ def advance(
 
     known = {a: names.get(a) or known_accounts.get(a, "") for a in present}
     return Outcome(
-        tracks=new_tracks,
+        tracks=kept,
         accounts=known,
         transitions=transitions,
-        alerts=alertmanager_batch(tracks, new_tracks, at) if alertmanager else [],
+        alerts=alertmanager_batch(tracks, kept, at) if alertmanager else [],
     )
+
+
+def _kept(
+    tracks: Mapping[PairKey, Track], new: Mapping[PairKey, Track], present: set[str]
+) -> ByAccount[Track]:
+    """The tracks after a scan that did not judge the listing (it failed, or the event path
+    re-judged some accounts): the new ones, and what was known of every other pair of an
+    account still present. Only the accounts judged get new rows; the others are shared."""
+    old = tracks if isinstance(tracks, ByAccount) else ByAccount.of(tracks.items())
+    rows: dict[str, dict[str, Track]] = {}
+    for (account_id, rule), track in new.items():
+        rows.setdefault(account_id, {})[rule] = track
+    for account_id, row in rows.items():
+        for rule, track in old.account(account_id):
+            row.setdefault(rule, track)
+    for account_id in old.accounts():
+        if account_id not in present:
+            rows.setdefault(account_id, {})  # its rows go
+    return old.replaced(rows)
 
 
 def alertmanager_batch(
