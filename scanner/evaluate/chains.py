@@ -194,6 +194,7 @@ class Walker:
         self.profile = profile
         self.stuck_after = stuck_after
         self._cache: dict[tuple[Trail, str], _Replay] = {}
+        self._cached_for: dict[Trail, list[tuple[Trail, str]]] = {}  # trail -> its keys
         # (pattern text, rule id) -> whether the filter concerns the rule: asked of each filter
         # of each member's own log group, whose patterns are as often as not the same text.
         self._concerning: dict[tuple[str, str], bool] = {}
@@ -203,6 +204,30 @@ class Walker:
         # they gave a member without a chain of its own): the next member they pass alike gets
         # the same finding under its own name (evaluate.verdict._judged_alike).
         self.passed_outside: dict[tuple[object, ...], tuple[tuple[Chain, ...], Finding]] = {}
+
+    def forget(self) -> None:
+        """Drop what the walk cached, once its findings are made.
+
+        A cached chain is a generator of this walker's, so the cache and the walker refer to
+        each other: without this, everything a walk made (the chains of every member, ~50-70
+        MiB at 10,000 accounts) outlived it until the garbage collector's next full pass, and a
+        daemon's warm scan held a second walk's worth of it at its high-water mark
+        (bench/README.md, "A walk that frees itself").
+        """
+        self._cache.clear()
+        self._cached_for.clear()
+        self._concerning.clear()
+        self.passed_outside.clear()
+
+    def done_with(self, account_id: str, trails: Iterable[Trail]) -> None:
+        """Drop the chains of the account's own trails once its findings are made: a trail
+        that is not an organization trail covers its own account only, so no later account
+        reads them, and a walk of 10,000 accounts no longer holds every member's chains at
+        once."""
+        for trail in trails:
+            if trail.account_id == account_id and not trail.is_organization_trail:
+                for key in self._cached_for.pop(trail, ()):
+                    self._cache.pop(key, None)
 
     # Lookups that may be unknown: a value, or the sentence saying why it is unknown.
 
@@ -253,6 +278,7 @@ class Walker:
         key = (trail, rule.id)
         if key not in self._cache:
             self._cache[key] = _Replay(self._trail_chains(trail, rule))
+            self._cached_for.setdefault(trail, []).append(key)
         return self._cache[key]
 
     def _trail_links(self, trail: Trail, rule: Rule) -> list[LinkResult]:

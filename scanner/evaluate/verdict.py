@@ -462,6 +462,15 @@ def each_finding(
     name = catalog.profile(profile).name
     rules = catalog.rules_in(name)
     walker = Walker(inventory, name, timedelta(hours=stuck_after_hours))
+    try:
+        yield from _walk(walker, inventory, rules, name)
+    finally:
+        walker.forget()  # freed now, not at the collector's next full pass
+
+
+def _walk(
+    walker: Walker, inventory: Inventory, rules: tuple[Rule, ...], name: str
+) -> Iterator[Finding]:
     for account in inventory.accounts:
         if account.status in SKIPPED_ACCOUNT_STATUSES or not inventory.reported(account.id):
             continue
@@ -479,6 +488,7 @@ def each_finding(
         for rule in rules:
             chains = itertools.chain(*(walker.chains(trail, rule) for trail in trails), unlisted)
             yield _finding(inventory, account, rule, name, chains, sharing=walker.sharing)
+        walker.done_with(account.id, trails)
 
 
 def _unexplained(account: Account, rule: Rule, profile: str, reason: str) -> Finding:

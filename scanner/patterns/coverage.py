@@ -661,7 +661,10 @@ def _implies(reference: Expr, candidate: Expr) -> bool:
         memo[key] = result
         return result
 
-    return implies(reference, candidate)
+    try:
+        return implies(reference, candidate)
+    finally:
+        memo.clear()  # ``implies`` refers to itself (a cycle the collector frees, late)
 
 
 @lru_cache(maxsize=8192)
