@@ -3,9 +3,12 @@ a daemon keeps every finding between scans, so a copy per finding is memory per 
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
+from collections.abc import Generator
 
 from scanner.evaluate import each_finding, evaluate
+from scanner.evaluate.chains import _Replay
 from scanner.model import Finding, Status
 from scanner.remediation import plan_accounts, plan_of
 from scanner.testing import organization
@@ -49,3 +52,25 @@ def test_findings_read_the_same_streamed_or_kept_and_fixes_group_as_before() -> 
         (management := inventory.accounts[0].id, sum(f.status is Status.FAIL for f in kept))
     ]
     assert management == grouped[0].account_id
+
+
+def test_a_walk_leaves_nothing_for_the_garbage_collector() -> None:
+    """The chains a walk cached are freed when its findings are made, not at the collector's
+    next full pass: a daemon's warm scan held a second walk's chains at its high-water mark."""
+    inventory = organization(6, rules=["iam-policy-changes"])
+    gc.collect()
+    gc.disable()
+    try:
+        findings = evaluate(inventory)
+        assert not [o for o in gc.get_objects() if isinstance(o, _Replay)]
+        # A reader that stops after the management account's findings (whose chains it left
+        # half read: a PASS stops reading) frees the walk too.
+        streamed = each_finding(inventory)
+        assert isinstance(streamed, Generator)
+        management = next(streamed).account_id
+        assert any(f.account_id != management for f in streamed)
+        streamed.close()
+        left = [o for o in gc.get_objects() if isinstance(o, _Replay)]
+    finally:
+        gc.enable()
+    assert findings and not left
