@@ -130,8 +130,8 @@ class ByAccount(Mapping[Pair, V], Generic[V]):
                     yield (account_id, rule), value
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, ByAccount):
-            return self._rows == other._rows and self._rules == other._rules
+        if isinstance(other, ByAccount) and other._rules == self._rules:
+            return self._rows == other._rows  # no row is all None: equal rows, equal items
         return isinstance(other, Mapping) and dict(self._items()) == dict(other.items())
 
     __hash__ = None  # type: ignore[assignment]

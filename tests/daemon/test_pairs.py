@@ -43,6 +43,7 @@ def test_replacing_accounts_equals_building_again(
     fresh = [((a, r), v) for a, row in rows.items() for r, v in row.items()]
     after = before.replaced(rows)
     assert list(after.items()) == list(ByAccount.of([*kept, *fresh]).items())
+    assert after == ByAccount.of([*kept, *fresh]) == dict(after.items())  # rules may differ
     assert list(before.items()) == sorted(dict(items).items())  # the old mapping is unchanged
 
 
