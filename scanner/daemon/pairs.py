@@ -3,10 +3,10 @@
 The daemon keeps one value per account and rule (the last scan's finding; at 10,000 accounts
 180,000 of them). A dict keyed by pairs costs a key tuple and a hash-table entry per pair,
 ~110 bytes before the value: 19.6 MiB at 10,000 accounts for the findings the metrics and the
-API serve (tracemalloc; bench/README.md, "What the daemon keeps"). Here each account has one
-tuple of values, aligned with the rules every row shares: ~16 bytes per pair. Iteration is in
-sorted ``(account_id, rule)`` order, as ``dict(sorted(...))`` was, and an event's few accounts
-are replaced (:meth:`ByAccount.replaced`) without copying the other rows.
+API serve (tracemalloc; bench/README.md, "Fixes shared, findings held by account"). Here each
+account has one tuple of values, aligned with the rules every row shares: ~16 bytes per pair.
+Iteration is in sorted ``(account_id, rule)`` order, as ``dict(sorted(...))`` was, and an
+event's few accounts are replaced (:meth:`ByAccount.replaced`) without copying the other rows.
 
 Immutable: a new mapping is built for each scan or event and swapped in whole, so threads
 read one without locks.
