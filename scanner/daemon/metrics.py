@@ -53,7 +53,7 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 
 from scanner.aws import CallStats
 from scanner.daemon.encoded import Encoded
-from scanner.daemon.pairs import ByAccount
+from scanner.daemon.pairs import ByAccount, by_account
 from scanner.daemon.reasons import REASON_CODES, reason_code
 from scanner.daemon.sharding import Shard
 from scanner.model import ACCOUNT_ACTIVE, Account, CollectionError, Finding, Status
@@ -219,8 +219,7 @@ class Picture:
         fresh = {(f.account_id, f.rule): f for f in findings}
         judged = set(views) | {a for a, _ in fresh}
         rows: dict[str, dict[str, Finding]] = {a: {} for a in judged}
-        for (account_id, rule), finding in fresh.items():
-            rows[account_id][rule] = finding
+        rows.update(by_account(fresh.items()))
         if any(rule not in rows[a] for a in judged for rule, _ in self.findings.account(a)) or any(
             k not in self.findings for k in fresh
         ):  # a rule came or went: rebuild

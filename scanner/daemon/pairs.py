@@ -36,10 +36,7 @@ class ByAccount(Mapping[Pair, V], Generic[V]):
     @classmethod
     def of(cls, items: Iterable[tuple[Pair, V]]) -> ByAccount[V]:
         """The mapping of ``items`` (a later value for a pair wins, as in a dict)."""
-        grouped: dict[str, dict[str, V]] = {}
-        for (account_id, rule), value in items:
-            grouped.setdefault(account_id, {})[rule] = value
-        return cls._packed(grouped)
+        return cls._packed(by_account(items))
 
     @classmethod
     def _packed(cls, grouped: Mapping[str, Mapping[str, V]]) -> ByAccount[V]:
@@ -140,6 +137,14 @@ class ByAccount(Mapping[Pair, V], Generic[V]):
         return f"ByAccount({len(self)} pairs, {len(self._rows)} accounts)"
 
 
+def by_account(items: Iterable[tuple[Pair, V]]) -> dict[str, dict[str, V]]:
+    """``items`` grouped: account -> rule -> value (a later value for a pair wins)."""
+    grouped: dict[str, dict[str, V]] = {}
+    for (account_id, rule), value in items:
+        grouped.setdefault(account_id, {})[rule] = value
+    return grouped
+
+
 class _Items(ItemsView[Pair, V]):
     _mapping: ByAccount[V]
 
@@ -155,4 +160,4 @@ class _Values(ValuesView[V]):
             yield value
 
 
-__all__ = ["ByAccount", "Pair"]
+__all__ = ["ByAccount", "Pair", "by_account"]

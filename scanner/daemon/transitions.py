@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.daemon.pairs import ByAccount
+from scanner.daemon.pairs import ByAccount, by_account
 from scanner.model import Finding, Status, decode, encode_object
 
 PairKey = tuple[str, str]  # (account_id, rule)
@@ -296,9 +296,7 @@ def _kept(
     re-judged some accounts): the new ones, and what was known of every other pair of an
     account still present. Only the accounts judged get new rows; the others are shared."""
     old = tracks if isinstance(tracks, ByAccount) else ByAccount.of(tracks.items())
-    rows: dict[str, dict[str, Track]] = {}
-    for (account_id, rule), track in new.items():
-        rows.setdefault(account_id, {})[rule] = track
+    rows = by_account(new.items())
     for account_id, row in rows.items():
         for rule, track in old.account(account_id):
             row.setdefault(rule, track)

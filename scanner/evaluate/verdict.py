@@ -84,10 +84,10 @@ from scanner.model import (
 from scanner.patterns import Coverage, covers_any, overlaps
 from scanner.remediation import (
     AccountRemediation,
-    FindingPlan,
     Remediation,
     RemediationContext,
     both_ways,
+    fix_plan,
     remediation_for,
 )
 
@@ -396,7 +396,7 @@ def _with_own_chain(
     )
     reference = verdict.reference if verdict is not None else preferred
     own_fix = remediation_for(own_finding, rule, reference, _context(own, account, inventory))
-    own_plan, outside_plan = _plan(own_fix, own_finding), _plan(outside_fix, finding)
+    own_plan, outside_plan = fix_plan(own_fix, own_finding), fix_plan(outside_fix, finding)
     if own_plan is None or outside_plan is None:  # no fix either way: only the reason changes
         return dataclasses.replace(finding, remediation=outside_fix)
     own_size = len(AccountRemediation.of([own_plan]).changes)
@@ -422,11 +422,6 @@ def _with_own_chain(
     }
     ways = ((first[0], first[3]), (second[0], second[3]))
     return dataclasses.replace(finding, remediation=Remediation(texts, None, ways))
-
-
-def _plan(fix: dict[str, str], finding: Finding) -> FindingPlan | None:
-    """The plan of ``finding``'s fix (``None`` for no fix)."""
-    return fix.plan_for(finding) if isinstance(fix, Remediation) else None
 
 
 def evaluate(

@@ -181,7 +181,12 @@ def _texts(written: _Written) -> tuple[tuple[str, str], ...]:
 
 def plan_of(finding: Finding) -> FindingPlan | None:
     """The plan a FAIL finding's fix was written from; ``None`` for others, or one read back."""
-    fix = finding.remediation
+    return fix_plan(finding.remediation, finding)
+
+
+def fix_plan(fix: Mapping[str, str], finding: Finding) -> FindingPlan | None:
+    """The plan of ``fix`` for ``finding``, which carries it or is about to (``None`` for no
+    fix, or one read back from JSON)."""
     return fix.plan_for(finding) if isinstance(fix, Remediation) else None
 
 
