@@ -189,9 +189,9 @@ def findings_page(service: Service, query: Query, path: str) -> bytes:
         "remaining": remaining,
         "next": following,
     }
-    # The verdicts, chains and fixes are encoded once per scan (the picture keeps them); a
-    # finding's own few fields when its page is asked for.
-    encoded = picture.encoded
+    # The verdicts, chains and fixes this page names, each encoded once for it (the picture
+    # keeps their ids), and each finding's own few fields.
+    encoded = picture.encoded.page()
     start = json.dumps(head, separators=(",", ":"))[:-1]
     if query.detail == FULL:
         items = ",".join(encoded.full_text(finding) for finding in page)

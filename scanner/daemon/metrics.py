@@ -37,6 +37,7 @@ called (a warm scan: no ``sts:AssumeRole`` for keys still good, no ``organizatio
 from __future__ import annotations
 
 import bisect
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -860,7 +861,10 @@ class Metrics:
         self.registry = _registry(self.state, FAMILIES)
         self._per_scan = _registry(self.state, tuple(f for f in FAMILIES if f.name in PER_SCAN))
         self._live = _registry(self.state, tuple(f for f in FAMILIES if f.name not in PER_SCAN))
-        self._cached: tuple[Picture, str, bytes] | None = None
+        # The picture the per-scan families were rendered from (by reference only: an old
+        # picture, its findings and its API texts are freed when a scan replaces it, not at
+        # the next scrape), the content type and the bytes.
+        self._cached: tuple[weakref.ref[Picture], str, bytes] | None = None
 
     def restore(
         self,
@@ -947,13 +951,13 @@ class Metrics:
         """
         encoder, content_type = choose_encoder(accept)
         picture, cached = self.state.picture, self._cached
-        if cached is not None and cached[0] is picture and cached[1] == content_type:
+        if cached is not None and cached[0]() is picture and cached[1] == content_type:
             per_scan = cached[2]
         else:
             per_scan = encoder(self._per_scan)
             if per_scan.endswith(_EOF):  # OpenMetrics ends once, after the live families
                 per_scan = per_scan[: -len(_EOF)]
-            self._cached = (picture, content_type, per_scan)
+            self._cached = (weakref.ref(picture), content_type, per_scan)
         return per_scan + encoder(self._live), content_type
 
 

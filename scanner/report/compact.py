@@ -96,13 +96,30 @@ def content_id(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Compacted:
-    """One finding in the compact shape, and the ids of the entries it is the first to name
-    (a new verdict's chain and fix, then the verdict: the order a line-by-line reader needs)."""
+    """One finding in the compact shape, the ids of its verdict's chain and fix, and the ids of
+    the entries it is the first to name (a new verdict's chain and fix, then the verdict: the
+    order a line-by-line reader needs)."""
 
     finding: dict[str, Any]
+    chain: str | None = None
+    fix: str | None = None
     new_chain: str | None = None
     new_fix: str | None = None
     new_verdict: str | None = None
+
+
+def verdict_entry(finding: Finding, chain: str | None, fix: str | None) -> dict[str, Any]:
+    """The verdict ``finding`` names, its chain and fix by id: every field of
+    :data:`VERDICT_FIELDS`, encoded, in their order."""
+    entry: dict[str, Any] = {}
+    for name in VERDICT_FIELDS:
+        if name == "chain":
+            entry[name] = chain
+        elif name == "remediation":
+            entry[name] = fix
+        else:
+            entry[name] = encode(getattr(finding, name))
+    return entry
 
 
 class Tables:
@@ -115,12 +132,20 @@ class Tables:
     verdict's key is the tuple of the finding's verdict fields, its chain and fix by id; the two
     that hold dicts are made hashable on the way (the control ids as their items, each missed
     event as its JSON, encoded once per event object).
+
+    ``keep=False`` keeps the ids only, not the entries (``verdicts``, ``chains`` and ``fixes``
+    stay empty): for a reader that makes an entry's text from the findings it already holds
+    when it needs it, such as the daemon's findings API (:mod:`scanner.daemon.encoded`), where
+    the entries of 10,000 accounts held as JSON data were ~20 MiB.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = True) -> None:
         self.verdicts: dict[str, dict[str, Any]] = {}
         self.chains: dict[str, list[Any]] = {}
         self.fixes: dict[str, dict[str, str]] = {}
+        self._keep = keep
+        # The ids named so far, by kind (of the three tables, kept or not).
+        self._named: dict[str, set[str]] = {"chain": set(), "fix": set(), "verdict": set()}
         self._verdict_ids: dict[tuple[object, ...], str] = {}
         self._chain_ids: dict[tuple[LinkResult, ...], str] = {}
         self._fix_ids: dict[tuple[tuple[str, str], ...], str] = {}
@@ -147,9 +172,17 @@ class Tables:
         links = encode(chain)
         ident = self._chain_ids[chain] = content_id(links)
         self._same_chain[id(chain)] = (chain, ident)
-        new = ident not in self.chains
-        self.chains.setdefault(ident, links)
-        return ident, new
+        return ident, self._first("chain", self.chains, ident, links)
+
+    def _first(self, kind: str, table: dict[str, Any], ident: str, entry: Any) -> bool:
+        """Whether ``ident`` is named for the first time (its entry kept then, if kept)."""
+        named = self._named[kind]
+        if ident in named:
+            return False
+        named.add(ident)
+        if self._keep:
+            table[ident] = entry
+        return True
 
     def fix_id(self, remediation: Mapping[str, str]) -> tuple[str | None, bool]:
         """The fix's id (None for no fix) and whether it is named for the first time."""
@@ -161,9 +194,7 @@ class Tables:
             return known, False
         fix = dict(remediation)
         ident = self._fix_ids[key] = content_id(fix)
-        new = ident not in self.fixes
-        self.fixes.setdefault(ident, fix)
-        return ident, new
+        return ident, self._first("fix", self.fixes, ident, fix)
 
     def _event_text(self, event: Mapping[str, Any]) -> str:
         same = self._same_event.get(id(event))
@@ -199,25 +230,25 @@ class Tables:
         ident = self._verdict_ids.get(key)
         new = None
         if ident is None:  # a verdict not seen yet; its chain and fix are named with it
-            entry: dict[str, Any] = {}
-            for name in VERDICT_FIELDS:
-                if name == "chain":
-                    entry[name] = chain
-                elif name == "remediation":
-                    entry[name] = fix
-                else:
-                    entry[name] = encode(getattr(finding, name))
+            entry = verdict_entry(finding, chain, fix)
             ident = self._verdict_ids[key] = content_id(entry)
-            if ident not in self.verdicts:
-                self.verdicts[ident] = entry
+            if self._first("verdict", self.verdicts, ident, entry):
                 new = ident
         data: dict[str, Any] = {}
         for name in OWN:
             data[name] = ident if name == "verdict" else encode(getattr(finding, name))
-        return Compacted(data, chain if new_chain else None, fix if new_fix else None, new)
+        return Compacted(
+            data,
+            chain,
+            fix,
+            new_chain=chain if new_chain else None,
+            new_fix=fix if new_fix else None,
+            new_verdict=new,
+        )
 
     def lines(self, compacted: Compacted) -> Iterator[dict[str, Any]]:
-        """The JSONL lines defining what ``compacted`` is the first to name, in reading order."""
+        """The JSONL lines defining what ``compacted`` is the first to name, in reading order
+        (tables that keep their entries)."""
         if compacted.new_chain is not None:
             yield chain_line(compacted.new_chain, self.chains[compacted.new_chain])
         if compacted.new_fix is not None:
@@ -352,5 +383,6 @@ __all__ = [
     "expand_lines",
     "fix_line",
     "one_line",
+    "verdict_entry",
     "verdict_line",
 ]

@@ -13,6 +13,7 @@ import pytest
 
 from scanner.catalog import Catalog, load_catalog
 from scanner.daemon.config import Config, RulesConfig
+from scanner.daemon.encoded import RECENT
 from scanner.daemon.http import Server, make_app, start
 from scanner.daemon.metrics import AccountView, Metrics
 from scanner.daemon.scheduler import Service
@@ -436,33 +437,47 @@ def test_a_page_lists_the_verdicts_chains_and_fixes_its_findings_name_once() -> 
     run(scenario())
 
 
-def test_the_api_keeps_the_texts_of_distinct_verdicts_not_of_findings_and_none_stale() -> None:
-    """What the daemon keeps after a walk of the API grows with the distinct verdicts, chains and
-    fixes, never with the findings; the next scan's picture starts afresh."""
-    members = [f"{n:012d}" for n in range(300000000001, 300000000041)]
-    findings = [shared_chain(m, "vpc-changes", "org-trail") for m in members]
+def test_the_api_keeps_ids_and_a_few_recent_texts_and_nothing_stale() -> None:
+    """What the daemon keeps after a walk of the API is the ids of the distinct verdicts, chains
+    and fixes, what each is made from (objects the findings hold) and the last few hundred texts
+    made, whatever the number of findings or distinct entries: a page makes what it lacks, and
+    the same page is the same bytes again. The next scan's picture starts afresh."""
+    members = [f"{n:012d}" for n in range(300000000001, 300000000401)]
+    # 400 members, each with its own trail: 400 verdicts, chains and fixes, 1,200 texts.
+    findings = [shared_chain(m, "vpc-changes", f"trail-{m}") for m in members]
 
     async def scenario() -> None:
         r = await serve()
         try:
             r.service.metrics.restore(findings)
-            _, first, _ = await r.get("/api/v1/findings?limit=1000")
+            pages, url = [], "/api/v1/findings?limit=100"
+            while url:
+                _, body, _ = await r.get(url)
+                pages.append(body)
+                url = json.loads(body)["next"]
             encoded = r.service.metrics.state.picture.encoded
-            (verdict,) = {f["verdict"] for f in json.loads(first)["findings"]}
-            assert set(encoded.verdicts) == {verdict}  # one for the forty members
-            assert (len(encoded.chains), len(encoded.fixes)) == (1, 1)
-            assert (await r.get("/api/v1/findings?limit=1000"))[1] == first
+            assert len(encoded.verdicts) == len(encoded.chains) == len(encoded.fixes) == 400
+            # Made from what each member's finding holds: no copy, no decoded entry.
+            for held in findings:
+                source = encoded.verdicts[encoded.named(held)["verdict"]]
+                assert source.finding is held
+                assert source.chain is not None and source.fix is not None
+                assert encoded.chains[source.chain] is held.chain
+                assert encoded.fixes[source.fix] is held.remediation
+            assert not (encoded.tables.verdicts or encoded.tables.chains or encoded.tables.fixes)
+            assert len(encoded.recent) == RECENT  # the last texts made, no more
+            # Asked again, the first page (its texts long dropped) is the same bytes.
+            assert (await r.get("/api/v1/findings?limit=100"))[1] == pages[0]
             _, body, _ = await r.get("/api/v1/findings?limit=1000&detail=full")
             assert json.loads(body)["findings"] == [f.to_json() for f in findings]
-            assert set(encoded.runs) == {verdict}
-            assert len(encoded.verdicts) + len(encoded.runs) < len(findings)
+            assert len(encoded.recent) == RECENT
             # A new picture (the next scan) starts afresh: the changed finding is served as is.
             r.service.metrics.restore([finding(A, "nacl-changes", Status.FAIL)])
             _, body, _ = await r.get("/api/v1/findings")
             page = json.loads(body)
             assert [f["status"] for f in page["findings"]] == ["FAIL"]
             assert [v["reason"] for v in page["verdicts"].values()] == ["r"]
-            assert verdict not in r.service.metrics.state.picture.encoded.verdicts
+            assert not set(encoded.verdicts) & set(r.service.metrics.state.picture.encoded.verdicts)
         finally:
             await r.server.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import weakref
 from collections.abc import Iterable
 
 import pytest
@@ -366,6 +367,19 @@ def test_the_per_account_families_render_once_per_scan_and_the_rest_at_every_scr
     assert b'scanner_account_controls{account_id="111111111111",status="PASS"} 1.0' in body
     assert body == metrics.exposition()
     assert {f.name for f in FAMILIES} >= PER_SCAN
+
+
+def test_a_scan_frees_the_last_picture_though_no_scrape_came_since() -> None:
+    """The per-scan render kept for the next scrape does not keep the picture it was made from
+    alive: what a scan replaces (its findings, the API's ids) is freed when it is replaced."""
+    metrics = Metrics()
+    metrics.record(scan([finding(A, "vpc-changes", Status.FAIL)], [AccountView(A, "a")]))
+    metrics.negotiate("")
+    replaced = weakref.ref(metrics.state.picture)
+    metrics.record(scan([finding(A, "vpc-changes", Status.PASS)], [AccountView(A, "a")], at=2000))
+    assert replaced() is None  # freed at once (reference counting), before any scrape
+    body, _ = metrics.negotiate("")  # and the next scrape renders the new picture
+    assert b'scanner_account_controls{account_id="111111111111",status="PASS"} 1.0' in body
 
 
 def test_an_event_merge_exports_what_a_scan_of_the_same_findings_would() -> None:

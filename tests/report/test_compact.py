@@ -18,7 +18,16 @@ from scanner.cli.output import Out
 from scanner.cli.report import report
 from scanner.errors import InventoryError
 from scanner.model import Status
-from scanner.report.compact import COMPACT, FULL, OWN, content_id, expand, expand_lines
+from scanner.report.compact import (
+    COMPACT,
+    FULL,
+    OWN,
+    Tables,
+    content_id,
+    expand,
+    expand_lines,
+    verdict_entry,
+)
 
 
 def json_report(demo: Demo, detail: str, **options: Any) -> str:
@@ -90,6 +99,26 @@ def test_each_table_holds_exactly_the_entries_the_findings_name(demo_report: Dem
     assert said["controls"] == first.controls
     assert document["chains"][said["chain"]] == first.to_json()["chain"]
     assert document["fixes"][said["remediation"]] == first.remediation
+
+
+def test_tables_that_keep_ids_only_name_what_tables_that_keep_entries_do(
+    demo_report: Demo,
+) -> None:
+    """The findings API's tables (``keep=False``) give every finding the same verdict, chain and
+    fix ids, each named first by the same finding, as a report's, and keep no entry; the entry
+    made again from the first finding naming a verdict is the one a report writes."""
+    kept, ids_only = Tables(), Tables(keep=False)
+    for finding in demo_report.findings:
+        assert ids_only.compact(finding) == kept.compact(finding)
+    assert not (ids_only.verdicts or ids_only.chains or ids_only.fixes)
+    assert len(kept.verdicts) < len(demo_report.findings)
+    again = Tables(keep=False)
+    for finding in demo_report.findings:
+        compacted = again.compact(finding)
+        if compacted.new_verdict is not None:
+            entry = verdict_entry(finding, compacted.chain, compacted.fix)
+            assert entry == kept.verdicts[compacted.new_verdict]
+            assert content_id(entry) == compacted.new_verdict
 
 
 def test_each_finding_and_each_entry_is_one_line(demo_report: Demo) -> None:
