@@ -53,6 +53,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import operator
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -79,6 +80,12 @@ OWN: Final = (
     "suppression",
 )
 VERDICT_FIELDS: Final = tuple(name for name in FIELDS if name not in OWN)
+# Read at once from every finding compacted: the own fields but the verdict (plain values but
+# the status), and the verdict fields a verdict's key holds as they are.
+_OWN_FIELDS: Final = operator.attrgetter(*(name for name in OWN if name != "verdict"))
+_PLAIN_VERDICT_FIELDS: Final = operator.attrgetter(
+    *(n for n in VERDICT_FIELDS if n not in ("chain", "remediation", "missed_events", "controls"))
+)
 
 
 def one_line(value: object) -> str:
@@ -207,19 +214,16 @@ class Tables:
         return text
 
     def _key(self, finding: Finding, chain: str | None, fix: str | None) -> tuple[object, ...]:
-        key: list[object] = []
-        for name in VERDICT_FIELDS:
-            if name == "chain":
-                key.append(chain)
-            elif name == "remediation":
-                key.append(fix)
-            elif name == "missed_events":
-                key.append(tuple(map(self._event_text, finding.missed_events)))
-            elif name == "controls":
-                key.append(tuple(finding.controls.items()))
-            else:
-                key.append(getattr(finding, name))
-        return tuple(key)
+        """What tells the finding's verdict from another's: its chain and fix by id, its missed
+        events as JSON, its control ids as items, the other verdict fields as they are (a few
+        C-level reads: it is asked of every finding a report or an API page writes)."""
+        return (
+            chain,
+            fix,
+            tuple(map(self._event_text, finding.missed_events)),
+            tuple(finding.controls.items()),
+            _PLAIN_VERDICT_FIELDS(finding),
+        )
 
     def compact(self, finding: Finding) -> Compacted:
         """The finding's own fields (:data:`OWN`, its verdict by id), and the ids of the entries
@@ -234,9 +238,16 @@ class Tables:
             ident = self._verdict_ids[key] = content_id(entry)
             if self._first("verdict", self.verdicts, ident, entry):
                 new = ident
-        data: dict[str, Any] = {}
-        for name in OWN:
-            data[name] = ident if name == "verdict" else encode(getattr(finding, name))
+        account_id, account_name, rule, status, suppressed, suppression = _OWN_FIELDS(finding)
+        data = {  # OWN, in its order
+            "account_id": account_id,
+            "account_name": account_name,
+            "rule": rule,
+            "status": encode(status),
+            "verdict": ident,
+            "suppressed": suppressed,
+            "suppression": suppression,
+        }
         return Compacted(
             data,
             chain,
