@@ -37,7 +37,6 @@ called (a warm scan: no ``sts:AssumeRole`` for keys still good, no ``organizatio
 from __future__ import annotations
 
 import bisect
-import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -179,6 +178,9 @@ class Picture:
     # (scanner.daemon.encoded), filled as pages ask for them (by the HTTP render thread only);
     # dropped with the picture.
     encoded: Encoded = field(default_factory=Encoded, compare=False, repr=False)
+    # The per-scan families rendered for /metrics (Metrics.negotiate), by content type, one kept
+    # (a scraper asks for the same each time); dropped with the picture, not at the next scrape.
+    rendered: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(
@@ -861,10 +863,6 @@ class Metrics:
         self.registry = _registry(self.state, FAMILIES)
         self._per_scan = _registry(self.state, tuple(f for f in FAMILIES if f.name in PER_SCAN))
         self._live = _registry(self.state, tuple(f for f in FAMILIES if f.name not in PER_SCAN))
-        # The picture the per-scan families were rendered from (by reference only: an old
-        # picture, its findings and its API texts are freed when a scan replaces it, not at
-        # the next scrape), the content type and the bytes.
-        self._cached: tuple[weakref.ref[Picture], str, bytes] | None = None
 
     def restore(
         self,
@@ -950,14 +948,14 @@ class Metrics:
         thread, one at a time.
         """
         encoder, content_type = choose_encoder(accept)
-        picture, cached = self.state.picture, self._cached
-        if cached is not None and cached[0]() is picture and cached[1] == content_type:
-            per_scan = cached[2]
-        else:
+        rendered = self.state.picture.rendered
+        per_scan = rendered.get(content_type)
+        if per_scan is None:
             per_scan = encoder(self._per_scan)
             if per_scan.endswith(_EOF):  # OpenMetrics ends once, after the live families
                 per_scan = per_scan[: -len(_EOF)]
-            self._cached = (weakref.ref(picture), content_type, per_scan)
+            rendered.clear()
+            rendered[content_type] = per_scan
         return per_scan + encoder(self._live), content_type
 
 
