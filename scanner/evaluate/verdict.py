@@ -88,6 +88,7 @@ from scanner.remediation import (
     RemediationContext,
     both_ways,
     fix_plan,
+    forget_fixes,
     remediation_for,
 )
 
@@ -461,6 +462,7 @@ def each_finding(
         yield from _walk(walker, inventory, rules, name)
     finally:
         walker.forget()  # freed now, not at the collector's next full pass
+        forget_fixes()  # the fixes shared within this evaluation
 
 
 def _walk(

@@ -179,6 +179,20 @@ def _texts(written: _Written) -> tuple[tuple[str, str], ...]:
     return tuple((fmt, joined(assemble(account))) for fmt, assemble in ASSEMBLERS.items())
 
 
+def forget_fixes() -> None:
+    """Empty the fix caches, once an evaluation's findings are made.
+
+    What they serve is within one evaluation (the members an organization trail covers ask for
+    its fixes one after the other). Kept across evaluations, they held up to 256 fixes of the
+    last one (texts, plans and the findings asked for) that a daemon does not use: it keeps the
+    earlier, equal findings, with their own fixes (bench/README.md, "What the findings API
+    kept"); and with more distinct fixes than 256, a scan in the evaluation's order found few
+    of the last scan's there anyway.
+    """
+    _remedy.cache_clear()
+    _texts.cache_clear()
+
+
 def plan_of(finding: Finding) -> FindingPlan | None:
     """The plan a FAIL finding's fix was written from; ``None`` for others, or one read back."""
     return fix_plan(finding.remediation, finding)

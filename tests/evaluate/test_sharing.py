@@ -11,6 +11,7 @@ from scanner.evaluate import each_finding, evaluate
 from scanner.evaluate.chains import _Replay
 from scanner.model import Finding, Status
 from scanner.remediation import plan_accounts, plan_of
+from scanner.remediation.render import _remedy, _texts
 from scanner.testing import organization
 
 
@@ -74,3 +75,20 @@ def test_a_walk_leaves_nothing_for_the_garbage_collector() -> None:
     finally:
         gc.enable()
     assert findings and not left
+
+
+def test_an_evaluation_leaves_no_fix_cached_for_the_next() -> None:
+    """The fixes an evaluation shares between its findings are not kept after it: a daemon's
+    next scan keeps the findings it already held when they are equal, and a cache would keep
+    the new scan's fixes beside them."""
+    inventory = organization(6, rules=["iam-policy-changes"])
+    findings = evaluate(inventory)
+    assert any(f.remediation for f in findings)
+    assert _remedy.cache_info().currsize == _texts.cache_info().currsize == 0
+    streamed = each_finding(inventory)
+    assert any(f.remediation for f in streamed if f.status is Status.FAIL)  # stops at the first
+    streamed.close()
+    assert _remedy.cache_info().currsize == _texts.cache_info().currsize == 0
+    # Within an evaluation they are still shared (one object for the members that ask alike).
+    failing = [f for f in findings if f.status is Status.FAIL and f.rule == findings[-1].rule]
+    assert len(failing) > 1 and len({id(f.remediation) for f in failing}) == 1
