@@ -86,6 +86,7 @@ def test_an_evaluation_leaves_no_fix_cached_for_the_next() -> None:
     assert any(f.remediation for f in findings)
     assert _remedy.cache_info().currsize == _texts.cache_info().currsize == 0
     streamed = each_finding(inventory)
+    assert isinstance(streamed, Generator)
     assert any(f.remediation for f in streamed if f.status is Status.FAIL)  # stops at the first
     streamed.close()
     assert _remedy.cache_info().currsize == _texts.cache_info().currsize == 0
