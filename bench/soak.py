@@ -4,6 +4,7 @@ Usage::
 
     python bench/soak.py --accounts 1000 [--scans 5] [--regions 17] [--interval 5]
                          [--latency-ms 50] [--account-concurrency N]
+                         [--no-load] [--heap-reports DIR]
 
 Why: a daemon at scale must keep answering its probes (Kubernetes restarts one whose /healthz
 outlasts the probe timeout) while it scans, renders /metrics and serves large API responses,
@@ -25,6 +26,11 @@ per-account series (names, labels, values) are the same as before the restart.
 Prints a per-scan table, then /healthz p50/p99/max overall, during scans and while a /metrics
 or /api/v1/findings request was in flight, the sizes and times of those responses, and the
 restart figures. ``--json FILE`` writes every figure.
+
+``--no-load`` leaves out the scrapes and the API walks (what the daemon's own scans cost);
+``--heap-reports DIR`` runs the daemon through ``bench/heap_report.py`` and has it write a report
+of its memory (allocators, and tracemalloc's lines with ``PYTHONTRACEMALLOC=1``) at the end of
+each scan, after its RSS is read.
 """
 
 from __future__ import annotations
@@ -169,9 +175,12 @@ def per_account_series(text: str) -> set[tuple[str, tuple[tuple[str, str], ...],
 class Daemon:
     """The daemon as a child process; its log lines mark the scans."""
 
-    def __init__(self, config: Path, port: int, log: Path | None = None) -> None:
+    def __init__(
+        self, config: Path, port: int, log: Path | None = None, heap_reports: Path | None = None
+    ) -> None:
         self.config = config
         self.log = log
+        self.heap_reports = heap_reports
         self.url = f"http://127.0.0.1:{port}"
         self.process: asyncio.subprocess.Process | None = None
         self.scans: list[tuple[float, float | None, int]] = []  # start, end, findings
@@ -180,10 +189,16 @@ class Daemon:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> float:
+        # Through bench/heap_report.py when asked: the same command line, and a memory report
+        # on SIGUSR1 (see report_heap).
+        command = (
+            ("-m", "scanner")
+            if self.heap_reports is None
+            else (str(Path(__file__).with_name("heap_report.py")), str(self.heap_reports))
+        )
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "scanner",
+            *command,
             "serve",
             "--config",
             str(self.config),
@@ -221,6 +236,11 @@ class Daemon:
                 print(f"daemon: {event}: {line}", file=sys.stderr)
                 if self.scans and self.scans[-1][1] is None:
                     self.scans.pop()
+
+    def report_heap(self) -> None:
+        """Ask the daemon for a memory report (``--heap-reports``), written to that directory."""
+        if self.heap_reports is not None and self.process is not None:
+            self.process.send_signal(signal.SIGUSR1)
 
     def in_scan(self, moment: float) -> bool:
         return any(s <= moment and (e is None or moment <= e) for s, e, _ in self.scans)
@@ -294,10 +314,12 @@ def probe_loop(url: str, stop: Any, results: Any) -> None:
 
 
 class Load:
-    """The scraper and the API reader, recording every request; the probe's results."""
+    """The scraper and the API reader, recording every request; the probe's results.
+    ``reads=False`` (``--no-load``): neither reads, the probe only."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, reads: bool = True) -> None:
         self.base = base
+        self.reads = reads
         self.probes: list[Probe] = []
         self.requests: list[Request] = []
         self.in_flight: list[tuple[float, float]] = []  # big requests' (start, end)
@@ -317,14 +339,14 @@ class Load:
         return body
 
     async def scrape(self, http: aiohttp.ClientSession, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while self.reads and not stop.is_set():
             with contextlib.suppress(aiohttp.ClientError):
                 body = await self._get(http, "/metrics", **{"Accept-Encoding": "gzip"})
                 self.last_metrics = body.decode()
             await asyncio.sleep(SCRAPE_EVERY)
 
     async def read_api(self, http: aiohttp.ClientSession, stop: asyncio.Event) -> None:
-        while not stop.is_set():
+        while self.reads and not stop.is_set():
             path: str | None = "/api/v1/findings?limit=1000"
             with contextlib.suppress(aiohttp.ClientError):
                 while path is not None and not stop.is_set():
@@ -366,7 +388,7 @@ async def restart(daemon: Daemon, http: aiohttp.ClientSession, load: Load) -> di
     async with http.get(f"{daemon.url}/metrics", headers=plain) as r:
         before = per_account_series(await r.text())
     await daemon.stop()
-    again = Daemon(daemon.config, int(daemon.url.rsplit(":", 1)[1]), daemon.log)
+    again = Daemon(daemon.config, int(daemon.url.rsplit(":", 1)[1]), daemon.log)  # no reports
     started = await again.start()
     port_open = ready = None
     after: set[tuple[str, tuple[tuple[str, str], ...], float]] = set()
@@ -407,9 +429,9 @@ async def soak(args: argparse.Namespace) -> Figures:
             config = write_config(
                 directory, endpoint, port, args.interval, args.account_concurrency
             )
-            daemon = Daemon(config, port, args.log)
+            daemon = Daemon(config, port, args.log, args.heap_reports)
             await daemon.start()
-            load = Load(daemon.url)
+            load = Load(daemon.url, reads=not args.no_load)
             stop = asyncio.Event()
             timeout = aiohttp.ClientTimeout(total=600)
             # Bodies as sent: the sizes on the wire are measured, and decompressed here.
@@ -442,6 +464,7 @@ async def soak(args: argparse.Namespace) -> Figures:
                                     database_mb(directory / "state.db"),
                                 )
                             )
+                            daemon.report_heap()  # after the RSS is read: it runs gc
                             print(f"scan {len(scan_ends)}: {end - start:.1f} s", flush=True)
                 stop.set()
                 probe_stop.set()
@@ -565,6 +588,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fakeaws", type=Path, default=FAKEAWS)
     parser.add_argument("--json", type=Path, help="also write every figure here")
     parser.add_argument("--log", type=Path, help="append the daemon's log lines here")
+    parser.add_argument(
+        "--no-load",
+        action="store_true",
+        help="no /metrics scrapes and no walks of /api/v1/findings: the daemon's own scans alone",
+    )
+    parser.add_argument(
+        "--heap-reports",
+        type=Path,
+        metavar="DIR",
+        help="run the daemon through bench/heap_report.py and write a memory report of it to "
+        "DIR at the end of each scan (PYTHONTRACEMALLOC=1 adds tracemalloc's lines)",
+    )
     args = parser.parse_args(argv)
     if not args.fakeaws.exists():
         parser.error(f"{args.fakeaws} not found: pass --fakeaws PATH")
