@@ -117,6 +117,10 @@ class ScanOptions:
     * ``session``: a long-lived :class:`~scanner.aws.session.AwsSession` to scan with (built
       from these options; its owner calls its ``begin_scan`` before each scan and closes it);
       ``None``: one for this scan only.
+    * ``known``: given each account the scan found, gives back the caller's own object when
+      it holds an equal one (the daemon's last inventory): a warm scan's inventory is then
+      mostly the last one's objects, and the two are not held side by side; ``None``: every
+      account is new.
     """
 
     organization: bool = False
@@ -145,6 +149,7 @@ class ScanOptions:
     stuck_after_hours: float = STUCK_AFTER_HOURS
     session: AwsSession | None = None
     owns: Callable[[str], bool] | None = None
+    known: Callable[[Account], Account] | None = None
 
 
 @dataclass(frozen=True)
@@ -451,7 +456,8 @@ class _Scan:
         started: float,
         collected_at: str,
     ) -> CollectResult:
-        suspended = tuple(self._account(a.id, a) for a in chosen if not a.active)
+        known = self.options.known or (lambda account: account)
+        suspended = tuple(known(self._account(a.id, a)) for a in chosen if not a.active)
         chosen_ids = {a.id for a in chosen}
         active = [a.id for a in chosen if a.active]
         # Collected only because a chosen account depends on it: the management account, whose
@@ -462,7 +468,7 @@ class _Scan:
             if account_id not in chosen_ids
             and (account_id == management or account_id in self.listed)
         }
-        accounts = [self._account(a) for a in {*active, *dependencies}]
+        accounts = [known(self._account(a)) for a in {*active, *dependencies}]
         reported = tuple(sorted(chosen_ids)) if dependencies else None
         inventory = Inventory(
             management_account_id=management,

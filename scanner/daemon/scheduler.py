@@ -482,6 +482,13 @@ class Service:
         inventory = self.inventory
         return None if inventory is None else inventory.account(account_id)
 
+    def _known(self, account: Account) -> Account:
+        """The last inventory's account when ``account`` equals it (``ScanOptions.known``): a
+        warm scan then holds one inventory's objects at its peak, not two (~22 MiB of them at
+        10,000 accounts), and what it finds unchanged stays where it was."""
+        held = self.account(account.id)
+        return held if held is not None and held == account else account
+
     def dependents(self, changed: frozenset[str]) -> frozenset[str]:
         """The covered accounts whose findings the changed accounts' resources can move: the
         changed ones, every member when the management account changed (its organization
@@ -649,7 +656,7 @@ class Service:
             return Inventory(), frozenset(), names, ()
         options = scan_options(self.config, include_accounts=tuple(sorted(cover.covered_ids)))
         result = await self.collect_fn(
-            dataclasses.replace(options, listing=organization, session=session)
+            dataclasses.replace(options, listing=organization, session=session, known=self._known)
         )
         stats.append(result.stats)
         collected = tuple(a.id for a in result.inventory.accounts)

@@ -25,6 +25,7 @@ import structlog.testing
 from daemon.test_e2e_events import cloudtrail_event
 from daemon.test_metrics import samples, value
 from e2e.faults import DENIED, WARNING_FILTER, Call, Fault, hook
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.sts.models import STSBackend
 
 from scanner.aws.events import EventSession, QueueMessage, Read
@@ -197,6 +198,37 @@ def test_a_warm_scan_assumes_no_role_lists_nothing_and_finds_the_same(
             assert last["DescribeTrails"] == len(MEMBERS) + 1
             assert value(metrics, "scanner_api_calls_total", operation="AssumeRole") == 3
             assert value(metrics, "scanner_organization_listing_age_seconds") >= 0
+
+    asyncio.run(scenario())
+
+
+def test_a_warm_scan_keeps_the_accounts_it_finds_unchanged_as_they_were(
+    aws: tuple[Requests, str],
+) -> None:
+    """What a warm scan finds unchanged is the last inventory's very objects (one inventory
+    held at its peak, not two); an account whose resources changed is read anew, and judged on
+    what it holds now."""
+    _, endpoint = aws
+
+    async def scenario() -> None:
+        async with daemon(config(endpoint)) as service:
+            assert (await service.scan_once()).record.outcome == "success"
+            cold = service.inventory
+            assert cold is not None
+            assert (await service.scan_once()).record.outcome == "success"
+            warm = service.inventory
+            assert warm is not None and warm is not cold
+            assert [a.id for a in warm.accounts] == [a.id for a in cold.accounts]
+            assert all(w is c for w, c in zip(warm.accounts, cold.accounts, strict=True))
+            # A change in one member: that account alone is a new object, the rest stay.
+            alarms = cloudwatch_backends[PAYMENTS]["us-east-1"]
+            alarms.delete_alarms(list(alarms.alarms))
+            assert (await service.scan_once()).record.outcome == "success"
+            changed = service.inventory
+            assert changed is not None
+            for before, after in zip(warm.accounts, changed.accounts, strict=True):
+                assert (after is before) is (after.id != PAYMENTS), after.id
+            assert verdicts(service)[(PAYMENTS, "iam-policy-changes")] is Status.FAIL
 
     asyncio.run(scenario())
 
