@@ -21,6 +21,7 @@ from typing import Any
 
 from scanner.catalog import Rule
 from scanner.model import Finding, LinkResult
+from scanner.remediation import Fixes
 
 # The fields of a finding that repeat across accounts and are texts, or tuples of texts.
 _TEXT = ("reason",)
@@ -40,6 +41,8 @@ class Sharing:
         self._no_fix: dict[str, str] = {}
         self._chains: dict[tuple[LinkResult, ...], tuple[LinkResult, ...]] = {}
         self._mappings: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        # One object per distinct fix, planned and written once (this evaluation's only).
+        self.fixes = Fixes()
 
     def text(self, value: str) -> str:
         return self._texts.setdefault(value, value)

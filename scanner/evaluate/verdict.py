@@ -84,11 +84,11 @@ from scanner.model import (
 from scanner.patterns import Coverage, covers_any, overlaps
 from scanner.remediation import (
     AccountRemediation,
+    Fixes,
     Remediation,
     RemediationContext,
     both_ways,
     fix_plan,
-    forget_fixes,
     remediation_for,
 )
 
@@ -325,19 +325,21 @@ def _finding(
         fields["gaps"] = tuple(gap.description for gap in verdict.gaps)
     finding = _made(account, rule, profile, sharing.fields(fields, rule))
     reference = verdict.reference if verdict is not None else preferred
-    fixes = remediation_for(finding, rule, reference, _context(chain, account, inventory))
+    context = _context(chain, account, inventory)
+    fix = remediation_for(finding, rule, reference, context, sharing.fixes)
     own = _own_chain(seen, chain, account)
     if own is None:
-        return dataclasses.replace(finding, remediation=fixes)
+        return dataclasses.replace(finding, remediation=fix)
     return _with_own_chain(
         inventory,
         account,
         rule,
         preferred=preferred,
         finding=finding,
-        outside_fix=fixes,
+        outside_fix=fix,
         outside=chain,
         own=own,
+        fixes=sharing.fixes,
     )
 
 
@@ -369,6 +371,7 @@ def _with_own_chain(
     outside_fix: dict[str, str],
     outside: Chain,
     own: Chain,
+    fixes: Fixes,
 ) -> Finding:
     """A member's FAIL explained by an organization trail's chain, naming its own trail too.
 
@@ -396,7 +399,8 @@ def _with_own_chain(
         missed_events=tuple(verdict.missed) if verdict and link.link is Link.FILTER else (),
     )
     reference = verdict.reference if verdict is not None else preferred
-    own_fix = remediation_for(own_finding, rule, reference, _context(own, account, inventory))
+    own_context = _context(own, account, inventory)
+    own_fix = remediation_for(own_finding, rule, reference, own_context, fixes)
     own_plan, outside_plan = fix_plan(own_fix, own_finding), fix_plan(outside_fix, finding)
     if own_plan is None or outside_plan is None:  # no fix either way: only the reason changes
         return dataclasses.replace(finding, remediation=outside_fix)
@@ -462,7 +466,6 @@ def each_finding(
         yield from _walk(walker, inventory, rules, name)
     finally:
         walker.forget()  # freed now, not at the collector's next full pass
-        forget_fixes()  # the fixes shared within this evaluation
 
 
 def _walk(

@@ -8,8 +8,9 @@ remediate`` can group the plans of many findings by the account and the resource
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from scanner.catalog import Reference, Rule
 from scanner.model import Finding, Status
@@ -93,17 +94,19 @@ def remediation_for(
     rule: Rule,
     reference: Reference,
     context: Mapping[str, str] | RemediationContext,
+    fixes: Fixes | None = None,
 ) -> dict[str, str]:
     """The fix of a FAIL finding in every format of :data:`FORMATS`; ``{}`` for PASS and ERROR.
 
     ``reference`` is the reference the filter is judged against (its pattern is what a new filter
     gets); ``context`` the names the scan found (see :class:`RemediationContext`). The result is a
-    :class:`Remediation`, which keeps the plan.
+    :class:`Remediation`, which keeps the plan. ``fixes``: the evaluation's, whose findings that
+    ask alike share one fix (``None``: this fix alone).
     """
     if finding.status is not Status.FAIL or finding.broken_link is None:
         return {}
     ctx = context if isinstance(context, RemediationContext) else RemediationContext.of(context)
-    return _remedy(_Asked(finding, rule, reference, ctx))
+    return (fixes or Fixes()).remedy(_Asked(finding, rule, reference, ctx))
 
 
 class _Asked:
@@ -138,13 +141,6 @@ class _Asked:
         )
 
 
-@lru_cache(maxsize=256)
-def _remedy(asked: _Asked) -> Remediation:
-    """The fix of every finding that asks alike, one object (see :class:`Remediation`)."""
-    plan = plan_finding(asked.finding, asked.rule, asked.reference, asked.ctx)
-    return Remediation(dict(_texts(_Written(plan))), plan)
-
-
 class _Written:
     """A plan as the key of the texts written from it: what a single plan's texts depend on.
 
@@ -171,26 +167,55 @@ class _Written:
         return isinstance(other, _Written) and self._key == other._key
 
 
-# Bounded: the shared fixes of an organization trail stay (every member asks for them); fixes of
-# members' own chains are asked for by their account's findings only, one after the other.
-@lru_cache(maxsize=256)
+K = TypeVar("K")
+T = TypeVar("T")
+
+FIXES_KEPT = 256  # per cache of Fixes
+
+
+def _bounded(cache: OrderedDict[K, T], key: K, make: Callable[[K], T]) -> T:
+    """``cache[key]``, made by ``make`` if absent; the least recently used dropped beyond
+    :data:`FIXES_KEPT`."""
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found
+    found = cache[key] = make(key)
+    if len(cache) > FIXES_KEPT:
+        cache.popitem(last=False)
+    return found
+
+
+class Fixes:
+    """One evaluation's fixes: each planned and written once, one object for every finding
+    that asks alike (the members an organization trail covers ask for its fixes one after the
+    other).
+
+    Bounded: the shared fixes of an organization trail stay (every member asks for them); fixes
+    of members' own chains are asked for by their account's findings only, one after the other.
+    Owned by the evaluation (:class:`~scanner.evaluate.sharing.Sharing`), not the module: kept
+    across evaluations, a process-wide cache held up to 256 fixes of the last one (texts, plans
+    and the findings asked for) that a daemon does not use, as it keeps the earlier, equal
+    findings with their own (bench/README.md, "What the findings API kept").
+    """
+
+    def __init__(self) -> None:
+        self._remedies: OrderedDict[_Asked, Remediation] = OrderedDict()
+        self._texts: OrderedDict[_Written, tuple[tuple[str, str], ...]] = OrderedDict()
+
+    def remedy(self, asked: _Asked) -> Remediation:
+        """The fix of every finding that asks alike, one object (see :class:`Remediation`)."""
+        return _bounded(self._remedies, asked, self._remedy)
+
+    def _remedy(self, asked: _Asked) -> Remediation:
+        plan = plan_finding(asked.finding, asked.rule, asked.reference, asked.ctx)
+        texts: tuple[tuple[str, str], ...] = _bounded(self._texts, _Written(plan), _texts)
+        return Remediation(dict(texts), plan)
+
+
 def _texts(written: _Written) -> tuple[tuple[str, str], ...]:
     account = AccountRemediation.of([written.plan])
     return tuple((fmt, joined(assemble(account))) for fmt, assemble in ASSEMBLERS.items())
-
-
-def forget_fixes() -> None:
-    """Empty the fix caches, once an evaluation's findings are made.
-
-    What they serve is within one evaluation (the members an organization trail covers ask for
-    its fixes one after the other). Kept across evaluations, they held up to 256 fixes of the
-    last one (texts, plans and the findings asked for) that a daemon does not use: it keeps the
-    earlier, equal findings, with their own fixes (bench/README.md, "What the findings API
-    kept"); and with more distinct fixes than 256, a scan in the evaluation's order found few
-    of the last scan's there anyway.
-    """
-    _remedy.cache_clear()
-    _texts.cache_clear()
 
 
 def plan_of(finding: Finding) -> FindingPlan | None:

@@ -10,8 +10,7 @@ from collections.abc import Generator
 from scanner.evaluate import each_finding, evaluate
 from scanner.evaluate.chains import _Replay
 from scanner.model import Finding, Status
-from scanner.remediation import plan_accounts, plan_of
-from scanner.remediation.render import _remedy, _texts
+from scanner.remediation import Fixes, plan_accounts, plan_of
 from scanner.testing import organization
 
 
@@ -78,18 +77,23 @@ def test_a_walk_leaves_nothing_for_the_garbage_collector() -> None:
 
 
 def test_an_evaluation_leaves_no_fix_cached_for_the_next() -> None:
-    """The fixes an evaluation shares between its findings are not kept after it: a daemon's
-    next scan keeps the findings it already held when they are equal, and a cache would keep
-    the new scan's fixes beside them."""
+    """The fixes an evaluation shares between its findings are its own: a daemon's next scan
+    keeps the findings it already held when they are equal, and a cache kept for the next
+    evaluation would keep the new scan's fixes beside them. Nothing outlives the walk: the
+    next evaluation, or one after a stream stopped early, makes fixes of its own."""
     inventory = organization(6, rules=["iam-policy-changes"])
     findings = evaluate(inventory)
     assert any(f.remediation for f in findings)
-    assert _remedy.cache_info().currsize == _texts.cache_info().currsize == 0
+    held = {id(f.remediation) for f in findings if f.remediation}
+    again = evaluate(inventory)
+    assert [f.to_json() for f in again] == [f.to_json() for f in findings]
+    assert not held & {id(f.remediation) for f in again if f.remediation}
     streamed = each_finding(inventory)
     assert isinstance(streamed, Generator)
-    assert any(f.remediation for f in streamed if f.status is Status.FAIL)  # stops at the first
+    first = next(f for f in streamed if f.status is Status.FAIL)  # stops at the first
     streamed.close()
-    assert _remedy.cache_info().currsize == _texts.cache_info().currsize == 0
+    assert first.remediation and id(first.remediation) not in held
+    assert not [o for o in gc.get_objects() if isinstance(o, Fixes)]  # none left behind
     # Within an evaluation they are still shared (one object for the members that ask alike).
     failing = [f for f in findings if f.status is Status.FAIL and f.rule == findings[-1].rule]
     assert len(failing) > 1 and len({id(f.remediation) for f in failing}) == 1
